@@ -1,0 +1,43 @@
+"""fitorch: Keras conveniences for PyTorch, on plain ``nn.Module`` s.
+
+Heavy submodules load on first use, so ``import fitorch`` costs little beyond ``import torch``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY = {
+    "Model": "fitorch.models.model",
+    "Sequential": "fitorch.models.sequential",
+    "Input": "fitorch.models.functional",
+    "summary": "fitorch.summaries",
+    "save_model": "fitorch.saving",
+    "load_model": "fitorch.saving",
+    "launch": "fitorch.training.engine",
+}
+_SUBMODULES = ("backend", "callbacks", "layers", "losses", "metrics", "models", "optimizers",
+               "training", "saving", "plot", "compat")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"fitorch.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'fitorch' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBMODULES))
+
+
+__all__ = sorted(set(_LAZY) | {"__version__"})

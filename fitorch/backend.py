@@ -1,0 +1,81 @@
+"""Process-wide settings: image data format, default float type, seeding and layer names."""
+
+from __future__ import annotations
+
+import collections
+import random
+
+import numpy as np
+import torch
+
+_IMAGE_DATA_FORMATS = ("channels_last", "channels_first")
+_FLOATX = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32,
+           "float64": torch.float64}
+
+_config = {"image_data_format": "channels_last", "floatx": "float32", "epsilon": 1e-7}
+_name_counters: collections.Counter[str] = collections.Counter()
+
+
+def image_data_format() -> str:
+    """The default ``data_format`` of convolution and pooling layers (Keras: ``channels_last``)."""
+    return _config["image_data_format"]
+
+
+def set_image_data_format(data_format: str) -> None:
+    """Set the default ``data_format``: ``"channels_last"`` or ``"channels_first"``."""
+    if data_format not in _IMAGE_DATA_FORMATS:
+        raise ValueError(
+            f"set_image_data_format: data_format={data_format!r} is not one of {_IMAGE_DATA_FORMATS}")
+    _config["image_data_format"] = data_format
+
+
+def standardize_data_format(data_format: str | None) -> str:
+    """``None`` -> the global default; anything else must be a valid format name."""
+    if data_format is None:
+        return image_data_format()
+    if data_format not in _IMAGE_DATA_FORMATS:
+        raise ValueError(f"data_format={data_format!r} is not one of {_IMAGE_DATA_FORMATS}")
+    return data_format
+
+
+def floatx() -> str:
+    """The name of the default float type for new layer weights (``"float32"``)."""
+    return _config["floatx"]
+
+
+def set_floatx(value: str) -> None:
+    """Set the default float type by name: float16, bfloat16, float32 or float64."""
+    if value not in _FLOATX:
+        raise ValueError(f"set_floatx: value={value!r} is not one of {tuple(_FLOATX)}")
+    _config["floatx"] = value
+
+
+def floatx_dtype() -> torch.dtype:
+    """The default float type as a ``torch.dtype``."""
+    return _FLOATX[_config["floatx"]]
+
+
+def epsilon() -> float:
+    """The fuzz factor Keras uses to clip probabilities (1e-7)."""
+    return _config["epsilon"]
+
+
+def set_random_seed(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's generators (all devices) in one call."""
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"set_random_seed: seed={seed!r} must be a non-negative int")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def unique_name(prefix: str) -> str:
+    """Keras-style default names: ``dense``, ``dense_1``, ``dense_2``, ..."""
+    count = _name_counters[prefix]
+    _name_counters[prefix] += 1
+    return prefix if count == 0 else f"{prefix}_{count}"
+
+
+def clear_session() -> None:
+    """Reset the default-name counters, as ``keras.backend.clear_session()`` does."""
+    _name_counters.clear()

@@ -1,0 +1,77 @@
+"""Dispatches hooks to a list of callbacks, calling per-batch hooks only where overridden."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from fitorch.callbacks.callback import Callback
+
+_BATCH_HOOKS = tuple(f"on_{mode}_batch_{when}" for mode in ("train", "test", "predict")
+                     for when in ("begin", "end"))
+
+
+class BatchLogs(Mapping):
+    """Batch-level logs that read the device only when a callback looks at them.
+
+    Reading metrics means a host sync; a progress bar that refreshes twice a second should pay
+    for that twice a second, not on every step.
+    """
+
+    def __init__(self, compute: Callable[[], dict[str, float]]) -> None:
+        self._compute = compute
+        self._values: dict[str, float] | None = None
+
+    def _resolved(self) -> dict[str, float]:
+        if self._values is None:
+            self._values = self._compute()
+        return self._values
+
+    def __getitem__(self, key: str) -> float:
+        return self._resolved()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._resolved())
+
+    def __len__(self) -> int:
+        return len(self._resolved())
+
+    def __repr__(self) -> str:
+        return repr(self._resolved())
+
+
+class CallbackList:
+    """Holds the callbacks of one ``fit`` / ``evaluate`` / ``predict`` call."""
+
+    def __init__(self, callbacks: list[Callback], model: Any, params: dict[str, Any]) -> None:
+        self.callbacks = list(callbacks)
+        for cb in self.callbacks:
+            cb.set_model(model)
+            cb.set_params(params)
+        # Per-batch hooks are looked up once: a list of bound methods (usually empty).
+        self._batch: dict[str, list[Callable]] = {
+            hook: [getattr(cb, hook) for cb in self.callbacks if cb._overrides(hook)]
+            for hook in _BATCH_HOOKS}
+        for old, new in (("on_batch_begin", "on_train_batch_begin"),
+                         ("on_batch_end", "on_train_batch_end")):
+            self._batch[new] += [getattr(cb, old) for cb in self.callbacks if cb._overrides(old)]
+
+    def wants(self, hook: str) -> bool:
+        """Whether any callback overrides this per-batch hook."""
+        return bool(self._batch[hook])
+
+    def batch(self, hook: str, batch: int, logs: Mapping | None = None) -> None:
+        for fn in self._batch[hook]:
+            fn(batch, logs)
+
+    def __getattr__(self, hook: str) -> Callable[..., None]:
+        if not hook.startswith("on_"):
+            raise AttributeError(hook)
+
+        def dispatch(*args: Any) -> None:
+            for cb in self.callbacks:
+                getattr(cb, hook)(*args)
+        return dispatch
+
+    def __iter__(self) -> Iterator[Callback]:
+        return iter(self.callbacks)
