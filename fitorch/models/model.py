@@ -1,0 +1,364 @@
+"""``Model``: an ``nn.Module`` that also compiles, fits, evaluates and predicts.
+
+Three ways in, as in Keras:
+
+* subclass it (``__init__`` + ``forward``, or Keras's ``build(input_shape)`` + ``call``);
+* wrap any module: ``Model(net)`` returns ``net`` itself seen through a ``Model`` subclass of its
+  class, so ``print``, ``state_dict`` keys and parameters are the module's own;
+* ``Model(inputs, outputs)`` builds a graph model (:mod:`fitorch.models.functional`).
+
+Training configuration lives in one plain attribute (``_ft``) that is not an ``nn.Module``, so it
+never appears in ``print(model)``, ``state_dict()`` or ``parameters()``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import torch
+from torch import nn
+
+from fitorch.training.compile_config import CompileConfig
+
+
+def _is_symbolic(value: Any) -> bool:
+    from fitorch.models.functional import KerasTensor  # deferred: functional imports this module
+
+    if isinstance(value, KerasTensor):
+        return True
+    if isinstance(value, (list, tuple)):
+        return bool(value) and all(_is_symbolic(v) for v in value)
+    if isinstance(value, dict):
+        return bool(value) and all(_is_symbolic(v) for v in value.values())
+    return False
+
+
+@functools.lru_cache(maxsize=None)
+def _wrapper_class(module_cls: type) -> type:
+    """A subclass of ``module_cls`` and ``Model`` that shows itself as ``module_cls``."""
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        # The instance is built in Model.__new__ around an existing module; Python calls
+        # __init__ again afterwards with the wrapped module as argument: nothing to do.
+        pass
+
+    bases = (module_cls,) if issubclass(module_cls, Model) else (module_cls, Model)
+    return type(module_cls.__name__, bases, {
+        "__init__": __init__, "__module__": module_cls.__module__,
+        "__qualname__": module_cls.__qualname__, "_fitorch_wrapped": True})
+
+
+class Model(nn.Module):
+    """A ``torch.nn.Module`` with the Keras training API.
+
+    ``Model(net)`` wraps an existing module (sharing its parameters and attributes),
+    ``Model(inputs=..., outputs=...)`` builds a functional graph model, and subclasses define
+    ``forward`` (or Keras's ``call``).
+    """
+
+    _fitorch_wrapped = False
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        if cls is not Model:
+            return super().__new__(cls)
+        if "inputs" in kwargs or (args and _is_symbolic(args[0])):
+            from fitorch.models.functional import Functional
+
+            return super().__new__(Functional)
+        if len(args) == 1 and not kwargs and isinstance(args[0], nn.Module):
+            net = args[0]
+            wrapped = super().__new__(_wrapper_class(type(net)))
+            # Share the module's state: the wrapper *is* the module, with the training API.
+            object.__setattr__(wrapped, "__dict__", net.__dict__)
+            return wrapped
+        if args or kwargs:
+            raise TypeError(
+                "Model(...) takes an nn.Module to wrap (Model(net)), or inputs= and outputs= "
+                f"symbolic tensors (Model(inputs, outputs)); got args={args!r} kwargs={kwargs!r}")
+        return super().__new__(cls)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Reached for subclasses (args are theirs) and for bare Model().
+        super().__init__()
+        if self._has_custom_build:
+            # Keras builds on the first call; the hook removes itself once built.
+            self.__dict__["_build_hook"] = self.register_forward_pre_hook(_build_on_first_call)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Keras subclasses define call(); make it the forward itself (no extra frame per step).
+        if "call" in cls.__dict__ and "forward" not in cls.__dict__:
+            cls.forward = cls.__dict__["call"]
+        if "build" in cls.__dict__ and not cls.__dict__.get("_fitorch_wrapped", False):
+            cls._has_custom_build = True
+
+    _has_custom_build = False
+
+    def call(self, *args: Any, **kwargs: Any) -> Any:
+        """Keras spelling of ``forward``."""
+        return self.forward(*args, **kwargs)
+
+    # ------------------------------------------------------------------ building
+    @property
+    def built(self) -> bool:
+        """Whether ``build`` ran (always true for models without a custom ``build``)."""
+        return self.__dict__.get("_built", not self._has_custom_build)
+
+    @built.setter
+    def built(self, value: bool) -> None:
+        self.__dict__["_built"] = bool(value)
+
+    def build(self, input_shape: Any = None) -> None:
+        """Create the weights for ``input_shape`` (batch dimension ``None``).
+
+        Keras subclasses override it to create their layers and call ``super().build``; the
+        base runs one forward pass on zeros so lazy sublayers get their parameters too.
+        """
+        self.__dict__["_built"] = True
+        self.__dict__["_build_input_shape"] = input_shape
+        if input_shape is not None:
+            from fitorch.training.data import dummy_forward
+
+            dummy_forward(self, input_shape)
+
+    # ------------------------------------------------------------------ training state
+    @property
+    def compiled(self) -> bool:
+        """Whether ``compile`` was called."""
+        return self.__dict__.get("_ft") is not None
+
+    @property
+    def _config(self) -> CompileConfig:
+        config = self.__dict__.get("_ft")
+        if config is None:
+            raise RuntimeError(
+                f"{type(self).__name__} must be compiled before training or evaluation: call "
+                "model.compile(optimizer=..., loss=..., metrics=...) first.")
+        return config
+
+    @property
+    def optimizer(self) -> torch.optim.Optimizer | None:
+        """The torch optimizer (built at compile, or at the first batch for lazy layers)."""
+        config = self.__dict__.get("_ft")
+        return None if config is None else config.optimizer
+
+    @optimizer.setter
+    def optimizer(self, value: Any) -> None:
+        self._config.set_optimizer(value, self)
+
+    @property
+    def lr_scheduler(self) -> Any:
+        """The torch LR scheduler given to ``compile``, if any."""
+        config = self.__dict__.get("_ft")
+        return None if config is None else config.lr_scheduler
+
+    @property
+    def loss(self) -> Any:
+        """The loss given to ``compile``."""
+        config = self.__dict__.get("_ft")
+        return None if config is None else config.loss_spec
+
+    @property
+    def stop_training(self) -> bool:
+        """Set to ``True`` (e.g. from a callback) to stop ``fit`` after the current batch."""
+        return self.__dict__.get("_stop_training", False)
+
+    @stop_training.setter
+    def stop_training(self, value: bool) -> None:
+        self.__dict__["_stop_training"] = bool(value)
+
+    @property
+    def history(self) -> Any:
+        """The ``History`` of the last ``fit`` call."""
+        return self.__dict__.get("_history")
+
+    @property
+    def metrics_names(self) -> list[str]:
+        """``["loss", <metric names>...]``, the order of ``evaluate`` / ``*_on_batch`` results."""
+        return self._config.metrics_names()
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model's parameters live (its first parameter or buffer)."""
+        for tensor in self.parameters():
+            return tensor.device
+        for tensor in self.buffers():
+            return tensor.device
+        return torch.device("cpu")
+
+    def compile(
+        self,
+        optimizer: Any = "rmsprop",
+        loss: Any = None,
+        metrics: Any = None,
+        loss_weights: Any = None,
+        lr_scheduler: Any = None,
+        weighted_metrics: Any = None,
+        run_eagerly: bool = False,
+        steps_per_execution: int = 1,
+        jit_compile: bool = False,
+        device: Any = None,
+        precision: str | None = None,
+        gradient_accumulation_steps: int = 1,
+    ) -> None:
+        """Configure training: optimizer, loss(es), metrics, LR scheduler, device, precision.
+
+        Accepts objects, classes, callables and Keras string names (``"adam"``, ``"mse"``,
+        ``"accuracy"``...). Losses and metrics may be lists or dicts per output.
+        """
+        del run_eagerly, steps_per_execution  # Keras arguments with no meaning here: eager always
+        config = CompileConfig(
+            self, optimizer=optimizer, loss=loss, metrics=metrics, loss_weights=loss_weights,
+            lr_scheduler=lr_scheduler, weighted_metrics=weighted_metrics, jit_compile=jit_compile,
+            device=device, precision=precision,
+            gradient_accumulation_steps=gradient_accumulation_steps)
+        self.__dict__["_ft"] = config  # only after every argument was validated
+
+    # ------------------------------------------------------------------ loops
+    def fit(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        epochs: int = 1,
+        verbose: Any = "auto",
+        callbacks: list | None = None,
+        validation_split: float = 0.0,
+        validation_data: Any = None,
+        shuffle: bool = True,
+        class_weight: dict | None = None,
+        sample_weight: Any = None,
+        initial_epoch: int = 0,
+        steps_per_epoch: int | None = None,
+        validation_steps: int | None = None,
+        validation_batch_size: int | None = None,
+        validation_freq: int = 1,
+        on_nan: str = "raise",
+    ) -> Any:
+        """Train for ``epochs`` epochs and return a ``History``.
+
+        ``x`` may be tensors, arrays, lists/tuples/dicts of them, a DataFrame, a ``Dataset``, a
+        ``DataLoader`` (used as given), or a generator yielding ``(x, y[, sample_weight])``.
+        ``on_nan``: ``"raise"`` (default) stops with an error naming the epoch and step where the
+        loss became NaN or infinite, ``"stop"`` stops with a warning, ``"ignore"`` trains on.
+        """
+        from fitorch.training.trainer import Trainer
+
+        return Trainer(self).fit(
+            x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
+            validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
+            class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
+            validation_batch_size=validation_batch_size, validation_freq=validation_freq,
+            on_nan=on_nan)
+
+    def evaluate(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        sample_weight: Any = None,
+        steps: int | None = None,
+        callbacks: list | None = None,
+        return_dict: bool = False,
+    ) -> Any:
+        """Loss and metrics over a dataset: a float (loss only), a list, or a dict."""
+        from fitorch.training.trainer import Trainer
+
+        return Trainer(self).evaluate(
+            x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
+            steps=steps, callbacks=callbacks, return_dict=return_dict)
+
+    def predict(
+        self,
+        x: Any,
+        batch_size: int | None = None,
+        verbose: Any = "auto",
+        steps: int | None = None,
+        callbacks: list | None = None,
+    ) -> Any:
+        """Outputs for ``x``, batch by batch, returned on the CPU (tensors, tuple or dict)."""
+        from fitorch.training.trainer import Trainer
+
+        return Trainer(self).predict(x, batch_size=batch_size, verbose=verbose, steps=steps,
+                                     callbacks=callbacks)
+
+    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
+                       class_weight: dict | None = None, reset_metrics: bool = True,
+                       return_dict: bool = False) -> Any:
+        """One gradient step on one batch; returns that batch's loss and metrics."""
+        from fitorch.training.trainer import Trainer
+
+        return Trainer(self).train_on_batch(x, y, sample_weight=sample_weight,
+                                            class_weight=class_weight,
+                                            reset_metrics=reset_metrics, return_dict=return_dict)
+
+    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
+                      reset_metrics: bool = True, return_dict: bool = False) -> Any:
+        """Loss and metrics on one batch, without training."""
+        from fitorch.training.trainer import Trainer
+
+        return Trainer(self).test_on_batch(x, y, sample_weight=sample_weight,
+                                           reset_metrics=reset_metrics, return_dict=return_dict)
+
+    def predict_on_batch(self, x: Any) -> Any:
+        """Outputs for one batch, on the CPU."""
+        from fitorch.training.trainer import Trainer
+
+        return Trainer(self).predict_on_batch(x)
+
+    def reset_metrics(self) -> None:
+        """Reset the loss and metric accumulators of training and evaluation."""
+        self._config.reset_metrics()
+
+    # ------------------------------------------------------------------ inspection and files
+    def summary(self, *args: Any, **kwargs: Any) -> Any:
+        """Print the Keras summary table (layers, output shapes, parameter counts)."""
+        from fitorch.summaries import model_summary
+
+        return model_summary(self, *args, **kwargs)
+
+    def count_params(self) -> int:
+        """Number of parameters, shared ones counted once."""
+        return sum(p.numel() for p in {id(p): p for p in self.parameters()}.values())
+
+    def save_weights(self, filepath: str, overwrite: bool = True) -> None:
+        """Write weights and buffers to a ``.safetensors`` file (atomically)."""
+        from fitorch.saving import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath: str, strict: bool = True) -> Any:
+        """Load weights from ``.safetensors`` (or a plain state_dict, loaded weights-only)."""
+        from fitorch.saving import load_weights
+
+        return load_weights(self, filepath, strict=strict)
+
+    def get_weights(self) -> list:
+        """The ``state_dict`` tensors as NumPy arrays, in order."""
+        return [t.detach().cpu().numpy() for t in self.state_dict().values()]
+
+    def set_weights(self, weights: list) -> None:
+        """Set ``state_dict`` tensors from a list in ``get_weights`` order."""
+        state = self.state_dict()
+        if len(weights) != len(state):
+            raise ValueError(f"set_weights: got {len(weights)} arrays, the model has "
+                             f"{len(state)} tensors ({list(state)})")
+        new = {}
+        for (key, current), value in zip(state.items(), weights):
+            tensor = torch.as_tensor(value)
+            if tuple(tensor.shape) != tuple(current.shape):
+                raise ValueError(f"set_weights: {key} has shape {tuple(current.shape)}, "
+                                 f"got {tuple(tensor.shape)}")
+            new[key] = tensor
+        self.load_state_dict(new)
+
+
+def _build_on_first_call(module: Model, args: tuple) -> None:
+    if not module.built and args and isinstance(args[0], torch.Tensor):
+        module.build((None, *args[0].shape[1:]))
+    handle = module.__dict__.pop("_build_hook", None)
+    if handle is not None:  # build() itself may have run a forward that got here first
+        handle.remove()

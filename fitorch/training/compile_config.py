@@ -1,0 +1,168 @@
+"""What ``Model.compile`` configured: optimizer, losses, metrics, scheduler, device, precision.
+
+Every argument is checked in ``__init__``; the model is only touched (moved to its device) once
+all of them passed, so a bad ``compile`` call leaves the model as it was.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from fitorch.training.compile_utils import CompiledLoss, MetricSet
+from fitorch.training.engine import Precision, resolve_device
+
+# Schedulers that expect a step per batch rather than per epoch.
+_PER_BATCH_SCHEDULERS = ("OneCycleLR", "CyclicLR")
+
+
+def has_lazy_parameters(module: nn.Module) -> bool:
+    """Whether some parameter is not materialized yet (torch lazy modules, unbuilt layers)."""
+    from torch.nn.parameter import UninitializedParameter
+
+    if any(isinstance(p, UninitializedParameter) for p in module.parameters()):
+        return True
+    return any(getattr(m, "built", True) is False for m in module.modules())
+
+
+class CompileConfig:
+    """The training configuration of one model (held beside it, never inside it)."""
+
+    def __init__(self, model: nn.Module, *, optimizer: Any, loss: Any, metrics: Any,
+                 loss_weights: Any, lr_scheduler: Any, weighted_metrics: Any, jit_compile: bool,
+                 device: Any, precision: Any, gradient_accumulation_steps: int) -> None:
+        from fitorch import optimizers
+
+        if isinstance(optimizer, str):
+            optimizers.check_name(optimizer)
+        if optimizer is None:
+            raise ValueError("compile: optimizer=None; pass a name ('adam'), a torch optimizer, "
+                             "a class or a callable params -> optimizer")
+        if not isinstance(gradient_accumulation_steps, int) or gradient_accumulation_steps < 1:
+            raise ValueError(f"compile: gradient_accumulation_steps={gradient_accumulation_steps!r}"
+                             ": expected an int >= 1")
+        if lr_scheduler is not None and not (callable(lr_scheduler)
+                                             or hasattr(lr_scheduler, "step")):
+            raise TypeError(f"compile: lr_scheduler={lr_scheduler!r}: expected a torch LR "
+                            "scheduler or a callable optimizer -> scheduler")
+        self.device = resolve_device(device)
+        self.precision = Precision(precision, self.device)
+        self.compiled_loss = CompiledLoss(loss, loss_weights) if loss is not None else None
+        MetricSet.validate(metrics)
+        MetricSet.validate(weighted_metrics)
+        self.loss_spec = loss
+        self.metrics_spec = metrics
+        self.weighted_metrics_spec = weighted_metrics
+        self.jit_compile = bool(jit_compile)
+        self.accumulation = gradient_accumulation_steps
+
+        # All arguments are valid: now the model may change.
+        if next(iter(model.parameters()), None) is not None or next(iter(model.buffers()), None) \
+                is not None:
+            model.to(self.device)
+        self.optimizer_spec = optimizer
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.lr_scheduler_spec = lr_scheduler
+        self.lr_scheduler: Any = None
+        self.scheduler_per_batch = False
+        if not has_lazy_parameters(model):
+            self.build_optimizer(model)
+        self.built = False  # losses and metrics matched to outputs (first batch)
+        self.output_names: list[str] | None = None
+        self.train_metrics: MetricSet | None = None
+        self.test_metrics: MetricSet | None = None
+        self.clip = {k: getattr(optimizer, k, None) for k in ("clipnorm", "clipvalue",
+                                                               "global_clipnorm")}
+        self.clipping = any(v is not None for v in self.clip.values())
+        self.regularized = False
+
+    # ------------------------------------------------------------------ optimizer
+    def build_optimizer(self, model: nn.Module) -> None:
+        from fitorch import optimizers
+
+        params = [p for p in model.parameters() if p.requires_grad]
+        if not params:
+            raise ValueError(f"compile: {type(model).__name__} has no trainable parameters "
+                             "to optimize")
+        self.optimizer = optimizers.get(self.optimizer_spec, params)
+        self._build_scheduler()
+
+    def set_optimizer(self, optimizer: Any, model: nn.Module) -> None:
+        self.optimizer_spec = optimizer
+        self.build_optimizer(model)
+
+    def _build_scheduler(self) -> None:
+        spec = self.lr_scheduler_spec
+        if spec is None:
+            return
+        scheduler = spec if hasattr(spec, "step") and not isinstance(spec, type) \
+            else spec(self.optimizer)
+        if getattr(scheduler, "optimizer", self.optimizer) is not self.optimizer:
+            raise ValueError("compile: lr_scheduler was built for another optimizer than the "
+                             "model's; pass a callable optimizer -> scheduler (e.g. "
+                             "lambda opt: StepLR(opt, 10)) so it wraps the model's optimizer")
+        self.lr_scheduler = scheduler
+        self.scheduler_per_batch = (type(scheduler).__name__ in _PER_BATCH_SCHEDULERS
+                                    or getattr(scheduler, "fitorch_step", None) == "batch")
+
+    def clip_gradients(self, model: nn.Module) -> None:
+        """Keras's clipvalue / clipnorm (per parameter) / global_clipnorm, in that order."""
+        params = [p for p in model.parameters() if p.grad is not None]
+        if self.clip["clipvalue"] is not None:
+            torch.nn.utils.clip_grad_value_(params, self.clip["clipvalue"])
+        if self.clip["clipnorm"] is not None:
+            for p in params:
+                torch.nn.utils.clip_grad_norm_([p], self.clip["clipnorm"])
+        if self.clip["global_clipnorm"] is not None:
+            torch.nn.utils.clip_grad_norm_(params, self.clip["global_clipnorm"])
+
+    # ------------------------------------------------------------------ regularization
+    def find_regularizers(self, model: nn.Module) -> None:
+        """Weight regularizers (Keras ``kernel_regularizer=``...) add to the loss when present."""
+        try:
+            from fitorch.layers.regularizers import regularization_losses
+        except ImportError:
+            return
+        self.regularized = regularization_losses(model) is not None
+
+    def regularization_loss(self, model: nn.Module) -> torch.Tensor:
+        from fitorch.layers.regularizers import regularization_losses
+
+        return regularization_losses(model)
+
+    # ------------------------------------------------------------------ outputs
+    def build_outputs(self, model: nn.Module, y_pred: Any, y_true: Any) -> None:
+        """Match losses and metrics to the outputs of the first batch."""
+        from fitorch.training.compile_utils import flat_targets, output_structure
+
+        names, outputs = output_structure(model, y_pred)
+        targets = flat_targets(y_true, names) if y_true is not None else [None] * len(outputs)
+        loss_names: list[str | None] = [None] * len(outputs)
+        if self.compiled_loss is not None:
+            self.compiled_loss.build(names)
+            self.compiled_loss.check(outputs, targets)
+            loss_names = [None if a is None else a.name for a in self.compiled_loss.adapters]
+        metric_sets = []
+        for _ in range(2):
+            metric_set = MetricSet(self.metrics_spec, self.weighted_metrics_spec, loss_names)
+            if targets[0] is not None:
+                metric_set.build(names, outputs, targets)
+            metric_sets.append(metric_set)
+        self.train_metrics, self.test_metrics = metric_sets
+        self.output_names = names
+        self.built = True
+
+    def metrics_names(self) -> list[str]:
+        names = ["loss"]
+        if self.compiled_loss is not None:
+            names += self.compiled_loss.log_names()
+        if self.train_metrics is not None:
+            names += self.train_metrics.names()
+        return names
+
+    def reset_metrics(self) -> None:
+        for metric_set in (self.train_metrics, self.test_metrics):
+            if metric_set is not None:
+                metric_set.reset()

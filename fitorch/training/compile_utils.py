@@ -1,0 +1,300 @@
+"""Losses and metrics as ``compile`` configured them, matched to the model's outputs.
+
+Structures (a list or dict per output) are resolved at the first batch, when the outputs exist.
+Loss and metric values accumulate on the device; nothing here reads them back per step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from fitorch.training.data import leaves
+
+
+def output_structure(model: Any, y_pred: Any) -> tuple[list[str] | None, list[torch.Tensor]]:
+    """Output names (``None`` for a single output) and the outputs as a flat list."""
+    if isinstance(y_pred, torch.Tensor):
+        return None, [y_pred]
+    if isinstance(y_pred, dict):
+        return list(y_pred), list(y_pred.values())
+    if isinstance(y_pred, (list, tuple)):
+        names = getattr(model, "output_names", None)
+        if not names or len(names) != len(y_pred):
+            names = [f"output_{i}" for i in range(len(y_pred))]
+        return list(names), list(y_pred)
+    raise TypeError(f"the model returned {type(y_pred).__name__}; fit needs a tensor, or a "
+                    "tuple / list / dict of tensors")
+
+
+def flat_targets(y_true: Any, names: list[str] | None) -> list[Any]:
+    """Targets as a flat list matching the outputs."""
+    if names is None:
+        return [y_true]
+    if isinstance(y_true, dict):
+        missing = [n for n in names if n not in y_true]
+        if missing:
+            raise ValueError(f"y is a dict without targets for outputs {missing}; the model's "
+                             f"outputs are {names}")
+        return [y_true[n] for n in names]
+    if isinstance(y_true, (list, tuple)) and len(y_true) == len(names):
+        return list(y_true)
+    raise ValueError(f"the model has {len(names)} outputs {names} but y is "
+                     f"{type(y_true).__name__}"
+                     + (f" of length {len(y_true)}" if isinstance(y_true, (list, tuple)) else "")
+                     + "; pass one target per output (a list or a dict by output name)")
+
+
+def _per_output(spec: Any, names: list[str] | None, what: str) -> list[Any]:
+    """Spread a compile argument over the outputs: one for all, a list, or a dict by name."""
+    if names is None:
+        if isinstance(spec, (list, tuple)) and what == "loss":
+            if len(spec) != 1:
+                raise ValueError(f"compile: {what}={spec!r} has {len(spec)} entries but the "
+                                 "model has a single output")
+            return [spec[0]]
+        return [spec]
+    if isinstance(spec, dict):
+        unknown = [k for k in spec if k not in names]
+        if unknown:
+            raise ValueError(f"compile: {what} has keys {unknown} that are not outputs; the "
+                             f"model's outputs are {names}")
+        return [spec.get(n) for n in names]
+    if isinstance(spec, (list, tuple)):
+        if len(spec) != len(names):
+            raise ValueError(f"compile: {what} has {len(spec)} entries but the model has "
+                             f"{len(names)} outputs {names}")
+        return list(spec)
+    return [spec] * len(names)
+
+
+class CompiledLoss:
+    """The total loss of a batch: per-output losses, weighted, plus regularization."""
+
+    def __init__(self, loss: Any, loss_weights: Any) -> None:
+        from fitorch import losses
+
+        self.spec = loss
+        self.loss_weights = loss_weights
+        # Validate string names now, so a typo fails at compile, not at the first batch.
+        for item in leaves(loss) if isinstance(loss, (list, tuple, dict)) else [loss]:
+            if item is not None:
+                losses.get(item)
+        self.names: list[str] | None = None
+        self.adapters: list[Any] | None = None
+        self.weights: list[float] = []
+
+    def build(self, names: list[str] | None) -> None:
+        from fitorch import losses
+
+        specs = _per_output(self.spec, names, "loss")
+        self.adapters = [None if s is None else losses.get(s) for s in specs]
+        if all(a is None for a in self.adapters):
+            raise ValueError("compile: no loss for any output; pass loss=...")
+        if self.loss_weights is None:
+            self.weights = [1.0] * len(specs)
+        else:
+            self.weights = [1.0 if w is None else float(w)
+                            for w in _per_output(self.loss_weights, names, "loss_weights")]
+        self.names = names
+
+    def check(self, outputs: list[torch.Tensor], targets: list[Any]) -> None:
+        """Shape and dtype checks on the first batch (no device sync)."""
+        assert self.adapters is not None
+        for i, (adapter, pred, true) in enumerate(zip(self.adapters, outputs, targets)):
+            if adapter is None:
+                continue
+            if true is None:
+                raise ValueError("the data has no targets (y) but compile was given a loss; "
+                                 "pass y, or yield (x, y) batches")
+            where = "" if self.names is None else f" for output {self.names[i]!r}"
+            try:
+                adapter.check(pred, true)
+            except (ValueError, TypeError) as err:
+                raise type(err)(f"loss {adapter.name!r}{where}: {err}") from None
+
+    def __call__(self, outputs: list[torch.Tensor], targets: list[Any],
+                 sample_weight: torch.Tensor | None) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        assert self.adapters is not None
+        if len(outputs) == 1:  # the common case, kept short
+            loss = self.adapters[0].compute(outputs[0], targets[0], sample_weight)
+            return loss, [loss]
+        parts = []
+        total: torch.Tensor | None = None
+        for adapter, weight, pred, true in zip(self.adapters, self.weights, outputs, targets):
+            if adapter is None:
+                continue
+            part = adapter.compute(pred, true, sample_weight)
+            parts.append(part)
+            total = part * weight if total is None else total + part * weight
+        assert total is not None
+        return total, parts
+
+    def log_names(self) -> list[str]:
+        if self.names is None or self.adapters is None:
+            return []
+        return [f"{n}_loss" for n, a in zip(self.names, self.adapters) if a is not None]
+
+
+class MetricSet:
+    """The metric objects of one phase (training or evaluation), with their log names."""
+
+    def __init__(self, metrics_spec: Any, weighted_spec: Any, loss_names: list[str | None]
+                 ) -> None:
+        self.metrics_spec = metrics_spec
+        self.weighted_spec = weighted_spec
+        self.loss_names = loss_names
+        self.entries: list[tuple[str, int, Any, bool]] | None = None  # name, output, metric, w
+
+    @staticmethod
+    def validate(spec: Any) -> None:
+        """Fail at compile for unknown string names."""
+        from fitorch import metrics
+
+        for item in _metric_items(spec):
+            if isinstance(item, str):
+                metrics.check_name(item)
+
+    def build(self, names: list[str] | None, outputs: list[torch.Tensor],
+              targets: list[Any]) -> None:
+        from fitorch import metrics
+
+        entries: list[tuple[str, int, Any, bool]] = []
+        for spec, weighted in ((self.metrics_spec, False), (self.weighted_spec, True)):
+            if spec is None:
+                continue
+            per_output = _metrics_per_output(spec, names)
+            for i, items in enumerate(per_output):
+                for log_name, item in items:
+                    metric = metrics.get(item, loss_name=self.loss_names[i],
+                                         y_pred=outputs[i], y_true=targets[i])
+                    base = log_name or metric.name
+                    if weighted and self.metrics_spec is not None:
+                        base = f"weighted_{base}"
+                    full = base if names is None else f"{names[i]}_{base}"
+                    entries.append((full, i, metric, weighted))
+        seen: dict[str, int] = {}
+        for name, *_ in entries:
+            seen[name] = seen.get(name, 0) + 1
+        duplicates = [n for n, c in seen.items() if c > 1]
+        if duplicates:
+            raise ValueError(f"compile: several metrics are named {duplicates}; give them "
+                             "distinct names (metrics={'name': metric, ...})")
+        self.entries = entries
+
+    def update(self, outputs: list[torch.Tensor], targets: list[Any],
+               sample_weight: torch.Tensor | None) -> None:
+        assert self.entries is not None
+        for _, i, metric, weighted in self.entries:
+            metric.update(outputs[i], targets[i], sample_weight if weighted else None)
+
+    def names(self) -> list[str]:
+        return [] if self.entries is None else [e[0] for e in self.entries]
+
+    def results(self) -> dict[str, float]:
+        if self.entries is None:
+            return {}
+        return {name: _as_float(metric.result()) for name, _, metric, _ in self.entries}
+
+    def reset(self) -> None:
+        for _, _, metric, _ in self.entries or []:
+            metric.reset_state()
+
+
+def _as_float(value: Any) -> float:
+    if isinstance(value, torch.Tensor):
+        return float(value.detach().float().cpu())
+    return float(value)
+
+
+def _metric_items(spec: Any) -> list[Any]:
+    if spec is None:
+        return []
+    if isinstance(spec, dict):
+        return [i for v in spec.values() for i in (v if isinstance(v, (list, tuple)) else [v])]
+    if isinstance(spec, (list, tuple)):
+        return [i for v in spec for i in (v if isinstance(v, (list, tuple)) else [v])]
+    return [spec]
+
+
+def _named(items: Any) -> list[tuple[str | None, Any]]:
+    """``[m1, m2]`` / ``m`` / ``{"name": m}`` -> ``[(name or None, m), ...]``."""
+    if items is None:
+        return []
+    if isinstance(items, dict):
+        return list(items.items())
+    if isinstance(items, (list, tuple)):
+        return [(None, m) for m in items]
+    return [(None, items)]
+
+
+def _metrics_per_output(spec: Any, names: list[str] | None) -> list[list[tuple[str | None, Any]]]:
+    if names is None:
+        return [_named(spec)]
+    if isinstance(spec, dict) and set(spec) <= set(names):
+        return [_named(spec.get(n)) for n in names]
+    if isinstance(spec, (list, tuple)) and len(spec) == len(names) and all(
+            isinstance(s, (list, tuple, dict)) or s is None for s in spec):
+        return [_named(s) for s in spec]
+    # One list (or name -> metric dict) for every output, as Keras 2 did.
+    return [_named(spec) for _ in names]
+
+
+class LossTracker:
+    """The batch-size-weighted mean loss of an epoch, accumulated without a per-step sync.
+
+    Each step only keeps a reference to its detached loss; the values are summed on the device
+    when something reads them (a progress-bar refresh, the end of the epoch). Reading is also
+    when non-finite losses are found, so the error can name the first bad step.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.total: torch.Tensor | None = None
+        self.parts_total: torch.Tensor | None = None
+        self.count = 0
+        self.steps = 0
+        self.first_bad_step: int | None = None
+        self._pending: list[torch.Tensor] = []
+        self._pending_parts: list[list[torch.Tensor]] = []
+        self._pending_n: list[int] = []
+
+    def update(self, loss: torch.Tensor, n: int, parts: list[torch.Tensor] | None = None
+               ) -> None:
+        self._pending.append(loss.detach())
+        self._pending_n.append(n)
+        if parts is not None and len(parts) > 1:
+            self._pending_parts.append([p.detach() for p in parts])
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        values = torch.stack(self._pending).float()
+        weights = torch.tensor(self._pending_n, dtype=values.dtype, device=values.device)
+        finite = torch.isfinite(values)
+        if self.first_bad_step is None and not bool(finite.all()):
+            self.first_bad_step = self.steps + int((~finite).nonzero()[0, 0])
+        chunk = (values * weights).sum()
+        self.total = chunk if self.total is None else self.total + chunk
+        if self._pending_parts:
+            parts = (torch.stack([torch.stack(p) for p in self._pending_parts]).float()
+                     * weights[:, None]).sum(0)
+            self.parts_total = parts if self.parts_total is None else self.parts_total + parts
+        self.count += sum(self._pending_n)
+        self.steps += len(self._pending)
+        self._pending, self._pending_parts, self._pending_n = [], [], []
+
+    def result(self) -> float:
+        self._flush()
+        if self.total is None or self.count == 0:
+            return float("nan")
+        return float(self.total) / self.count
+
+    def part_results(self) -> list[float]:
+        self._flush()
+        if self.parts_total is None or self.count == 0:
+            return []
+        return [float(v) / self.count for v in self.parts_total.cpu()]

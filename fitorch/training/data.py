@@ -1,0 +1,353 @@
+"""Turn what users pass to ``fit`` into batches ``(x, y, sample_weight)`` on the right device.
+
+In-memory inputs (tensors, arrays, DataFrames, lists/dicts of them) are converted once, moved
+to the device once, then shuffled by a permutation and sliced per batch: no per-sample
+``Dataset.__getitem__`` and no collate on the hot path. A user's ``DataLoader`` is used as given;
+a map-style ``Dataset`` gets a ``DataLoader``; generators are iterated.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, IterableDataset, Subset
+
+Batch = tuple[Any, Any, Any]
+
+
+# ---------------------------------------------------------------------------- structures
+def map_structure(fn: Callable[[Any], Any], value: Any) -> Any:
+    """Apply ``fn`` to every leaf of nested tuples / lists / dicts."""
+    if isinstance(value, dict):
+        return {k: map_structure(fn, v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(map_structure(fn, v) for v in value) if type(value) in (list, tuple) \
+            else type(value)(*(map_structure(fn, v) for v in value))
+    return fn(value)
+
+
+def leaves(value: Any) -> list[Any]:
+    """The leaves of nested tuples / lists / dicts, in order."""
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in leaves(v)]
+    if isinstance(value, (list, tuple)):
+        return [leaf for v in value for leaf in leaves(v)]
+    return [value]
+
+
+def to_device(value: Any, device: torch.device, non_blocking: bool = False) -> Any:
+    """Move every tensor of a nested structure to ``device`` (a no-op when already there)."""
+    if isinstance(value, torch.Tensor):
+        if value.device == device:
+            return value
+        return value.to(device, non_blocking=non_blocking)
+    if isinstance(value, (dict, list, tuple)):
+        return map_structure(lambda v: to_device(v, device, non_blocking), value)
+    return value
+
+
+def as_tensor(value: Any, name: str) -> torch.Tensor:
+    """A tensor from a tensor / ndarray / DataFrame / Series / list; float64 -> float32."""
+    if isinstance(value, torch.Tensor):
+        tensor = value
+    elif hasattr(value, "to_numpy") and hasattr(value, "shape"):  # pandas, without importing it
+        tensor = torch.from_numpy(np.ascontiguousarray(value.to_numpy()))
+    elif isinstance(value, np.ndarray):
+        if value.dtype == object:
+            raise TypeError(f"{name}: a NumPy array of dtype object cannot become a tensor; "
+                            "convert it to a numeric dtype first")
+        tensor = torch.from_numpy(np.ascontiguousarray(value))
+    elif isinstance(value, (list, tuple)) and value and not isinstance(value[0], (list, tuple,
+                                                                                   np.ndarray,
+                                                                                   torch.Tensor)):
+        tensor = torch.as_tensor(value)
+    elif isinstance(value, (int, float)) or (isinstance(value, (list, tuple)) and value):
+        tensor = torch.as_tensor(np.asarray(value))
+    else:
+        raise TypeError(f"{name}: expected a tensor, NumPy array, DataFrame or list, "
+                        f"got {type(value).__name__}")
+    if tensor.dtype == torch.float64:
+        tensor = tensor.float()  # Keras casts inputs to floatx; float64 halves the speed
+    return tensor
+
+
+def _to_tensors(value: Any, name: str) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return {k: as_tensor(v, f"{name}[{k!r}]") for k, v in value.items()}
+    if isinstance(value, (list, tuple)) and value and all(
+            isinstance(v, (torch.Tensor, np.ndarray)) or hasattr(v, "to_numpy") for v in value):
+        return tuple(as_tensor(v, f"{name}[{i}]") for i, v in enumerate(value))
+    return as_tensor(value, name)
+
+
+def num_samples(value: Any, name: str) -> int:
+    """The common first dimension of every leaf, or an error naming the lengths."""
+    lengths = {}
+    for i, leaf in enumerate(leaves(value)):
+        if leaf.dim() == 0:
+            raise ValueError(f"{name}: expected arrays with a batch dimension, got a scalar")
+        lengths[i] = leaf.shape[0]
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"{name}: all arrays must have the same number of samples, "
+                         f"got lengths {sorted(set(lengths.values()))}")
+    return next(iter(lengths.values()))
+
+
+def dummy_forward(module: torch.nn.Module, input_shape: Any) -> None:
+    """Run one forward on zeros of ``input_shape`` (batch ``None`` -> 2) to build lazy layers.
+
+    Leaves the module as found: train/eval flag, RNG state, no gradients recorded.
+    """
+    shape = tuple(2 if d is None else int(d) for d in input_shape)
+    was_training = module.training
+    module.eval()  # eval: BatchNorm statistics must not move
+    try:
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
+            try:
+                module(torch.zeros(shape))
+            except (RuntimeError, TypeError, IndexError):
+                # Token inputs (Embedding) need integers; Keras builds them from the same shape.
+                module(torch.zeros(shape, dtype=torch.long))
+    finally:
+        module.train(was_training)
+
+
+# ---------------------------------------------------------------------------- adapters
+class DataAdapter:
+    """An epoch-iterable source of ``(x, y, sample_weight)`` batches on ``device``."""
+
+    num_batches: int | None = None  # per epoch, when known
+    num_samples: int | None = None
+
+    def __iter__(self) -> Iterator[Batch]:
+        raise NotImplementedError
+
+
+class TensorAdapter(DataAdapter):
+    """In-memory tensors: one permutation per epoch, index per batch, all on the device."""
+
+    def __init__(self, x: Any, y: Any, sample_weight: Any, batch_size: int, shuffle: bool,
+                 device: torch.device, generator: torch.Generator | None = None) -> None:
+        self.x = to_device(x, device)
+        self.y = to_device(y, device)
+        self.sample_weight = to_device(sample_weight, device)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.device = device
+        self.generator = generator
+        self.num_samples = num_samples((x, y) if y is not None else x, "x and y")
+        self.num_batches = math.ceil(self.num_samples / batch_size)
+
+    def __iter__(self) -> Iterator[Batch]:
+        n, bs = self.num_samples, self.batch_size
+        if self.shuffle:
+            # The permutation is drawn on the CPU (a device generator would make the data order
+            # depend on the device); indexing then happens where the data is.
+            perm = torch.randperm(n, generator=self.generator).to(self.device)
+            take = lambda t, i: t.index_select(0, perm[i:i + bs])  # noqa: E731
+        else:
+            take = lambda t, i: t[i:i + bs]  # noqa: E731  (a view: no copy)
+        x, y, sw = self.x, self.y, self.sample_weight
+        single = isinstance(x, torch.Tensor) and (y is None or isinstance(y, torch.Tensor))
+        for i in range(0, n, bs):
+            if single:
+                yield (take(x, i), None if y is None else take(y, i),
+                       None if sw is None else take(sw, i))
+            else:
+                pick = lambda t: take(t, i)  # noqa: E731,B023
+                yield (map_structure(pick, x), None if y is None else map_structure(pick, y),
+                       None if sw is None else take(sw, i))
+
+
+def _split_batch(batch: Any, where: str) -> Batch:
+    """``(x, y)`` / ``(x, y, sw)`` / ``{"x":..,"y":..}`` / ``x`` -> ``(x, y, sw)``."""
+    if isinstance(batch, dict) and "x" in batch:
+        return batch["x"], batch.get("y"), batch.get("sample_weight")
+    if isinstance(batch, (list, tuple)):
+        if len(batch) == 2:
+            return batch[0], batch[1], None
+        if len(batch) == 3:
+            return batch[0], batch[1], batch[2]
+        if len(batch) == 1:
+            return batch[0], None, None
+        raise ValueError(f"{where}: a batch must be (x, y) or (x, y, sample_weight), "
+                         f"got a {type(batch).__name__} of {len(batch)} elements")
+    return batch, None, None
+
+
+class LoaderAdapter(DataAdapter):
+    """A ``DataLoader`` (the user's, or one made for a ``Dataset``), moved per batch."""
+
+    def __init__(self, loader: Iterable, device: torch.device, where: str) -> None:
+        self.loader = loader
+        self.device = device
+        self.where = where
+        # Pinned memory lets the copy to a CUDA device overlap with compute.
+        self.non_blocking = device.type == "cuda" and getattr(loader, "pin_memory", False)
+        try:
+            self.num_batches = len(loader)  # type: ignore[arg-type]
+        except TypeError:
+            self.num_batches = None
+        dataset = getattr(loader, "dataset", None)
+        try:
+            self.num_samples = len(dataset) if dataset is not None else None  # type: ignore
+        except TypeError:
+            self.num_samples = None
+
+    def __iter__(self) -> Iterator[Batch]:
+        device, nb = self.device, self.non_blocking
+        for batch in self.loader:
+            x, y, sw = _split_batch(batch, self.where)
+            yield (_to_device_tensors(x, device, nb), _to_device_tensors(y, device, nb),
+                   _to_device_tensors(sw, device, nb))
+
+
+def _to_device_tensors(value: Any, device: torch.device, non_blocking: bool) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, (torch.Tensor, dict, list, tuple)):
+        value = _to_tensors(value, "batch")
+    elif isinstance(value, (list, tuple)) and not all(isinstance(v, torch.Tensor)
+                                                      for v in leaves(value)):
+        value = _to_tensors(value, "batch")
+    value = map_structure(lambda t: t.float() if isinstance(t, torch.Tensor)
+                          and t.dtype == torch.float64 else t, value)
+    return to_device(value, device, non_blocking)
+
+
+class GeneratorAdapter(LoaderAdapter):
+    """A generator function (called anew each epoch) or a generator object (consumed once)."""
+
+    def __init__(self, source: Any, device: torch.device, where: str) -> None:
+        self.source = source
+        super().__init__(self, device, where)
+        self.num_batches = None
+
+    def __iter__(self) -> Iterator[Batch]:
+        loader, self.loader = self.loader, (self.source() if callable(self.source)
+                                            else self.source)
+        try:
+            yield from super().__iter__()
+        finally:
+            self.loader = loader
+
+    def __len__(self) -> int:
+        raise TypeError("generators have no length")
+
+
+# ---------------------------------------------------------------------------- entry point
+def _is_generator_source(x: Any) -> bool:
+    return inspect.isgenerator(x) or inspect.isgeneratorfunction(x) or (
+        isinstance(x, Iterator) and not isinstance(x, (torch.Tensor, np.ndarray)))
+
+
+def check_batch_size(batch_size: Any, name: str = "batch_size") -> None:
+    if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool)
+                                   or batch_size < 1):
+        raise ValueError(f"{name}={batch_size!r}: expected a positive int or None")
+
+
+def adapt(x: Any, y: Any = None, sample_weight: Any = None, *, batch_size: int | None,
+          shuffle: bool, device: torch.device, where: str = "fit",
+          generator: torch.Generator | None = None) -> DataAdapter:
+    """Choose the adapter for ``x`` (and check every argument before anything is built)."""
+    check_batch_size(batch_size)
+    if x is None:
+        raise ValueError(f"{where}: x is None; pass the inputs (tensors, arrays, a Dataset, a "
+                         "DataLoader or a generator)")
+    if isinstance(x, DataLoader):
+        if batch_size is not None:
+            raise ValueError(f"{where}: batch_size={batch_size} was given with a DataLoader, "
+                             "which batches by itself; leave batch_size=None")
+        _no_targets_with(y, sample_weight, "a DataLoader", where)
+        return LoaderAdapter(x, device, where)
+    if isinstance(x, IterableDataset):
+        _no_targets_with(y, sample_weight, "an IterableDataset", where)
+        return LoaderAdapter(DataLoader(x, batch_size=batch_size or 32), device, where)
+    if isinstance(x, Dataset):
+        _no_targets_with(y, sample_weight, "a Dataset", where)
+        if len(x) == 0:  # type: ignore[arg-type]
+            raise ValueError(f"{where}: the Dataset is empty")
+        return LoaderAdapter(DataLoader(x, batch_size=batch_size or 32, shuffle=shuffle,
+                                        generator=generator), device, where)
+    if _is_generator_source(x):
+        if batch_size is not None:
+            raise ValueError(f"{where}: batch_size={batch_size} was given with a generator, "
+                             "which yields whole batches; leave batch_size=None")
+        _no_targets_with(y, sample_weight, "a generator", where)
+        return GeneratorAdapter(x, device, where)
+    xs = _to_tensors(x, "x")
+    ys = _to_tensors(y, "y")
+    sws = None if sample_weight is None else as_tensor(sample_weight, "sample_weight")
+    n = num_samples(xs, "x")
+    if n == 0:
+        raise ValueError(f"{where}: x is empty (0 samples)")
+    if ys is not None and num_samples(ys, "y") != n:
+        raise ValueError(f"{where}: x has {n} samples but y has {num_samples(ys, 'y')}; they "
+                         "must have the same length")
+    if sws is not None:
+        if sws.dim() != 1 or sws.shape[0] != n:
+            raise ValueError(f"{where}: sample_weight must have shape ({n},), got "
+                             f"{tuple(sws.shape)}")
+        sws = sws.float()
+    return TensorAdapter(xs, ys, sws, batch_size or 32, shuffle, device, generator)
+
+
+def _no_targets_with(y: Any, sample_weight: Any, what: str, where: str) -> None:
+    if y is not None:
+        raise ValueError(f"{where}: y was given with {what}, which must yield (x, y) itself; "
+                         "pass y=None")
+    if sample_weight is not None:
+        raise ValueError(f"{where}: sample_weight was given with {what}; yield "
+                         "(x, y, sample_weight) from it instead")
+
+
+def split_validation(x: Any, y: Any, sample_weight: Any, validation_split: float) -> tuple:
+    """Keras's split: the last ``validation_split`` of the samples, taken before shuffling."""
+    if not isinstance(validation_split, (int, float)) or not 0.0 <= validation_split < 1.0:
+        raise ValueError(f"validation_split={validation_split!r}: expected a float in [0, 1)")
+    if validation_split == 0:
+        return (x, y, sample_weight), None
+    if isinstance(x, (DataLoader, IterableDataset)) or _is_generator_source(x):
+        raise ValueError(f"validation_split={validation_split} needs data fitorch can index "
+                         f"(tensors, arrays or a map-style Dataset), got {type(x).__name__}; "
+                         "pass validation_data instead")
+    if isinstance(x, Dataset):
+        n = len(x)  # type: ignore[arg-type]
+        cut = _split_index(n, validation_split)
+        return (Subset(x, range(cut)), y, sample_weight), (Subset(x, range(cut, n)), None, None)
+    xs, ys = _to_tensors(x, "x"), _to_tensors(y, "y")
+    sws = None if sample_weight is None else as_tensor(sample_weight, "sample_weight")
+    n = num_samples(xs, "x")
+    cut = _split_index(n, validation_split)
+    head = lambda t: map_structure(lambda v: v[:cut], t) if t is not None else None  # noqa
+    tail = lambda t: map_structure(lambda v: v[cut:], t) if t is not None else None  # noqa
+    return (head(xs), head(ys), head(sws)), (tail(xs), tail(ys), tail(sws))
+
+
+def _split_index(n: int, fraction: float) -> int:
+    cut = int(n * (1.0 - fraction))
+    if cut <= 0 or cut >= n:
+        raise ValueError(f"validation_split={fraction} leaves {cut} of {n} samples for "
+                         "training; choose a split that keeps samples on both sides")
+    return cut
+
+
+def unpack_validation_data(validation_data: Any) -> tuple[Any, Any, Any]:
+    """``(x_val, y_val)``, ``(x_val, y_val, sw)``, or a loader / dataset / generator."""
+    if isinstance(validation_data, (list, tuple)) and not isinstance(validation_data, Dataset):
+        if len(validation_data) == 2:
+            return validation_data[0], validation_data[1], None
+        if len(validation_data) == 3:
+            return tuple(validation_data)  # type: ignore[return-value]
+        raise ValueError("validation_data must be (x_val, y_val), (x_val, y_val, "
+                         f"sample_weight) or a DataLoader/Dataset, got {len(validation_data)} "
+                         "elements")
+    return validation_data, None, None

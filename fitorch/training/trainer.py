@@ -1,0 +1,532 @@
+"""The ``fit`` / ``evaluate`` / ``predict`` loops and the ``*_on_batch`` steps.
+
+The training step does what a hand-written loop does (forward, loss, backward, optimizer step)
+plus keeping references for the logs; nothing in it reads a value back to the host. Values are
+read when a callback asks for logs (the progress bar, by time) and at the end of each epoch.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+
+from fitorch.callbacks import BatchLogs, Callback, CallbackList, History
+from fitorch.training import data as data_lib
+from fitorch.training.compile_utils import LossTracker, flat_targets, output_structure
+from fitorch.training.compile_config import CompileConfig
+
+_ON_NAN = ("raise", "stop", "ignore")
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN or infinite; ``epoch`` and ``step`` say where (1-based)."""
+
+    def __init__(self, epoch: int, step: int, history: Any) -> None:
+        super().__init__(
+            f"the training loss became NaN or infinite at epoch {epoch}, step {step}; training "
+            "stopped. Lower the learning rate, check the data for NaN/inf, or pass "
+            "fit(..., on_nan='ignore') to train on regardless. The History so far is in "
+            "this error's .history")
+        self.epoch, self.step, self.history = epoch, step, history
+
+
+def call_model(model: Any, x: Any) -> Any:
+    """``model(x)``; a tuple/list of inputs is spread as arguments, a dict as keywords."""
+    if isinstance(x, torch.Tensor):
+        return model(x)
+    if isinstance(x, dict):
+        return model(**x)
+    if isinstance(x, (list, tuple)):
+        return model(*x)
+    return model(x)
+
+
+def _batch_size(x: Any) -> int:
+    if isinstance(x, torch.Tensor):
+        return x.shape[0]
+    return data_lib.leaves(x)[0].shape[0]
+
+
+def _detach(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.detach()
+    return data_lib.map_structure(lambda t: t.detach(), value)
+
+
+class _Phase:
+    """Loss tracker and metrics of one phase (training or evaluation)."""
+
+    def __init__(self, config: CompileConfig, train: bool) -> None:
+        self.config = config
+        self.train = train
+        key = "_train_loss" if train else "_test_loss"
+        tracker = config.__dict__.get(key)
+        if tracker is None:
+            tracker = config.__dict__[key] = LossTracker()
+        self.loss = tracker
+
+    @property
+    def metrics(self) -> Any:
+        return self.config.train_metrics if self.train else self.config.test_metrics
+
+    def reset(self) -> None:
+        self.loss.reset()
+        if self.metrics is not None:
+            self.metrics.reset()
+
+    def logs(self, prefix: str = "") -> dict[str, float]:
+        logs = {f"{prefix}loss": self.loss.result()}
+        if self.config.compiled_loss is not None:
+            for name, value in zip(self.config.compiled_loss.log_names(),
+                                   self.loss.part_results()):
+                logs[f"{prefix}{name}"] = value
+        if self.metrics is not None:
+            logs.update({f"{prefix}{k}": v for k, v in self.metrics.results().items()})
+        return logs
+
+
+class Trainer:
+    """Runs the loops of one model. Stateless between calls: state lives in the model."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    # ------------------------------------------------------------------ one batch
+    def _config(self) -> CompileConfig:
+        config = self.model._config
+        if config.compiled_loss is None:
+            raise RuntimeError(f"{type(self.model).__name__} was compiled without a loss; "
+                               "call model.compile(loss=...) before training or evaluating")
+        return config
+
+    def _first_batch(self, config: CompileConfig, y_pred: Any, y: Any) -> None:
+        config.build_outputs(self.model, y_pred, y)
+        config.find_regularizers(self.model)
+        if config.optimizer is None:  # lazy layers got their parameters in this forward
+            config.build_optimizer(self.model)
+
+    def _loss(self, config: CompileConfig, y_pred: Any, y: Any, sw: Any
+              ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor], list[Any]]:
+        if config.output_names is None and isinstance(y_pred, torch.Tensor):
+            outputs, targets = [y_pred], [y]
+        else:
+            names, outputs = output_structure(self.model, y_pred)
+            targets = flat_targets(y, names)
+        assert config.compiled_loss is not None
+        loss, parts = config.compiled_loss(outputs, targets, sw)
+        return loss, parts, outputs, targets
+
+    def train_batch(self, config: CompileConfig, phase: _Phase, x: Any, y: Any, sw: Any,
+                    step: int) -> None:
+        """Forward, loss, backward and (every ``accumulation`` steps) an optimizer step."""
+        model = self.model
+        with config.precision.autocast():
+            y_pred = call_model(model, x)
+            if not config.built:
+                self._first_batch(config, y_pred, y)
+            loss, parts, outputs, targets = self._loss(config, y_pred, y, sw)
+            if config.regularized:
+                loss = loss + config.regularization_loss(model)
+        optimizer = config.optimizer
+        scaled = loss / config.accumulation if config.accumulation > 1 else loss
+        scaler = config.precision.scaler
+        if scaler is not None:
+            scaler.scale(scaled).backward()
+        else:
+            scaled.backward()
+        if (step + 1) % config.accumulation == 0:
+            if scaler is not None:
+                if config.clipping:
+                    scaler.unscale_(optimizer)
+                    config.clip_gradients(model)
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                if config.clipping:
+                    config.clip_gradients(model)
+                optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            if config.scheduler_per_batch:
+                config.lr_scheduler.step()
+        phase.loss.update(loss, _batch_size(x), parts)
+        metrics = phase.metrics
+        if metrics is not None and metrics.entries:
+            metrics.update([o.detach() for o in outputs], targets, sw)
+
+    @torch.no_grad()
+    def test_batch(self, config: CompileConfig, phase: _Phase, x: Any, y: Any, sw: Any) -> None:
+        with config.precision.autocast():
+            y_pred = call_model(self.model, x)
+            if not config.built:
+                self._first_batch(config, y_pred, y)
+            loss, parts, outputs, targets = self._loss(config, y_pred, y, sw)
+        phase.loss.update(loss, _batch_size(x), parts)
+        metrics = phase.metrics
+        if metrics is not None and metrics.entries:
+            metrics.update(outputs, targets, sw)
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, x: Any, y: Any, *, batch_size: int | None, epochs: int, verbose: Any,
+            callbacks: list | None, validation_split: float, validation_data: Any,
+            shuffle: bool, class_weight: dict | None, sample_weight: Any, initial_epoch: int,
+            steps_per_epoch: int | None, validation_steps: int | None,
+            validation_batch_size: int | None, validation_freq: int, on_nan: str) -> History:
+        model = self.model
+        config = self._config()
+        # ---- every argument is checked before anything changes
+        _check_int("epochs", epochs, minimum=1)
+        _check_int("initial_epoch", initial_epoch, minimum=0)
+        if initial_epoch >= epochs:
+            raise ValueError(f"fit: initial_epoch={initial_epoch} must be smaller than "
+                             f"epochs={epochs}")
+        _check_int("steps_per_epoch", steps_per_epoch, minimum=1, optional=True)
+        _check_int("validation_steps", validation_steps, minimum=1, optional=True)
+        _check_int("validation_freq", validation_freq, minimum=1)
+        data_lib.check_batch_size(validation_batch_size, "validation_batch_size")
+        if on_nan not in _ON_NAN:
+            raise ValueError(f"fit: on_nan={on_nan!r}: expected one of {_ON_NAN}")
+        verbose = _resolve_verbose(verbose)
+        callbacks = _check_callbacks(callbacks)
+        if validation_data is not None and validation_split:
+            warnings.warn("fit: validation_data was given, so validation_split is ignored",
+                          stacklevel=3)
+            validation_split = 0.0
+        (x, y, sample_weight), val = data_lib.split_validation(x, y, sample_weight,
+                                                               validation_split)
+        if validation_data is not None:
+            val = data_lib.unpack_validation_data(validation_data)
+        device = config.device
+        train_data = data_lib.adapt(x, y, sample_weight, batch_size=batch_size,
+                                    shuffle=shuffle, device=device, where="fit")
+        val_data = None
+        if val is not None:
+            val_data = data_lib.adapt(*val, batch_size=validation_batch_size or batch_size,
+                                      shuffle=False, device=device, where="validation_data")
+        weigher = ClassWeigher(class_weight, device) if class_weight is not None else None
+
+        # ---- training
+        steps = steps_per_epoch or train_data.num_batches
+        history = History()
+        cbs = self._callback_list(callbacks, verbose, history,
+                                  {"epochs": epochs, "steps": steps, "verbose": verbose})
+        model.__dict__["_history"] = history
+        model.stop_training = False
+        train_phase, test_phase = _Phase(config, True), _Phase(config, False)
+        epoch_batches = _EpochBatches(train_data, steps_per_epoch)
+        want_begin = cbs.wants("on_train_batch_begin")
+        want_end = cbs.wants("on_train_batch_end")
+        if config.optimizer is not None:
+            config.optimizer.zero_grad(set_to_none=True)
+        cbs.on_train_begin(None)
+        logs: dict[str, float] = {}
+        for epoch in range(initial_epoch, epochs):
+            train_phase.reset()
+            cbs.on_epoch_begin(epoch, None)
+            model.train()
+            step = -1
+            for step, (xb, yb, swb) in enumerate(epoch_batches):
+                if want_begin:
+                    cbs.batch("on_train_batch_begin", step, {})
+                if weigher is not None:
+                    swb = weigher(yb, swb)
+                self.train_batch(config, train_phase, xb, yb, swb, step)
+                if want_end:
+                    cbs.batch("on_train_batch_end", step, BatchLogs(train_phase.logs))
+                if model.stop_training:
+                    break
+            if step < 0:
+                raise ValueError("fit: the training data produced no batches in epoch "
+                                 f"{epoch + 1}; is it empty or an exhausted generator?")
+            if (step + 1) % config.accumulation:  # a partial accumulation window: apply it
+                config.optimizer.step()
+                config.optimizer.zero_grad(set_to_none=True)
+            logs = train_phase.logs()
+            bad = train_phase.loss.first_bad_step
+            if bad is not None and on_nan != "ignore":
+                model.stop_training = True
+                if on_nan == "raise":
+                    history.on_epoch_end(epoch, logs)
+                    cbs.on_train_end(logs)
+                    raise NonFiniteLossError(epoch + 1, bad + 1, history)
+                warnings.warn(f"fit: the training loss became NaN or infinite at epoch "
+                              f"{epoch + 1}, step {bad + 1}; training stopped", stacklevel=3)
+            if val_data is not None and (epoch + 1) % validation_freq == 0 \
+                    and not (bad is not None and on_nan != "ignore"):
+                val_logs = self._evaluate_loop(config, test_phase, val_data, cbs,
+                                               validation_steps, in_fit=True)
+                logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            if config.lr_scheduler is not None and not config.scheduler_per_batch:
+                _step_epoch_scheduler(config.lr_scheduler, logs)
+            cbs.on_epoch_end(epoch, logs)
+            if model.stop_training:
+                break
+        cbs.on_train_end(logs)
+        return history
+
+    # ------------------------------------------------------------------ evaluate
+    def _evaluate_loop(self, config: CompileConfig, phase: _Phase, data: Any,
+                       cbs: CallbackList, steps: int | None, in_fit: bool = False
+                       ) -> dict[str, float]:
+        model = self.model
+        was_training = model.training
+        model.eval()
+        phase.reset()
+        want_begin = cbs.wants("on_test_batch_begin")
+        want_end = cbs.wants("on_test_batch_end")
+        cbs.on_test_begin(None)
+        try:
+            for step, (xb, yb, swb) in enumerate(data):
+                if steps is not None and step >= steps:
+                    break
+                if want_begin:
+                    cbs.batch("on_test_batch_begin", step, {})
+                self.test_batch(config, phase, xb, yb, swb)
+                if want_end:
+                    cbs.batch("on_test_batch_end", step, BatchLogs(phase.logs))
+        finally:
+            model.train(was_training)
+        if phase.loss.count == 0 and phase.loss.steps == 0 and not phase.loss._pending:
+            raise ValueError("evaluate: the data produced no batches")
+        logs = phase.logs()
+        cbs.on_test_end(logs)
+        return logs
+
+    def evaluate(self, x: Any, y: Any, *, batch_size: int | None, verbose: Any,
+                 sample_weight: Any, steps: int | None, callbacks: list | None,
+                 return_dict: bool) -> Any:
+        config = self._config()
+        _check_int("steps", steps, minimum=1, optional=True)
+        verbose = _resolve_verbose(verbose)
+        callbacks = _check_callbacks(callbacks)
+        data = data_lib.adapt(x, y, sample_weight, batch_size=batch_size, shuffle=False,
+                              device=config.device, where="evaluate")
+        cbs = self._callback_list(callbacks, verbose, None,
+                                  {"steps": steps or data.num_batches, "verbose": verbose})
+        logs = self._evaluate_loop(config, _Phase(config, False), data, cbs, steps)
+        return _format_results(logs, return_dict)
+
+    # ------------------------------------------------------------------ predict
+    @torch.no_grad()
+    def predict(self, x: Any, *, batch_size: int | None, verbose: Any, steps: int | None,
+                callbacks: list | None) -> Any:
+        model = self.model
+        _check_int("steps", steps, minimum=1, optional=True)
+        verbose = _resolve_verbose(verbose)
+        callbacks = _check_callbacks(callbacks)
+        config = model.__dict__.get("_ft")
+        device = config.device if config is not None else model.device
+        data = data_lib.adapt(x, None, None, batch_size=batch_size, shuffle=False,
+                              device=device, where="predict")
+        cbs = self._callback_list(callbacks, verbose, None,
+                                  {"steps": steps or data.num_batches, "verbose": verbose})
+        want_end = cbs.wants("on_predict_batch_end")
+        was_training = model.training
+        model.eval()
+        chunks: list[Any] = []
+        cbs.on_predict_begin(None)
+        autocast = config.precision.autocast if config is not None else _null
+        try:
+            for step, (xb, _, _) in enumerate(data):
+                if steps is not None and step >= steps:
+                    break
+                with autocast():
+                    out = call_model(model, xb)
+                # Each batch goes to the CPU as it is made, so the device never holds them all.
+                chunks.append(data_lib.map_structure(
+                    lambda t: t.detach().to("cpu", non_blocking=False), out))
+                if want_end:
+                    cbs.batch("on_predict_batch_end", step, {"outputs": chunks[-1]})
+        finally:
+            model.train(was_training)
+        cbs.on_predict_end(None)
+        if not chunks:
+            raise ValueError("predict: the data produced no batches")
+        return _concat(chunks)
+
+    # ------------------------------------------------------------------ single batches
+    def _single_batch(self, x: Any, y: Any, sample_weight: Any, where: str) -> tuple:
+        config = self._config()
+        data = data_lib.adapt(x, y, sample_weight, batch_size=None, shuffle=False,
+                              device=config.device, where=where)
+        if isinstance(data, data_lib.TensorAdapter):
+            data.batch_size = data.num_samples  # the whole batch, as given
+        return config, next(iter(data))
+
+    def train_on_batch(self, x: Any, y: Any, *, sample_weight: Any, class_weight: Any,
+                       reset_metrics: bool, return_dict: bool) -> Any:
+        config, (xb, yb, swb) = self._single_batch(x, y, sample_weight, "train_on_batch")
+        weigher = ClassWeigher(class_weight, config.device) if class_weight is not None \
+            else None
+        if weigher is not None:
+            swb = weigher(yb, swb)
+        phase = _Phase(config, True)
+        if reset_metrics:
+            phase.reset()
+        self.model.train()
+        if config.optimizer is not None and config.accumulation == 1:
+            config.optimizer.zero_grad(set_to_none=True)
+        self.train_batch(config, phase, xb, yb, swb, step=_next_step(config))
+        return _format_results(phase.logs(), return_dict)
+
+    def test_on_batch(self, x: Any, y: Any, *, sample_weight: Any, reset_metrics: bool,
+                      return_dict: bool) -> Any:
+        config, (xb, yb, swb) = self._single_batch(x, y, sample_weight, "test_on_batch")
+        phase = _Phase(config, False)
+        if reset_metrics:
+            phase.reset()
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            self.test_batch(config, phase, xb, yb, swb)
+        finally:
+            self.model.train(was_training)
+        return _format_results(phase.logs(), return_dict)
+
+    def predict_on_batch(self, x: Any) -> Any:
+        return self.predict(x, batch_size=_batch_size_of(x), verbose=0, steps=None,
+                            callbacks=None)
+
+    # ------------------------------------------------------------------ helpers
+    def _callback_list(self, callbacks: list[Callback], verbose: int, history: History | None,
+                       params: dict) -> CallbackList:
+        from fitorch.callbacks import ProgressBar
+
+        extra: list[Callback] = []
+        if verbose and not any(isinstance(c, ProgressBar) for c in callbacks):
+            extra.append(ProgressBar(count_mode="steps", verbose=verbose))
+        if history is not None:
+            extra.append(history)
+        return CallbackList([*callbacks, *extra], self.model, params)
+
+
+class _EpochBatches:
+    """Batches of one epoch; with ``steps_per_epoch``, the data stream continues across epochs
+    (restarting when exhausted), as in Keras."""
+
+    def __init__(self, data: data_lib.DataAdapter, steps: int | None) -> None:
+        self.data = data
+        self.steps = steps
+        self._iterator: Iterator | None = None
+
+    def __iter__(self) -> Iterator:
+        if self.steps is None:
+            yield from self.data
+            return
+        for _ in range(self.steps):
+            if self._iterator is None:
+                self._iterator = iter(self.data)
+            try:
+                yield next(self._iterator)
+            except StopIteration:
+                self._iterator = iter(self.data)
+                try:
+                    yield next(self._iterator)
+                except StopIteration:
+                    return
+
+
+class ClassWeigher:
+    """Turns ``class_weight`` into per-sample weights from the targets of each batch."""
+
+    def __init__(self, class_weight: dict, device: torch.device) -> None:
+        if not isinstance(class_weight, dict) or not class_weight:
+            raise ValueError(f"class_weight={class_weight!r}: expected a non-empty dict "
+                             "{class_index: weight}")
+        bad = [k for k in class_weight if not isinstance(k, int) or isinstance(k, bool) or k < 0]
+        if bad:
+            raise ValueError(f"class_weight: keys must be class indices (ints >= 0), got {bad}")
+        size = max(class_weight) + 1
+        table = torch.ones(size)
+        for k, w in class_weight.items():
+            table[k] = float(w)
+        self.table = table.to(device)
+
+    def __call__(self, y: Any, sample_weight: torch.Tensor | None) -> torch.Tensor:
+        if not isinstance(y, torch.Tensor):
+            raise ValueError("class_weight needs a single target tensor; for several outputs "
+                             "pass sample_weight instead")
+        if y.dim() > 1 and y.shape[-1] > 1:
+            classes = y.argmax(-1)  # one-hot targets
+        elif y.is_floating_point():
+            classes = y.round().long()  # binary targets as 0.0 / 1.0
+        else:
+            classes = y
+        weights = self.table[classes.reshape(classes.shape[0], -1)[:, 0].long()]
+        return weights if sample_weight is None else weights * sample_weight
+
+
+def _next_step(config: CompileConfig) -> int:
+    step = config.__dict__.get("_on_batch_step", 0)
+    config.__dict__["_on_batch_step"] = step + 1
+    return step
+
+
+def _step_epoch_scheduler(scheduler: Any, logs: dict[str, float]) -> None:
+    if type(scheduler).__name__ == "ReduceLROnPlateau":
+        scheduler.step(logs.get("val_loss", logs["loss"]))
+    else:
+        scheduler.step()
+
+
+def _format_results(logs: dict[str, float], return_dict: bool) -> Any:
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
+def _concat(chunks: list[Any]) -> Any:
+    first = chunks[0]
+    if isinstance(first, torch.Tensor):
+        return torch.cat(chunks)
+    if isinstance(first, dict):
+        return {k: torch.cat([c[k] for c in chunks]) for k in first}
+    if isinstance(first, (list, tuple)):
+        return type(first)(torch.cat([c[i] for c in chunks]) for i in range(len(first)))
+    raise TypeError(f"predict: cannot concatenate outputs of type {type(first).__name__}")
+
+
+def _batch_size_of(x: Any) -> int | None:
+    try:
+        return data_lib.num_samples(data_lib._to_tensors(x, "x"), "x")
+    except (TypeError, ValueError):
+        return None
+
+
+def _null() -> Any:
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
+def _check_int(name: str, value: Any, minimum: int, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{name}={value!r}: expected an int >= {minimum}"
+                         + (" or None" if optional else ""))
+
+
+def _resolve_verbose(verbose: Any) -> int:
+    if verbose == "auto":
+        return 1
+    if verbose in (0, 1, 2) and not isinstance(verbose, bool):
+        return int(verbose)
+    raise ValueError(f"verbose={verbose!r}: expected 'auto', 0, 1 or 2")
+
+
+def _check_callbacks(callbacks: Any) -> list[Callback]:
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Callback):
+        callbacks = [callbacks]
+    bad = [c for c in callbacks if not isinstance(c, Callback)]
+    if bad:
+        raise TypeError(f"callbacks: expected fitorch.callbacks.Callback instances, got {bad!r}")
+    return list(callbacks)
+
+
+__all__ = ["Trainer", "NonFiniteLossError", "call_model", "ClassWeigher"]
