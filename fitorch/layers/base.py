@@ -1,0 +1,614 @@
+"""``Layer``: an ``nn.Module`` with Keras's lazy ``build``, names, configs and Keras-layout weights.
+
+A layer creates its parameters in ``build(input_shape)`` from the first real input it sees (or from a
+symbolic shape through ``maybe_build``). The build runs from a forward pre-hook that removes itself
+once the layer is built, so a built layer's ``__call__`` takes torch's hook-free fast path and
+``forward`` *is* the subclass's ``call`` (bound at class creation): no extra Python frame per step.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from fitorch import backend
+
+Shape = tuple  # a shape with ``None`` for unknown dimensions, batch first
+
+# class name -> class, for ``deserialize`` (filled by ``Layer.__init_subclass__``)
+_LAYER_CLASSES: dict[str, type] = {}
+
+
+class IncompatibleInputError(ValueError):
+    """A layer was given an input whose shape it cannot take.
+
+    ``layer`` and ``input_shape`` are attributes, so a container (Sequential, the functional API) can
+    re-raise with the layer's position in the model.
+    """
+
+    def __init__(self, layer: nn.Module, input_shape: Any, message: str):
+        super().__init__(f"{describe(layer)}: {message}")
+        self.layer = layer
+        self.input_shape = input_shape
+
+
+def describe(module: nn.Module) -> str:
+    """``"Dense 'dense_2'"`` for a Layer, the class name for any other module (used in errors)."""
+    name = getattr(module, "name", None)
+    return f"{type(module).__name__} {name!r}" if isinstance(name, str) else type(module).__name__
+
+
+def to_snake_case(name: str) -> str:
+    """Keras's default-name rule: ``Conv1D`` -> ``conv1d``, ``BatchNormalization`` -> ``batch_normalization``."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def is_shape(value: Any) -> bool:
+    """True for one shape (a sequence of ints / None), False for a list of shapes."""
+    return isinstance(value, (tuple, list, torch.Size)) and all(
+        d is None or isinstance(d, (int, np.integer)) for d in value)
+
+
+def standardize_shape(shape: Any) -> Any:
+    """A shape -> tuple of int/None; a list of shapes -> list of such tuples."""
+    if is_shape(shape):
+        return tuple(None if d is None else int(d) for d in shape)
+    if isinstance(shape, (tuple, list)) and shape and all(is_shape(s) for s in shape):
+        return [standardize_shape(s) for s in shape]
+    raise ValueError(f"input_shape={shape!r} is not a shape (a tuple of ints/None, batch first) "
+                     "or a list of shapes")
+
+
+def shape_of(inputs: Any) -> Any:
+    """The Keras-style shape of real inputs: batch dimension replaced by ``None``."""
+    if isinstance(inputs, torch.Tensor):
+        return (None,) + tuple(inputs.shape[1:])
+    if isinstance(inputs, (list, tuple)) and all(isinstance(t, torch.Tensor) for t in inputs):
+        return [shape_of(t) for t in inputs]
+    raise TypeError(f"expected a tensor or a list of tensors, got {type(inputs).__name__}")
+
+
+def _first_tensor(inputs: Any) -> torch.Tensor | None:
+    if isinstance(inputs, torch.Tensor):
+        return inputs
+    if isinstance(inputs, (list, tuple)):
+        for item in inputs:
+            found = _first_tensor(item)
+            if found is not None:
+                return found
+    return None
+
+
+def _module_device(module: nn.Module) -> torch.device | None:
+    for tensor in module.parameters():
+        return tensor.device
+    for tensor in module.buffers():
+        return tensor.device
+    return None
+
+
+def infer_output_shape(module: nn.Module, input_shape: Any, dtype: torch.dtype | None = None) -> Any:
+    """Output shape(s) of any module, found by running it once on zeros (batch size 1).
+
+    The run is in eval mode under ``no_grad``, so dropout is off and no BatchNorm statistics move;
+    every submodule's training flag is restored afterwards. An unbuilt fitorch layer builds itself
+    on the way. ``None`` dimensions other than the batch are not supported here (use 1 explicitly
+    or override ``compute_output_shape``).
+    """
+    input_shape = standardize_shape(input_shape)
+    shapes = [input_shape] if is_shape(input_shape) else input_shape
+    for shape in shapes:
+        if any(d is None for d in shape[1:]):
+            raise ValueError(f"{describe(module)}: cannot infer the output shape for input_shape="
+                             f"{shape} with unknown non-batch dimensions")
+    device = _module_device(module) or torch.device("cpu")
+    dtype = dtype or backend.floatx_dtype()
+    tensors = [torch.zeros((1,) + tuple(s[1:]), dtype=dtype, device=device) for s in shapes]
+    modes = [(m, m.training) for m in module.modules()]
+    module.eval()
+    try:
+        with torch.no_grad():
+            out = module(tensors[0] if is_shape(input_shape) else tensors)
+    finally:
+        for m, mode in modes:
+            m.training = mode
+    return _output_shape(out)
+
+
+def _output_shape(out: Any) -> Any:
+    if isinstance(out, torch.Tensor):
+        return (None,) + tuple(out.shape[1:])
+    if isinstance(out, (list, tuple)):
+        return [_output_shape(o) for o in out]
+    raise TypeError(f"module returned {type(out).__name__}, not a tensor or a list of tensors")
+
+
+def _build_pre_hook(layer: Layer, args: tuple, kwargs: dict) -> None:
+    layer._build_from_call(args, kwargs)
+
+
+class Layer(nn.Module):
+    """Base class of all fitorch layers: a ``torch.nn.Module`` with Keras's layer protocol.
+
+    Keyword arguments: ``name`` (default: snake-cased class name made unique, ``dense``, ``dense_1``,
+    ...), ``dtype`` of the weights (default ``backend.floatx()``), ``trainable``, and
+    ``input_shape`` / ``batch_input_shape`` / ``input_dim`` (the shape a ``Sequential`` builds the
+    layer for before any data; read back as ``layer._declared_input_shape``).
+
+    Subclasses override ``build(input_shape)`` to create weights (``add_weight``) and ``call`` (or
+    ``forward``; each is an alias of the other) to compute.
+    """
+
+    # rank checks applied before build: exact ndim, or a minimum ndim (batch axis included)
+    _expected_ndim: int | None = None
+    _min_ndim: int | None = None
+    # dtype of the zeros fed by compute_output_shape (None: floatx)
+    _input_dtype: torch.dtype | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # forward *is* call (or the reverse): no wrapper frame on the hot path
+        if "call" in cls.__dict__ and "forward" not in cls.__dict__:
+            cls.forward = cls.__dict__["call"]
+        elif "forward" in cls.__dict__ and "call" not in cls.__dict__:
+            cls.call = cls.__dict__["forward"]
+        if "build" in cls.__dict__:
+            cls.build = _wrap_build(cls.__dict__["build"])
+        _LAYER_CLASSES.setdefault(cls.__name__, cls)
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
+        # Keras 3's auto-config: remember the constructor arguments so get_config needs no
+        # per-layer boilerplate; they are only inspected when get_config is called.
+        obj = super().__new__(cls)
+        object.__setattr__(obj, "_init_call", (args, dict(kwargs)))
+        return obj
+
+    def __init__(self, *, name: str | None = None, dtype: Any = None, trainable: bool = True,
+                 input_shape: Sequence[int | None] | None = None,
+                 batch_input_shape: Sequence[int | None] | None = None,
+                 input_dim: int | None = None, batch_size: int | None = None,
+                 activity_regularizer: Any = None, **kwargs: Any) -> None:
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) "
+                            f"{sorted(kwargs)}")
+        if name is not None and not (isinstance(name, str) and name):
+            raise ValueError(f"{type(self).__name__}: name={name!r} must be a non-empty string")
+        if not isinstance(trainable, bool):
+            raise ValueError(f"{type(self).__name__}: trainable={trainable!r} must be a bool")
+        declared = _declared_shape(type(self).__name__, input_shape, batch_input_shape,
+                                   input_dim, batch_size)
+        weight_dtype = _standardize_dtype(type(self).__name__, dtype)
+        from fitorch.layers import regularizers
+        activity = regularizers.get(activity_regularizer)
+        super().__init__()
+        self.name = name if name is not None else backend.unique_name(
+            to_snake_case(type(self).__name__))
+        self._dtype = weight_dtype
+        self._trainable = trainable
+        self._declared_input_shape = declared
+        self._build_input_shape: Any = None
+        self._built = False
+        # (weight name, regularizer) pairs and Keras-layout converters, filled by add_weight
+        self._weight_regularizers: list[tuple[str, Any]] = []
+        self._keras_layout: dict[str, tuple[Callable, Callable]] = {}
+        self._weight_names: list[str] = []
+        self.activity_regularizer = activity
+        self._activity_losses: list[torch.Tensor] = []
+        if activity is not None:
+            # a forward hook only on layers that ask for it: the others pay nothing
+            self.register_forward_hook(_activity_hook)
+        self._build_handle = self.register_forward_pre_hook(_build_pre_hook, with_kwargs=True)
+
+    # ---- identity and state -------------------------------------------------------------
+    @property
+    def dtype(self) -> torch.dtype:
+        """The dtype new weights are created with."""
+        return self._dtype
+
+    @property
+    def trainable(self) -> bool:
+        """Whether the layer's weights are trained; setting False freezes every parameter."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise ValueError(f"{describe(self)}: trainable={value!r} must be a bool")
+        self._trainable = value
+        for module in self.modules():
+            if isinstance(module, Layer):
+                module._trainable = value
+        for param in self.parameters():
+            param.requires_grad_(value)
+
+    @property
+    def built(self) -> bool:
+        """True once ``build`` has run (weights exist)."""
+        return self._built
+
+    @built.setter
+    def built(self, value: bool) -> None:
+        self._built = bool(value)
+        if value and self._build_handle is not None:
+            self._build_handle.remove()
+            self._build_handle = None
+
+    # ---- building -----------------------------------------------------------------------
+    def build(self, input_shape: Any) -> None:
+        """Create the layer's weights for ``input_shape`` (batch first, ``None`` allowed)."""
+        self._build_input_shape = input_shape
+        self.built = True
+
+    def maybe_build(self, input_shape: Any, device: torch.device | str | None = None) -> None:
+        """Build from a symbolic shape (no data), or check the shape against an already-built layer.
+
+        ``input_shape`` includes the batch axis (``None``); a list of shapes for multi-input layers.
+        Weights are created on ``device`` (default: where the layer's existing tensors live, else
+        the default device). Raises ``IncompatibleInputError`` naming the layer and the shapes.
+        """
+        input_shape = standardize_shape(input_shape)
+        if self._built:
+            self.check_input_shape(input_shape)
+            return
+        with torch.device(device or _module_device(self) or torch.get_default_device()):
+            self.build(input_shape)
+
+    def _build_from_call(self, args: tuple, kwargs: dict) -> None:
+        """Build from the arguments of the first call (the forward pre-hook's work)."""
+        inputs = args[0] if args else next(iter(kwargs.values()), None)
+        if inputs is None:
+            raise TypeError(f"{describe(self)} was called without inputs")
+        tensor = _first_tensor(inputs)
+        device = tensor.device if tensor is not None else torch.get_default_device()
+        with torch.device(device):
+            self.build(shape_of(inputs))
+
+    def check_input_shape(self, input_shape: Any) -> None:
+        """Raise ``IncompatibleInputError`` if this layer cannot take ``input_shape``.
+
+        The default checks the rank rules (``_expected_ndim`` / ``_min_ndim``) and, once built,
+        that the axes fixed by the weights match the shape the layer was built for.
+        """
+        if not is_shape(input_shape):
+            raise IncompatibleInputError(self, input_shape,
+                                         f"expects one input tensor, got {len(input_shape)} "
+                                         f"inputs with shapes {input_shape}")
+        ndim = len(input_shape)
+        if self._expected_ndim is not None and ndim != self._expected_ndim:
+            raise IncompatibleInputError(
+                self, input_shape, f"expects input of rank {self._expected_ndim} "
+                f"(batch axis included), got shape {input_shape}{self._rank_hint(input_shape)}")
+        if self._min_ndim is not None and ndim < self._min_ndim:
+            raise IncompatibleInputError(
+                self, input_shape, f"expects input of rank >= {self._min_ndim} "
+                f"(batch axis included), got shape {input_shape}")
+        if self._built:
+            for axis, size in self._fixed_axes().items():
+                got = input_shape[axis] if -ndim <= axis < ndim else None
+                if got is not None and got != size:
+                    raise IncompatibleInputError(
+                        self, input_shape, f"was built for input shape {self._build_input_shape} "
+                        f"(axis {axis} of size {size}) but got shape {input_shape}"
+                        f"{self._rank_hint(input_shape)}")
+
+    def _fixed_axes(self) -> dict[int, int]:
+        """Axis -> size fixed by the built weights (overridden by layers with a feature axis)."""
+        return {}
+
+    def _rank_hint(self, input_shape: Shape) -> str:
+        return ""
+
+    # ---- weights ------------------------------------------------------------------------
+    def add_weight(self, shape: Sequence[int] | None = None, initializer: Any = None,
+                   dtype: Any = None, trainable: bool = True, regularizer: Any = None,
+                   constraint: Any = None, name: str | None = None,
+                   layout: tuple[Callable, Callable] | None = None) -> torch.Tensor:
+        """Create, initialize and register a weight (Keras's signature).
+
+        ``shape`` and ``initializer`` are in Keras layout (so fans match Keras); ``layout`` is an
+        optional ``(to_storage, to_keras)`` pair when the layer stores the tensor in torch's layout.
+        Trainable weights become ``nn.Parameter`` s; non-trainable ones persistent buffers.
+        """
+        from fitorch.layers import initializers, regularizers
+        if constraint is not None:
+            raise ValueError(f"{describe(self)}: weight constraints are not supported "
+                             f"(constraint={constraint!r}); pass constraint=None")
+        name = name or f"variable_{len(self._weight_names)}"
+        if name in self._weight_names or hasattr(nn.Module, name):
+            raise ValueError(f"{describe(self)}: a weight named {name!r} already exists")
+        shape = tuple(int(d) for d in (shape or ()))
+        dtype = _standardize_dtype(describe(self), dtype) if dtype is not None else self._dtype
+        init = initializers.get("glorot_uniform" if initializer is None else initializer)
+        value = init(shape, dtype=dtype)
+        to_storage, to_keras = layout or (_identity, _identity)
+        value = to_storage(value).contiguous()
+        if trainable:
+            self.register_parameter(name, nn.Parameter(value, requires_grad=self._trainable))
+        else:
+            self.register_buffer(name, value)
+        reg = regularizers.get(regularizer)
+        if reg is not None:
+            self._weight_regularizers.append((name, reg))
+        self._keras_layout[name] = (to_storage, to_keras)
+        self._weight_names.append(name)
+        return getattr(self, name)
+
+    @property
+    def weights(self) -> list[torch.Tensor]:
+        """All weights in Keras order: own trainable, own non-trainable, then sublayers'."""
+        return [t for _, t, _ in self._keras_weight_entries()]
+
+    @property
+    def trainable_weights(self) -> list[torch.Tensor]:
+        """The weights that are ``nn.Parameter`` s with ``requires_grad``."""
+        return [w for w in self.weights if isinstance(w, nn.Parameter) and w.requires_grad]
+
+    @property
+    def non_trainable_weights(self) -> list[torch.Tensor]:
+        """Frozen parameters and buffers (e.g. BatchNormalization's moving statistics)."""
+        return [w for w in self.weights if not (isinstance(w, nn.Parameter) and w.requires_grad)]
+
+    def _keras_weight_entries(self) -> list[tuple[str, torch.Tensor, Callable]]:
+        """(name, stored tensor, to-Keras converter) for every weight, in Keras order."""
+        own = [(n, getattr(self, n)) for n in self._weight_names]
+        ordered = [e for e in own if isinstance(e[1], nn.Parameter)] + \
+                  [e for e in own if not isinstance(e[1], nn.Parameter)]
+        entries = [(n, t, self._keras_layout[n][1]) for n, t in ordered]
+        for child_name, child in self.named_children():
+            if isinstance(child, Layer):
+                entries += [(f"{child_name}.{n}", t, f) for n, t, f in
+                            child._keras_weight_entries()]
+            else:
+                entries += [(f"{child_name}.{n}", t, _identity) for n, t in
+                            child.state_dict(keep_vars=True).items()]
+        own_names = set(self._weight_names)
+        for n, t in self.named_parameters(recurse=False):
+            if n not in own_names:  # plain nn.Parameter attributes set by a subclass
+                entries.append((n, t, _identity))
+        return entries
+
+    def get_weights(self) -> list[np.ndarray]:
+        """The weights as NumPy arrays in Keras's layout and order (``keras_layer.get_weights()``)."""
+        return [f(t.detach()).cpu().numpy() for _, t, f in self._keras_weight_entries()]
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Load weights given in Keras's layout and order (e.g. from ``keras_layer.get_weights()``)."""
+        entries = self._keras_weight_entries()
+        if not self._built:
+            raise ValueError(f"{describe(self)}: set_weights called before the layer is built; "
+                             "call it on data or use maybe_build(input_shape) first")
+        if len(weights) != len(entries):
+            raise ValueError(f"{describe(self)}: set_weights expects {len(entries)} arrays "
+                             f"({[n for n, _, _ in entries]}), got {len(weights)}")
+        converted = []
+        for (name, tensor, to_keras), value in zip(entries, weights):
+            value = torch.as_tensor(np.asarray(value), dtype=tensor.dtype)
+            expected = tuple(to_keras(tensor.detach()).shape)
+            if tuple(value.shape) != expected:
+                raise ValueError(f"{describe(self)}: weight {name!r} expects Keras shape "
+                                 f"{expected}, got {tuple(value.shape)}")
+            converted.append((tensor, self._storage_converter(name)(value)))
+        with torch.no_grad():
+            for tensor, value in converted:
+                tensor.copy_(value.to(tensor.device))
+
+    def _storage_converter(self, dotted_name: str) -> Callable:
+        owner: nn.Module = self
+        *path, leaf = dotted_name.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        if isinstance(owner, Layer) and leaf in owner._keras_layout:
+            return owner._keras_layout[leaf][0]
+        return _identity
+
+    def count_params(self) -> int:
+        """Number of scalars in all weights (parameters and persistent buffers), as Keras counts."""
+        if not self._built:
+            raise ValueError(f"{describe(self)}: count_params called before the layer is built; "
+                             "call it on data or use maybe_build(input_shape) first")
+        return sum(t.numel() for t in self.state_dict().values())
+
+    # ---- regularization -----------------------------------------------------------------
+    @property
+    def losses(self) -> list[torch.Tensor]:
+        """Regularization penalties of this layer and its sublayers (fresh tensors each access)."""
+        losses = []
+        for module in self.modules():
+            if isinstance(module, Layer):
+                losses += module._own_losses()
+        return losses
+
+    def _own_losses(self) -> list[torch.Tensor]:
+        losses = [reg(getattr(self, name)) for name, reg in self._weight_regularizers]
+        return losses + list(self._activity_losses)
+
+    # ---- shapes and configs -------------------------------------------------------------
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        """Output shape for ``input_shape`` (batch first, ``None`` batch).
+
+        The default runs the layer once on zeros (see ``infer_output_shape``); layers with a
+        closed form override it.
+        """
+        input_shape = standardize_shape(input_shape)
+        self.check_input_shape(input_shape)
+        return infer_output_shape(self, input_shape, self._input_dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        """The layer's constructor arguments as plain values (``from_config`` rebuilds it).
+
+        Built from the arguments the layer was created with. A subclass that overrides
+        ``get_config`` gets only the base entries from ``super().get_config()`` and adds its own.
+        Raises ``ValueError`` naming the layer and the argument when a value cannot be serialized.
+        """
+        config: dict[str, Any] = {"name": self.name, "trainable": self._trainable,
+                                  "dtype": str(self._dtype).removeprefix("torch.")}
+        if self._declared_input_shape is not None:
+            config["batch_input_shape"] = self._declared_input_shape
+        if type(self).get_config is not Layer.get_config:
+            return config
+        args, kwargs = self._init_call
+        signature = inspect.signature(type(self).__init__)
+        try:
+            bound = signature.bind(self, *args, **kwargs)
+        except TypeError as exc:  # pragma: no cover - the constructor accepted these already
+            raise ValueError(f"{describe(self)}: cannot reconstruct its arguments: {exc}") from exc
+        auto: dict[str, Any] = {}
+        for pname, param in list(signature.parameters.items())[1:]:
+            if param.kind is inspect.Parameter.VAR_KEYWORD:
+                auto.update(bound.arguments.get(pname, {}))
+            elif param.kind is inspect.Parameter.VAR_POSITIONAL:
+                if bound.arguments.get(pname):
+                    raise ValueError(f"{describe(self)} cannot be serialized: it was given "
+                                     f"positional *{pname} arguments; override get_config()")
+            else:
+                auto[pname] = bound.arguments.get(pname, param.default)
+        for key in ("input_shape", "input_dim", "batch_input_shape", "batch_size"):
+            auto.pop(key, None)
+        if "data_format" in auto and isinstance(getattr(self, "data_format", None), str):
+            auto["data_format"] = self.data_format  # the resolved global default, for portability
+        auto = {k: serialize_value(v, self, k) for k, v in auto.items()}
+        auto.update(config)
+        return auto
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Layer:
+        """Create a layer from ``get_config()``'s output."""
+        return cls(**config)
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}"
+
+
+def _wrap_build(build: Callable) -> Callable:
+    # Like Keras's build wrapper: check the rank first (nothing changes on bad input), then mark the
+    # layer built and drop the build hook, whether or not the subclass called super().build().
+    def build_wrapper(self: Layer, input_shape: Any = None, *args: Any, **kwargs: Any) -> None:
+        if input_shape is not None:
+            input_shape = standardize_shape(input_shape)
+            if not self._built:
+                self.check_input_shape(input_shape)
+        build(self, input_shape, *args, **kwargs)
+        self._build_input_shape = input_shape
+        self.built = True
+        if not self._trainable:
+            self.trainable = False
+
+    build_wrapper.__wrapped__ = build
+    build_wrapper.__doc__ = build.__doc__
+    build_wrapper.__name__ = build.__name__
+    build_wrapper.__qualname__ = build.__qualname__
+    return build_wrapper
+
+
+# the base build gets the same wrapper, so a layer without its own build is checked and marked too
+Layer.build = _wrap_build(Layer.__dict__["build"])
+
+
+def _activity_hook(layer: Layer, args: tuple, output: Any) -> None:
+    tensor = _first_tensor(output)
+    layer._activity_losses = [layer.activity_regularizer(tensor)]
+
+
+def _identity(x: torch.Tensor) -> torch.Tensor:
+    return x
+
+
+def _standardize_dtype(owner: str, dtype: Any) -> torch.dtype:
+    if dtype is None:
+        return backend.floatx_dtype()
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if isinstance(dtype, str) and isinstance(getattr(torch, dtype, None), torch.dtype):
+        return getattr(torch, dtype)
+    raise ValueError(f"{owner}: dtype={dtype!r} is not a torch.dtype or a dtype name like 'float32'")
+
+
+def _declared_shape(owner: str, input_shape: Any, batch_input_shape: Any, input_dim: Any,
+                    batch_size: Any) -> Shape | None:
+    given = [n for n, v in (("input_shape", input_shape), ("batch_input_shape", batch_input_shape),
+                            ("input_dim", input_dim)) if v is not None]
+    if len(given) > 1:
+        raise ValueError(f"{owner}: pass only one of {given}")
+    if input_dim is not None:
+        input_shape = (input_dim,)
+    if input_shape is not None:
+        if not is_shape(input_shape):
+            raise ValueError(f"{owner}: input_shape={input_shape!r} must be a tuple of ints/None "
+                             "without the batch axis, e.g. (200,)")
+        return (batch_size,) + tuple(None if d is None else int(d) for d in input_shape)
+    if batch_input_shape is not None:
+        if not is_shape(batch_input_shape):
+            raise ValueError(f"{owner}: batch_input_shape={batch_input_shape!r} must be a tuple "
+                             "of ints/None, batch first")
+        return tuple(None if d is None else int(d) for d in batch_input_shape)
+    return None
+
+
+def serialize_value(value: Any, layer: nn.Module | None = None, key: str = "value") -> Any:
+    """A constructor argument -> a JSON-friendly value, or ``ValueError`` saying why not."""
+    from fitorch.layers import activations
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return type(value)(serialize_value(v, layer, key) for v in value)
+    if isinstance(value, dict):
+        return {str(k): serialize_value(v, layer, key) for k, v in value.items()}
+    if isinstance(value, torch.dtype):
+        return str(value).removeprefix("torch.")
+    if isinstance(value, Layer):
+        return serialize(value)
+    if hasattr(value, "get_config") and not isinstance(value, nn.Module):
+        return {"class_name": type(value).__name__, "config": value.get_config()}
+    name = activations.name_of(value)
+    if name is not None:
+        return name
+    owner = describe(layer) if layer is not None else "value"
+    raise ValueError(
+        f"{owner} cannot be serialized: argument {key}={value!r} is a "
+        f"{type(value).__name__}, which a config cannot hold (configs hold plain values, Keras "
+        "names and fitorch objects, not Python code); override get_config()/from_config() or "
+        "pass a registered name")
+
+
+def serialize(layer: nn.Module) -> dict[str, Any]:
+    """``{"class_name": ..., "config": ...}`` for a fitorch layer (Keras's ``layers.serialize``)."""
+    if not isinstance(layer, Layer):
+        raise ValueError(f"{describe(layer)} cannot be serialized: it is a plain torch module "
+                         "with no get_config(); wrap its construction in a fitorch Layer subclass")
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def deserialize(config: dict[str, Any], custom_objects: dict[str, type] | None = None) -> Layer:
+    """Rebuild a layer from ``serialize``'s output; ``custom_objects`` maps names to classes."""
+    if not (isinstance(config, dict) and "class_name" in config and "config" in config):
+        raise ValueError(f"deserialize: config={config!r} must be a dict with 'class_name' and "
+                         "'config'")
+    name = config["class_name"]
+    cls = (custom_objects or {}).get(name) or _LAYER_CLASSES.get(name)
+    if cls is None:
+        raise ValueError(f"deserialize: unknown layer class {name!r}; pass it in custom_objects")
+    return cls.from_config(dict(config["config"]))
+
+
+def regularization_losses(module: nn.Module) -> torch.Tensor | None:
+    """Sum of every regularization penalty in ``module`` (weight and activity), or ``None``.
+
+    ``None`` means the model has no regularizers at all, so a trainer can check once and skip the
+    call on every step.
+    """
+    total = None
+    for sub in module.modules():
+        if isinstance(sub, Layer) and (sub._weight_regularizers or sub._activity_losses):
+            for loss in sub._own_losses():
+                total = loss if total is None else total + loss
+    return total

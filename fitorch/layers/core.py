@@ -1,0 +1,272 @@
+"""Core layers: Dense, Activation, Dropout and its spatial forms, Lambda, Identity, InputLayer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from fitorch.layers import activations
+from fitorch.layers.base import Layer, Shape, describe, infer_output_shape, standardize_shape
+
+
+def transpose_2d(t: torch.Tensor) -> torch.Tensor:
+    """Keras ``(in, out)`` <-> torch ``(out, in)`` (module-level so layers stay picklable)."""
+    return t.T
+
+
+def check_positive_int(owner: str, name: str, value: Any) -> int:
+    """``value`` as an int, or ``ValueError`` naming the argument when it is not a positive int."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{owner}: {name}={value!r} must be a positive integer")
+    return value
+
+
+def check_rate(owner: str, value: Any, name: str = "rate") -> float:
+    """A dropout rate in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(f"{owner}: {name}={value!r} must be a number in [0, 1)")
+    return float(value)
+
+
+class Dense(Layer):
+    """Densely connected layer ``activation(x @ kernel + bias)`` on the last axis (Keras ``Dense``).
+
+    Inputs of rank > 2 are transformed along their last axis, as in Keras. The kernel is stored in
+    ``F.linear`` layout ``(units, in)``; ``get_weights`` / ``set_weights`` use Keras's ``(in, units)``.
+    """
+
+    _min_ndim = 2
+
+    def __init__(self, units: int, activation: str | Callable | None = None, use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 **kwargs: Any) -> None:
+        self.units = check_positive_int("Dense", "units", units)
+        self.activation = activations.get(activation)
+        super().__init__(**kwargs)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+        self._act = activations.fused(self.activation)
+
+    def build(self, input_shape: Shape) -> None:
+        in_features = input_shape[-1]
+        if in_features is None:
+            raise ValueError(f"{describe(self)}: the last axis of the input must be known, got "
+                             f"shape {input_shape}")
+        self.add_weight((in_features, self.units), self.kernel_initializer, name="kernel",
+                        regularizer=self.kernel_regularizer, layout=(transpose_2d, transpose_2d))
+        if self.use_bias:
+            self.add_weight((self.units,), self.bias_initializer, name="bias",
+                            regularizer=self.bias_regularizer)
+        else:
+            self.bias = None
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        out = F.linear(inputs, self.kernel, self.bias)
+        return out if self._act is None else self._act(out)
+
+    def _fixed_axes(self) -> dict[int, int]:
+        return {-1: self.kernel.shape[1]}
+
+    def _rank_hint(self, input_shape: Shape) -> str:
+        if len(input_shape) > 2:
+            return "; add Flatten() before it if the trailing axes should become its features"
+        return ""
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        input_shape = standardize_shape(input_shape)
+        self.check_input_shape(input_shape)
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}, units={self.units}, activation={self.activation.__name__}"
+
+
+class Activation(Layer):
+    """Applies an activation function given by Keras name or as a callable."""
+
+    def __init__(self, activation: str | Callable, **kwargs: Any) -> None:
+        self.activation = activations.get(activation)
+        super().__init__(**kwargs)
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.activation(inputs)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return standardize_shape(input_shape)
+
+
+class Identity(Layer):
+    """Returns its input unchanged (a placeholder layer)."""
+
+    def call(self, inputs: Any) -> Any:
+        return inputs
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return standardize_shape(input_shape)
+
+
+class Dropout(Layer):
+    """Zeroes inputs with probability ``rate`` in training and scales the rest by 1 / (1 - rate).
+
+    ``noise_shape`` (``None`` entries take the input's size) shares one mask along axes of size 1,
+    as in Keras; ``seed`` makes the masks reproducible.
+    """
+
+    def __init__(self, rate: float, noise_shape: Sequence[int | None] | None = None,
+                 seed: int | None = None, **kwargs: Any) -> None:
+        self.rate = check_rate(type(self).__name__, rate)
+        if noise_shape is not None and not all(d is None or isinstance(d, int) for d in noise_shape):
+            raise ValueError(f"{type(self).__name__}: noise_shape={noise_shape!r} must be a tuple "
+                             "of ints/None")
+        super().__init__(**kwargs)
+        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self.seed = seed
+        self._generator: torch.Generator | None = None
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.rate == 0:
+            return inputs
+        if self.noise_shape is None and self.seed is None:
+            return F.dropout(inputs, self.rate, True)
+        return inputs * self._mask(inputs, self._mask_shape(inputs))
+
+    def _mask_shape(self, inputs: torch.Tensor) -> tuple[int, ...]:
+        if self.noise_shape is None:
+            return tuple(inputs.shape)
+        if len(self.noise_shape) != inputs.ndim:
+            raise ValueError(f"{describe(self)}: noise_shape={self.noise_shape} has rank "
+                             f"{len(self.noise_shape)}, input shape {tuple(inputs.shape)} has "
+                             f"rank {inputs.ndim}")
+        return tuple(s if n is None else n for n, s in zip(self.noise_shape, inputs.shape))
+
+    def _mask(self, inputs: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+        if self.seed is not None and (self._generator is None
+                                      or self._generator.device != inputs.device):
+            self._generator = torch.Generator(device=inputs.device)
+            self._generator.manual_seed(int(self.seed))
+        keep = inputs.new_empty(shape).bernoulli_(1 - self.rate, generator=self._generator)
+        return keep.div_(1 - self.rate)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return standardize_shape(input_shape)
+
+
+class _SpatialDropout(Dropout):
+    # drops whole feature maps: the mask has size 1 on every spatial axis
+    _rank = 1
+
+    def __init__(self, rate: float, data_format: str | None = None, seed: int | None = None,
+                 **kwargs: Any) -> None:
+        from fitorch import backend
+        super().__init__(rate, seed=seed, **kwargs)
+        self.data_format = backend.standardize_data_format(
+            "channels_last" if self._rank == 1 and data_format is None else data_format)
+        self._expected_ndim = self._rank + 2
+
+    def _mask_shape(self, inputs: torch.Tensor) -> tuple[int, ...]:
+        n, ones = inputs.shape[0], (1,) * self._rank
+        if self.data_format == "channels_last":
+            return (n,) + ones + (inputs.shape[-1],)
+        return (n, inputs.shape[1]) + ones
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.rate == 0:
+            return inputs
+        return inputs * self._mask(inputs, self._mask_shape(inputs))
+
+
+class SpatialDropout1D(_SpatialDropout):
+    """Dropout of entire channels of ``(batch, steps, channels)`` inputs."""
+
+    _rank = 1
+
+    def __init__(self, rate: float, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(rate, seed=seed, **kwargs)
+
+
+class SpatialDropout2D(_SpatialDropout):
+    """Dropout of entire 2-D feature maps (``data_format`` as for Conv2D)."""
+
+    _rank = 2
+
+
+class SpatialDropout3D(_SpatialDropout):
+    """Dropout of entire 3-D feature maps (``data_format`` as for Conv3D)."""
+
+    _rank = 3
+
+
+class Lambda(Layer):
+    """Wraps a function as a layer: ``Lambda(lambda x: x ** 2)``.
+
+    ``output_shape`` (a shape without the batch axis, or a function of the input shape) saves a
+    trial run in ``compute_output_shape``; ``arguments`` are extra keyword arguments for the
+    function. A Lambda holds Python code, so ``get_config`` raises.
+    """
+
+    def __init__(self, function: Callable, output_shape: Any = None,
+                 arguments: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        if not callable(function):
+            raise ValueError(f"Lambda: function={function!r} must be callable")
+        super().__init__(**kwargs)
+        self.function = function
+        self.output_shape = output_shape
+        self.arguments = dict(arguments or {})
+
+    def call(self, inputs: Any) -> Any:
+        return self.function(inputs, **self.arguments)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        input_shape = standardize_shape(input_shape)
+        if callable(self.output_shape):
+            return standardize_shape(self.output_shape(input_shape))
+        if self.output_shape is not None:
+            return (None,) + tuple(self.output_shape)
+        return infer_output_shape(self, input_shape)
+
+    def get_config(self) -> dict[str, Any]:
+        fn = getattr(self.function, "__qualname__", repr(self.function))
+        raise ValueError(f"{describe(self)} cannot be serialized: its function {fn} is Python "
+                         "code, which fitorch configs do not store (they never pickle); write a "
+                         "Layer subclass with get_config() instead")
+
+    def extra_repr(self) -> str:
+        fn = getattr(self.function, "__qualname__", repr(self.function))
+        return f"name={self.name!r}, function={fn}"
+
+
+class InputLayer(Layer):
+    """The entry point of a model: passes its input through and declares its shape and dtype.
+
+    ``shape`` excludes the batch axis, ``batch_shape`` includes it; ``dtype`` is the *input*'s dtype
+    (e.g. ``torch.long`` for token ids).
+    """
+
+    def __init__(self, shape: Sequence[int | None] | None = None, batch_size: int | None = None,
+                 dtype: Any = None, batch_shape: Sequence[int | None] | None = None,
+                 name: str | None = None, **kwargs: Any) -> None:
+        if "input_shape" in kwargs:  # Keras 2 spelling
+            shape = kwargs.pop("input_shape")
+        if "batch_input_shape" in kwargs:
+            batch_shape = kwargs.pop("batch_input_shape")
+        if shape is None and batch_shape is None:
+            raise ValueError("InputLayer: give shape=(...) (without the batch axis) or "
+                             "batch_shape=(batch, ...)")
+        super().__init__(name=name, dtype=dtype, input_shape=shape, batch_input_shape=batch_shape,
+                         batch_size=batch_size, **kwargs)
+        self._input_dtype = self._dtype
+
+    def call(self, inputs: Any) -> Any:
+        return inputs
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return standardize_shape(input_shape)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"batch_shape": self._declared_input_shape, "name": self.name,
+                "dtype": str(self._dtype).removeprefix("torch.")}
