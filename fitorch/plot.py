@@ -21,14 +21,23 @@ import numpy as np
 _POSITIVE, _NEGATIVE = "r", "g"  # the seed's colours for the ring data
 
 
+def _backend_chosen(matplotlib: Any) -> bool:
+    if "MPLBACKEND" in os.environ or "matplotlib.pyplot" in sys.modules or "ipykernel" in sys.modules:
+        return True  # Jupyter sets MPLBACKEND; a script may already draw with pyplot
+    try:
+        return matplotlib.get_backend(auto_select=False) is not None  # matplotlib >= 3.10
+    except TypeError:
+        return False
+
+
 def _pyplot() -> Any:
     import matplotlib
 
     headless = sys.platform.startswith("linux") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    # Only when nobody chose a backend (Jupyter sets MPLBACKEND, a script may already use pyplot):
-    # then draw off-screen rather than have pyplot probe GUI toolkits that cannot open a window.
-    if headless and "MPLBACKEND" not in os.environ and "matplotlib.pyplot" not in sys.modules:
+    # Nobody chose a backend and there is no screen: draw off-screen rather than have pyplot
+    # probe GUI toolkits that cannot open a window.
+    if headless and not _backend_chosen(matplotlib):
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

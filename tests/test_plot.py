@@ -53,6 +53,19 @@ def test_import_is_lazy_and_headless_uses_agg(tmp_path):
     _saved(tmp_path / "x.png")
 
 
+def test_a_backend_the_user_chose_is_kept(tmp_path):
+    code = ("import matplotlib; matplotlib.use('svg')\n"
+            "import fitorch.plot as p, numpy as np\n"
+            f"p.plot_images(np.zeros((2, 4, 4)), path={str(tmp_path / 'x.png')!r})\n"
+            "print(matplotlib.get_backend())\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().lower() == "svg"
+    _saved(tmp_path / "x.png")  # the extension, not the backend, picks the file format
+
+
 def test_plot_history_from_history_object(tmp_path):
     fig = plot.plot_history(_history(), metrics=["loss", "mae"], path=tmp_path / "h.png",
                             title="run 1")
