@@ -210,6 +210,9 @@ def train_valid_split(x: torch.Tensor, y: torch.Tensor, valid_fraction: float = 
 
     n = len(x)
     n_valid = round(n * valid_fraction)
+    if not 0 < n_valid < n:
+        raise ValueError(f"{fn}: valid_fraction={valid_fraction} of {n} rows gives {n_valid} "
+                         f"validation rows; both parts need at least one")
     order = torch.randperm(n, generator=gen)
     if not stratify:
         is_valid = torch.arange(n) >= n - n_valid

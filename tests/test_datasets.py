@@ -166,6 +166,7 @@ def test_token_data_labels_learnable_by_bag_of_words():
     (lambda: datasets.train_valid_split(torch.zeros(4), torch.zeros(3)), "4 rows"),
     (lambda: datasets.train_valid_split(torch.zeros(4), torch.zeros(4), 1.5), "valid_fraction=1.5"),
     (lambda: datasets.train_valid_split(torch.zeros(4), torch.zeros(4, 2)), "stratify"),
+    (lambda: datasets.train_valid_split(torch.zeros(2), torch.zeros(2), 0.2), "gives 0 validation"),
 ])
 def test_bad_arguments_are_named(call, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(".", r"\.")):
