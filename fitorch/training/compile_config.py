@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from fitorch.training.compile_utils import CompiledLoss, MetricSet
+from fitorch.training.compile_utils import CompileLoss, MetricSet
 from fitorch.training.engine import Precision, resolve_device
 
 # Schedulers that expect a step per batch rather than per epoch.
@@ -49,7 +49,7 @@ class CompileConfig:
                             "scheduler or a callable optimizer -> scheduler")
         self.device = resolve_device(device)
         self.precision = Precision(precision, self.device)
-        self.compiled_loss = CompiledLoss(loss, loss_weights) if loss is not None else None
+        self.compiled_loss = CompileLoss(loss, loss_weights) if loss is not None else None
         MetricSet.validate(metrics)
         MetricSet.validate(weighted_metrics)
         self.loss_spec = loss

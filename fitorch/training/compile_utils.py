@@ -69,7 +69,7 @@ def _per_output(spec: Any, names: list[str] | None, what: str) -> list[Any]:
     return [spec] * len(names)
 
 
-class CompiledLoss:
+class CompileLoss:
     """The total loss of a batch: per-output losses, weighted, plus regularization."""
 
     def __init__(self, loss: Any, loss_weights: Any) -> None:

@@ -1,0 +1,82 @@
+"""ft.Model: the three ways in, and that training configuration stays beside the module."""
+
+import copy
+
+import torch
+from torch import nn
+
+import fitorch as ft
+
+from .conftest import TinyNet
+
+
+def test_wrapped_module_keeps_its_repr_state_dict_and_parameters():
+    net = TinyNet()
+    model = ft.Model(net)
+    assert repr(model) == repr(net)
+    assert list(model.state_dict()) == list(net.state_dict())
+    assert [id(p) for p in model.parameters()] == [id(p) for p in net.parameters()]
+    assert isinstance(model, TinyNet) and isinstance(model, ft.Model)
+    x = torch.randn(4, 3)
+    torch.testing.assert_close(model(x), net(x))
+
+
+def test_compile_state_is_invisible_to_torch():
+    net = TinyNet()
+    before = (repr(net), list(net.state_dict()), len(list(net.parameters())))
+    model = ft.Model(net)
+    model.compile(optimizer="adam", loss=nn.MSELoss(), metrics=["mae"], device="cpu")
+    assert (repr(model), list(model.state_dict()), len(list(model.parameters()))) == before
+    assert isinstance(model.optimizer, torch.optim.Adam)
+    assert len(list(model.modules())) == len(list(net.modules()))
+
+
+def test_subclass_with_forward_trains():
+    class Net(ft.Model):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(2, 1)
+
+        def forward(self, x):
+            return self.fc(x)
+
+    model = Net()
+    assert repr(model).startswith("Net(")
+    model.compile(optimizer="sgd", loss="mse", device="cpu")
+    history = model.fit(torch.randn(20, 2), torch.randn(20, 1), epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2
+
+
+def test_keras_subclass_with_build_and_call_builds_on_first_call():
+    class DNNModel(ft.Model):
+        def build(self, input_shape):
+            self.dense1 = nn.Linear(input_shape[-1], 4)
+            self.dense2 = nn.Linear(4, 1)
+            super().build(input_shape)
+
+        def call(self, x):
+            return torch.sigmoid(self.dense2(torch.relu(self.dense1(x))))
+
+    model = DNNModel()
+    assert not model.built
+    model.build(input_shape=(None, 2))
+    assert model.built and model.count_params() == 2 * 4 + 4 + 4 + 1
+    lazy = DNNModel()
+    out = lazy(torch.randn(5, 2))  # built by the first call, as in Keras
+    assert out.shape == (5, 1) and lazy.built
+
+
+def test_deepcopy_of_wrapped_model_is_independent():
+    model = ft.Model(TinyNet())
+    clone = copy.deepcopy(model)
+    with torch.no_grad():
+        clone.fc1.weight.add_(1.0)
+    assert not torch.equal(clone.fc1.weight, model.fc1.weight)
+    assert repr(clone) == repr(model)
+
+
+def test_model_rejects_unexpected_arguments():
+    import pytest
+
+    with pytest.raises(TypeError, match="Model"):
+        ft.Model(3)
