@@ -1,0 +1,35 @@
+"""LambdaCallback: a callback made of plain functions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fitorch.callbacks.callback import Callback
+
+HOOKS = tuple(name for name in vars(Callback) if name.startswith("on_"))
+
+
+class LambdaCallback(Callback):
+    """Build a callback from functions, one per hook: ``LambdaCallback(on_epoch_end=f)``.
+
+    Each function takes the hook's arguments: ``on_epoch_begin/end(epoch, logs)``,
+    ``on_*_batch_begin/end(batch, logs)``, ``on_train/test/predict_begin/end(logs)``. Only the
+    hooks given are called, so a LambdaCallback without batch functions costs nothing per step.
+    Extra keyword arguments become attributes, as in Keras.
+    """
+
+    def __init__(self, **kwargs: Callable | object) -> None:
+        super().__init__()
+        hooks = {k: v for k, v in kwargs.items() if k in HOOKS and v is not None}
+        for name, fn in hooks.items():
+            if not callable(fn):
+                raise TypeError(f"LambdaCallback: {name} must be a function, got {fn!r}")
+        unknown = [k for k in kwargs if k.startswith("on_") and k not in HOOKS]
+        if unknown:
+            raise TypeError(f"LambdaCallback: unknown hooks {unknown}; expected some of {HOOKS}")
+        self.__dict__.update({k: v for k, v in kwargs.items() if k not in HOOKS})
+        # Instance attributes shadow the no-op methods: the dispatcher calls them directly.
+        self.__dict__.update(hooks)
+
+    def _overrides(self, hook: str) -> bool:
+        return hook in self.__dict__

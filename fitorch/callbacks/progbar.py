@@ -1,0 +1,275 @@
+"""ProgressBar: Keras-style progress output for ``fit``, ``evaluate`` and ``predict``.
+
+In a terminal or a notebook one line is redrawn in place::
+
+    12/40 ━━━━━━━━━━━━━━━━━━━━ 1s 37ms/step - loss: 0.1234 - accuracy: 0.9500
+
+Anywhere else (CI logs, a file) each epoch prints one finished line instead::
+
+    Epoch 1/3
+    40/40 - 1s - 25ms/step - loss: 0.1234 - accuracy: 0.9500 - val_loss: 0.2345
+
+The bar redraws by time (every ``refresh_interval`` seconds and on the last step), and only a
+redraw reads the batch logs, so the device is waited on a few times a second, never per step.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import IO, Any
+
+from fitorch.callbacks._dist import is_main_process
+from fitorch.callbacks.callback import Callback
+
+# The clock, looked up at call time so tests can drive the bar with a fake one.
+_now = time.monotonic
+
+_BAR_WIDTH = 20
+
+
+def _make_console(file: IO[str] | None) -> Any:
+    from rich.console import Console  # deferred: only a bar that shows anything needs rich
+
+    # Console() without a file follows sys.stdout as it is when written to (pytest, Jupyter).
+    return Console(file=file) if file is not None else Console()
+
+
+def _is_live(console: Any) -> bool:
+    """Whether lines can be redrawn in place: a notebook, or a terminal that is not 'dumb'."""
+    return bool(console.is_jupyter or (console.is_terminal and not console.is_dumb_terminal))
+
+
+def resolve_verbose(verbose: int | str, console: Any = None) -> int:
+    """``verbose`` as 0, 1 or 2. ``"auto"`` is 1 (a live bar) when the output (``console``, a
+    rich Console; default: stdout) is a terminal or a notebook, and 2 (one line per epoch)
+    otherwise, e.g. in CI logs or a file."""
+    if verbose == "auto":
+        return 1 if _is_live(console if console is not None else _make_console(None)) else 2
+    if verbose in (0, 1, 2) and not isinstance(verbose, bool):
+        return int(verbose)
+    raise ValueError(f"verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
+
+
+def format_value(value: Any) -> str:
+    """A logged number as Keras prints it: 4 decimals, scientific when tiny."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    return f"{value:.4f}" if abs(value) > 1e-3 else f"{value:.4e}"
+
+
+def format_logs(logs: Mapping[str, Any] | None) -> str:
+    """`` - loss: 0.1234 - accuracy: 0.9500`` (reading ``logs``, so it syncs lazy batch logs)."""
+    return "".join(f" - {key}: {format_value(value)}" for key, value in (logs or {}).items())
+
+
+def format_time_per_step(seconds: float, unit: str = "step") -> str:
+    """``2s/step``, ``37ms/step`` or ``850us/step``."""
+    if seconds >= 1 or seconds == 0:
+        return f"{seconds:.0f}s/{unit}"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.0f}ms/{unit}"
+    return f"{seconds * 1e6:.0f}us/{unit}"
+
+
+def _format_eta(seconds: float) -> str:
+    if seconds > 3600:
+        return "%d:%02d:%02d" % (seconds // 3600, (seconds % 3600) // 60, seconds % 60)
+    if seconds > 60:
+        return "%d:%02d" % (seconds // 60, seconds % 60)
+    return "%ds" % seconds
+
+
+class ProgressBar(Callback):
+    """Keras's progress display for ``fit`` / ``evaluate`` / ``predict``.
+
+    Args:
+        count_mode: ``"steps"`` (the only mode: fitorch counts batches, not samples).
+        verbose: 1 = a live bar per epoch (one line per epoch when the output is not a
+            terminal or notebook), 2 = one line per epoch, 0 = nothing, ``"auto"`` = 1 in a
+            terminal/notebook, else 2. ``None`` takes ``params["verbose"]`` from the trainer.
+        file: text stream to write to (default: ``sys.stdout`` at the time of writing).
+        console: a ``rich.console.Console`` to write to instead of ``file``; its
+            ``is_terminal`` / ``is_jupyter`` decide between the live bar and plain lines.
+        refresh_interval: least number of seconds between two redraws of the live bar.
+
+    Validation inside ``fit`` draws no bar of its own (its values join the epoch's line), as in
+    Keras. Only the main process prints under distributed training.
+    """
+
+    def __init__(self, count_mode: str = "steps", verbose: int | str | None = None,
+                 file: IO[str] | None = None, console: Any = None,
+                 refresh_interval: float = 0.1) -> None:
+        if count_mode != "steps":
+            raise ValueError(f"count_mode must be 'steps' (fitorch counts batches), "
+                             f"got {count_mode!r}")
+        if verbose is not None and verbose != "auto" and (
+                verbose not in (0, 1, 2) or isinstance(verbose, bool)):
+            raise ValueError(f"verbose must be 0, 1, 2, 'auto' or None, got {verbose!r}")
+        if file is not None and console is not None:
+            raise ValueError("pass either file or console to ProgressBar, not both")
+        if not isinstance(refresh_interval, (int, float)) or refresh_interval < 0:
+            raise ValueError(f"refresh_interval must be a number of seconds >= 0, "
+                             f"got {refresh_interval!r}")
+        super().__init__()
+        self.verbose = verbose
+        self.file = file
+        self.console = console
+        self.refresh_interval = float(refresh_interval)
+        self._in_fit = False
+        self._known_target: int | None = None
+        self._active = False
+
+    @property
+    def _wants_main_process_only(self) -> bool:
+        return True
+
+    # -- run setup -------------------------------------------------------------------------
+
+    def _open(self) -> None:
+        """Pick the output and the style for one fit / evaluate / predict run."""
+        self._console = self.console if self.console is not None else _make_console(self.file)
+        self._live_display = _is_live(self._console)
+        verbose = self.verbose if self.verbose is not None else self.params.get("verbose", 1)
+        self._mode = resolve_verbose(verbose, self._console)
+        self._live = self._mode == 1 and self._live_display
+        self._active = self._mode != 0 and is_main_process()
+
+    def _start_bar(self) -> None:
+        steps = self.params.get("steps")
+        self._target = steps if steps else self._known_target
+        self._seen = 0
+        self._start = _now()
+        self._first_step_time: float | None = None
+        self._last_step_time = self._start
+        self._last_draw = float("-inf")
+        self._prev_width = 0
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def _time_per_step(self) -> float:
+        current, now = self._seen, self._last_step_time
+        if not current:
+            return 0.0
+        # Leaves out the first step, which carries one-off costs (compilation, warm-up).
+        if self._first_step_time is not None and current > 1:
+            return (now - self._first_step_time) / (current - 1)
+        return (now - self._start) / current
+
+    def _count(self) -> str:
+        digits = len(str(self._target))
+        return f"{self._seen:>{digits}}/{self._target}"
+
+    def _bar_text(self, logs: Mapping[str, Any] | None, now: float, final: bool) -> Any:
+        from rich.text import Text
+
+        text = Text()
+        per_step = self._time_per_step()
+        if self._target:
+            text.append(self._count(), style="bold")
+            text.append(" ")
+            done = int(_BAR_WIDTH * min(self._seen / self._target, 1.0))
+            text.append("━" * done, style="green")
+            text.append("━" * (_BAR_WIDTH - done), style="bright_black")
+        else:
+            text.append(f"{self._seen:7d}/Unknown", style="bold")
+        if final or not self._target:
+            text.append(f" {now - self._start:.0f}s", style="bold")
+        else:
+            text.append(" " + _format_eta(per_step * (self._target - self._seen)), style="bold")
+        text.append(" " + format_time_per_step(per_step) + format_logs(logs))
+        return text
+
+    def _redraw(self, logs: Mapping[str, Any] | None, now: float, final: bool) -> None:
+        console = self._console
+        text = self._bar_text(logs, now, final)
+        if not final and not console.is_jupyter:
+            # A line wider than the terminal wraps, and "\r" could no longer redraw it.
+            text.truncate(max(console.width - 1, 1), overflow="ellipsis")
+        with console.capture() as captured:
+            console.print(text, end="", soft_wrap=True, highlight=False)
+        # Spaces blank out what is left of a longer previous line ("\x1b[K" would do it too,
+        # but notebooks do not understand it).
+        pad = " " * max(0, self._prev_width - text.cell_len)
+        self._write("\r" + captured.get() + pad + ("\n" if final else ""))
+        self._prev_width = 0 if final else text.cell_len
+        self._last_draw = now
+
+    def _write(self, s: str) -> None:
+        out = self._console.file
+        out.write(s)
+        out.flush()
+
+    def _update(self, batch: int, logs: Mapping[str, Any] | None) -> None:
+        if not self._active:
+            return
+        now = _now()
+        self._seen = batch + 1
+        self._last_step_time = now
+        if self._seen == 1:
+            self._first_step_time = now
+        if not self._live:
+            return
+        last = self._target is not None and self._seen >= self._target
+        if last or now - self._last_draw >= self.refresh_interval:
+            self._redraw(logs, now, final=False)
+
+    def _finish(self, logs: Mapping[str, Any] | None) -> None:
+        if not self._active:
+            return
+        if not self._target:
+            self._target = self._known_target = self._seen
+        now = _now()
+        if self._live:
+            self._redraw(logs, now, final=True)
+        else:
+            self._write(f"{self._count()} - {now - self._start:.0f}s - "
+                        f"{format_time_per_step(self._time_per_step())}{format_logs(logs)}\n")
+
+    # -- hooks -----------------------------------------------------------------------------
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._in_fit = True  # validation inside fit draws no bar of its own
+        self._open()
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self._in_fit = False
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        if not self._active:
+            return
+        self._start_bar()
+        epochs = self.params.get("epochs") or 1
+        if epochs > 1:  # Keras prints no header for a single epoch
+            self._write(f"Epoch {epoch + 1}/{epochs}\n")
+
+    def on_train_batch_end(self, batch: int, logs: Mapping | None = None) -> None:
+        self._update(batch, logs)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self._finish(logs)
+
+    def on_test_begin(self, logs: dict | None = None) -> None:
+        if not self._in_fit:
+            self._open()
+            if self._active:
+                self._start_bar()
+
+    def on_test_batch_end(self, batch: int, logs: Mapping | None = None) -> None:
+        if not self._in_fit:
+            self._update(batch, logs)
+
+    def on_test_end(self, logs: dict | None = None) -> None:
+        if not self._in_fit:
+            self._finish(logs)
+
+    def on_predict_begin(self, logs: dict | None = None) -> None:
+        self._open()
+        if self._active:
+            self._start_bar()
+
+    def on_predict_batch_end(self, batch: int, logs: Mapping | None = None) -> None:
+        self._update(batch, None)  # predict logs hold outputs, not values to show
+
+    def on_predict_end(self, logs: dict | None = None) -> None:
+        self._finish(None)
