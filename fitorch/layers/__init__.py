@@ -9,3 +9,19 @@ from fitorch.layers.conv import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspos
                                  SeparableConv2D)
 from fitorch.layers.core import (Activation, Dense, Dropout, Identity, InputLayer, Lambda,
                                  SpatialDropout1D, SpatialDropout2D, SpatialDropout3D)
+from fitorch.layers.embedding import Embedding
+from fitorch.layers.merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,
+                                  Subtract, add, average, concatenate, dot, maximum, minimum,
+                                  multiply, subtract)
+from fitorch.layers.normalization import BatchNormalization, LayerNormalization
+from fitorch.layers.pooling import (AveragePooling1D, AveragePooling2D, AveragePooling3D,
+                                    AvgPool1D, AvgPool2D, AvgPool3D, GlobalAveragePooling1D,
+                                    GlobalAveragePooling2D, GlobalAveragePooling3D,
+                                    GlobalAvgPool1D, GlobalAvgPool2D, GlobalAvgPool3D,
+                                    GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D,
+                                    GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D,
+                                    MaxPool1D, MaxPool2D, MaxPool3D, MaxPooling1D, MaxPooling2D,
+                                    MaxPooling3D)
+from fitorch.layers.reshaping import (Cropping1D, Cropping2D, Cropping3D, Flatten, Permute,
+                                      RepeatVector, Reshape, UpSampling1D, UpSampling2D,
+                                      UpSampling3D, ZeroPadding1D, ZeroPadding2D, ZeroPadding3D)

@@ -1,0 +1,64 @@
+"""``Embedding``: integer ids -> dense vectors (Keras semantics, ``F.embedding`` underneath)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from fitorch.layers.base import Layer, Shape, describe, standardize_shape
+from fitorch.layers.core import check_positive_int
+
+
+class Embedding(Layer):
+    """Maps integer ids in ``[0, input_dim)`` to ``output_dim``-vectors: ``(batch, n)`` ->
+    ``(batch, n, output_dim)``.
+
+    Keras defaults: ``embeddings_initializer="uniform"`` (U(-0.05, 0.05)). ``input_length`` (Keras 2)
+    declares the input shape ``(None, input_length)`` so a Sequential can build before data.
+    Float inputs are cast to integers, as Keras does.
+    """
+
+    _min_ndim = 1
+    _input_dtype = torch.long
+
+    def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: Any = "uniform",
+                 embeddings_regularizer: Any = None, mask_zero: bool = False,
+                 input_length: int | None = None, **kwargs: Any) -> None:
+        owner = type(self).__name__
+        self.input_dim = check_positive_int(owner, "input_dim", input_dim)
+        self.output_dim = check_positive_int(owner, "output_dim", output_dim)
+        if mask_zero:
+            raise ValueError(f"{owner}: mask_zero=True is not supported: fitorch layers do not "
+                             "propagate Keras masks; use padding id 0 with a model that ignores it")
+        if input_length is not None:
+            check_positive_int(owner, "input_length", input_length)
+            if "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
+                kwargs["input_shape"] = (input_length,)
+        super().__init__(**kwargs)
+        self.input_length = input_length
+        self.mask_zero = False
+        self.embeddings_initializer = embeddings_initializer
+        self.embeddings_regularizer = embeddings_regularizer
+
+    def build(self, input_shape: Shape) -> None:
+        if self.input_length is not None and len(input_shape) > 1 and \
+                input_shape[1] not in (None, self.input_length):
+            raise ValueError(f"{describe(self)}: input_length={self.input_length} but the input "
+                             f"has shape {input_shape}")
+        self.add_weight((self.input_dim, self.output_dim), self.embeddings_initializer,
+                        name="embeddings", regularizer=self.embeddings_regularizer)
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        if inputs.is_floating_point():
+            inputs = inputs.long()
+        return F.embedding(inputs, self.embeddings)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        input_shape = standardize_shape(input_shape)
+        self.check_input_shape(input_shape)
+        return tuple(input_shape) + (self.output_dim,)
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}, input_dim={self.input_dim}, output_dim={self.output_dim}"

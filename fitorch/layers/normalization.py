@@ -1,0 +1,189 @@
+"""BatchNormalization and LayerNormalization with Keras defaults (epsilon 1e-3, momentum 0.99)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from fitorch.layers.base import Layer, Shape, describe, standardize_shape
+
+
+def _normalize_axes(owner: str, axis: Any) -> tuple[int, ...]:
+    axes = (axis,) if isinstance(axis, int) and not isinstance(axis, bool) else tuple(axis)
+    if not axes or not all(isinstance(a, int) and not isinstance(a, bool) for a in axes):
+        raise ValueError(f"{owner}: axis={axis!r} must be an int or a sequence of ints")
+    return axes
+
+
+def _resolve_axes(layer: Layer, axes: tuple[int, ...], input_shape: Shape) -> tuple[int, ...]:
+    rank = len(input_shape)
+    resolved = []
+    for a in axes:
+        if not -rank <= a < rank or a % rank == 0:
+            raise ValueError(f"{describe(layer)}: axis={a} is not a non-batch axis of input "
+                             f"shape {input_shape}")
+        if input_shape[a] is None:
+            raise ValueError(f"{describe(layer)}: axis {a} of input shape {input_shape} must be "
+                             "known to create the layer's weights")
+        resolved.append(a % rank)
+    return tuple(sorted(set(resolved)))
+
+
+class BatchNormalization(Layer):
+    """Batch normalization over the feature ``axis`` (default -1, channels_last), as in Keras.
+
+    Training (``model.train()`` and ``trainable``) normalizes with batch statistics and moves
+    ``moving_mean`` / ``moving_variance`` (buffers) by ``momentum`` using the *biased* batch variance,
+    as Keras does; inference uses the moving statistics. As in Keras, ``trainable = False`` also
+    switches the layer to inference mode.
+    """
+
+    def __init__(self, axis: int | Sequence[int] = -1, momentum: float = 0.99,
+                 epsilon: float = 1e-3, center: bool = True, scale: bool = True,
+                 beta_initializer: Any = "zeros", gamma_initializer: Any = "ones",
+                 moving_mean_initializer: Any = "zeros", moving_variance_initializer: Any = "ones",
+                 beta_regularizer: Any = None, gamma_regularizer: Any = None,
+                 **kwargs: Any) -> None:
+        owner = type(self).__name__
+        axes = _normalize_axes(owner, axis)
+        if len(axes) != 1:
+            raise ValueError(f"{owner}: axis={axis!r}: normalizing over several feature axes is "
+                             "not supported; give one axis")
+        if not 0 <= momentum < 1:
+            raise ValueError(f"{owner}: momentum={momentum!r} must be in [0, 1)")
+        if epsilon <= 0:
+            raise ValueError(f"{owner}: epsilon={epsilon!r} must be positive")
+        super().__init__(**kwargs)
+        self.axis, self.momentum, self.epsilon = axes[0], float(momentum), float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+        self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
+        self.moving_mean_initializer = moving_mean_initializer
+        self.moving_variance_initializer = moving_variance_initializer
+        self.beta_regularizer, self.gamma_regularizer = beta_regularizer, gamma_regularizer
+        self._min_ndim = 2
+
+    def build(self, input_shape: Shape) -> None:
+        (axis,) = _resolve_axes(self, (self.axis,), input_shape)
+        features = input_shape[axis]
+        self._features = features
+        self._rank = len(input_shape)
+        self._channels_last = axis == len(input_shape) - 1
+        self._axis_index = axis
+        if self.scale:
+            self.add_weight((features,), self.gamma_initializer, name="gamma",
+                            regularizer=self.gamma_regularizer)
+        else:
+            self.gamma = None
+        if self.center:
+            self.add_weight((features,), self.beta_initializer, name="beta",
+                            regularizer=self.beta_regularizer)
+        else:
+            self.beta = None
+        self.add_weight((features,), self.moving_mean_initializer, name="moving_mean",
+                        trainable=False)
+        self.add_weight((features,), self.moving_variance_initializer, name="moving_variance",
+                        trainable=False)
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        # F.batch_norm wants features on axis 1; channels_last folds all other axes into the batch
+        # (a free view), any other axis is moved there and back
+        if self._channels_last:
+            x = inputs.reshape(-1, self._features)
+        elif self._axis_index == 1:
+            x = inputs
+        else:
+            x = inputs.movedim(self._axis_index, 1)
+        if self.training and self._trainable:
+            y = self._train_step(x)
+        else:
+            y = F.batch_norm(x, self.moving_mean, self.moving_variance, self.gamma, self.beta,
+                             False, 0.0, self.epsilon)
+        if self._channels_last:
+            return y.reshape(inputs.shape)
+        return y if self._axis_index == 1 else y.movedim(1, self._axis_index)
+
+    def _train_step(self, x: torch.Tensor) -> torch.Tensor:
+        # torch moves running_var towards the unbiased batch variance, Keras towards the biased
+        # one; scaling the buffer by n/(n-1) around the fused call makes torch's update Keras's.
+        n = x.numel() // self._features
+        if n < 2:
+            raise ValueError(f"{describe(self)}: training needs more than one value per feature "
+                             f"to compute batch statistics, got input of shape {tuple(x.shape)}")
+        with torch.no_grad():
+            self.moving_variance.mul_(n / (n - 1))
+        y = F.batch_norm(x, self.moving_mean, self.moving_variance, self.gamma, self.beta, True,
+                         1.0 - self.momentum, self.epsilon)
+        with torch.no_grad():
+            self.moving_variance.mul_((n - 1) / n)
+        return y
+
+    def _fixed_axes(self) -> dict[int, int]:
+        return {self._axis_index - self._rank: self._features}
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return standardize_shape(input_shape)
+
+    def extra_repr(self) -> str:
+        return (f"name={self.name!r}, axis={self.axis}, momentum={self.momentum}, "
+                f"epsilon={self.epsilon}")
+
+
+class LayerNormalization(Layer):
+    """Normalizes each sample over ``axis`` (default -1) with ``gamma`` / ``beta`` over those axes."""
+
+    def __init__(self, axis: int | Sequence[int] = -1, epsilon: float = 1e-3, center: bool = True,
+                 scale: bool = True, beta_initializer: Any = "zeros",
+                 gamma_initializer: Any = "ones", beta_regularizer: Any = None,
+                 gamma_regularizer: Any = None, **kwargs: Any) -> None:
+        owner = type(self).__name__
+        axes = _normalize_axes(owner, axis)
+        if epsilon <= 0:
+            raise ValueError(f"{owner}: epsilon={epsilon!r} must be positive")
+        super().__init__(**kwargs)
+        self.axis = axis if isinstance(axis, int) else list(axes)
+        self._axes_arg = axes
+        self.epsilon, self.center, self.scale = float(epsilon), bool(center), bool(scale)
+        self.beta_initializer, self.gamma_initializer = beta_initializer, gamma_initializer
+        self.beta_regularizer, self.gamma_regularizer = beta_regularizer, gamma_regularizer
+
+    def build(self, input_shape: Shape) -> None:
+        axes = _resolve_axes(self, self._axes_arg, input_shape)
+        rank = len(input_shape)
+        self._axes = axes
+        self._rank = rank
+        param_shape = tuple(input_shape[a] for a in axes)
+        # trailing contiguous axes -> torch's fused layer_norm; anything else by hand
+        self._fused = axes == tuple(range(rank - len(axes), rank))
+        self._normalized_shape = param_shape
+        self._broadcast = tuple(input_shape[i] if i in axes else 1 for i in range(1, rank))
+        if self.scale:
+            self.add_weight(param_shape, self.gamma_initializer, name="gamma",
+                            regularizer=self.gamma_regularizer)
+        else:
+            self.gamma = None
+        if self.center:
+            self.add_weight(param_shape, self.beta_initializer, name="beta",
+                            regularizer=self.beta_regularizer)
+        else:
+            self.beta = None
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        if self._fused:
+            return F.layer_norm(inputs, self._normalized_shape, self.gamma, self.beta,
+                                self.epsilon)
+        var, mean = torch.var_mean(inputs, dim=self._axes, correction=0, keepdim=True)
+        out = (inputs - mean) * torch.rsqrt(var + self.epsilon)
+        if self.gamma is not None:
+            out = out * self.gamma.reshape(self._broadcast)
+        if self.beta is not None:
+            out = out + self.beta.reshape(self._broadcast)
+        return out
+
+    def _fixed_axes(self) -> dict[int, int]:
+        return {a - self._rank: n for a, n in zip(self._axes, self._normalized_shape)}
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return standardize_shape(input_shape)
