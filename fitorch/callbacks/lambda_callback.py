@@ -9,6 +9,20 @@ from fitorch.callbacks.callback import Callback
 HOOKS = tuple(name for name in vars(Callback) if name.startswith("on_"))
 
 
+def _with_logs(hook: str, fn: Callable) -> Callable:
+    """``fn`` called with the hook's full Keras signature, ``logs`` included even when the
+    caller left it out."""
+    if hook.endswith(("_train_begin", "_train_end", "_test_begin", "_test_end",
+                      "_predict_begin", "_predict_end")):
+        def call(logs: dict | None = None) -> None:
+            fn(logs)
+    else:
+        def call(index: int, logs: dict | None = None) -> None:  # type: ignore[misc]
+            fn(index, logs)
+    call.__name__ = hook
+    return call
+
+
 class LambdaCallback(Callback):
     """Build a callback from functions, one per hook: ``LambdaCallback(on_epoch_end=f)``.
 
@@ -29,7 +43,7 @@ class LambdaCallback(Callback):
             raise TypeError(f"LambdaCallback: unknown hooks {unknown}; expected some of {HOOKS}")
         self.__dict__.update({k: v for k, v in kwargs.items() if k not in HOOKS})
         # Instance attributes shadow the no-op methods: the dispatcher calls them directly.
-        self.__dict__.update(hooks)
+        self.__dict__.update({name: _with_logs(name, fn) for name, fn in hooks.items()})
 
     def _overrides(self, hook: str) -> bool:
         return hook in self.__dict__
