@@ -168,7 +168,7 @@ def test_torch_files_never_run_pickled_code(tmp_path):
     _Payload.target = str(tmp_path / "pwned")
     path = tmp_path / "evil.pt"
     with open(path, "wb") as f:
-        pickle.dump({"weight": _Payload()}, f)
+        pickle.dump({"weight": _Payload()}, f, protocol=2)
     with pytest.raises(ValueError, match="weights_only=True"):
         load_weights(nn.Linear(1, 1), path)
     assert not os.path.exists(_Payload.target)
