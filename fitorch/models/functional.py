@@ -1,0 +1,487 @@
+"""The functional API: ``ft.Input`` and ``Functional``, the model ``ft.Model(inputs, outputs)`` builds.
+
+``Functional`` turns the calls recorded on symbolic tensors (:mod:`fitorch.models.symbolic`) into
+an ordinary ``nn.Module``: the layers become its submodules (named by their Keras names, so
+``state_dict`` keys read ``dense.weight``) and the graph becomes Python source for its ``forward``,
+compiled once -- the same code a person would write by hand, so a call costs what a hand-written
+forward costs, and ``torch.compile(fullgraph=True)``, ``torch.export``, ``deepcopy`` and DDP see a
+plain module. The source is ``model.code``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import linecache
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from fitorch.models.model import Model
+from fitorch.models.symbolic import (Input, KerasTensor, Node, is_keras_tensor, leaves,
+                                     map_structure, module_name)
+
+__all__ = ["Functional", "Input", "KerasTensor", "is_keras_tensor"]
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A reference to output ``path`` of graph node number ``node``."""
+
+    node: int
+    path: tuple = ()
+
+
+@dataclass
+class GraphNode:
+    """One call of a built graph, free of symbolic tensors (so a model holds no fake values).
+
+    ``kind``: ``"input"``, ``"module"``, ``"function"`` or ``"method"``; ``target``: the input's or
+    module's attribute name, the function, or the method name; ``args``/``kwargs`` hold ``Ref`` s;
+    ``outputs``: ``(path, shape, dtype)`` of each tensor the call returned.
+    """
+
+    kind: str
+    target: Any
+    args: tuple
+    kwargs: dict
+    name: str
+    outputs: list
+    batch_size: int | None = None
+
+    def refs(self) -> list[Ref]:
+        """The graph values this call consumes."""
+        return [r for r in leaves((self.args, self.kwargs)) if isinstance(r, Ref)]
+
+
+class _NotGiven:
+    def __repr__(self) -> str:
+        return "<not given>"
+
+
+_NOT_GIVEN = _NotGiven()
+
+
+def _unpack_inputs(value: Any, names: tuple[str, ...]) -> tuple:
+    """Keras calling styles -- ``model([a, b])``, ``model({"a": a, "b": b})`` -- to positional."""
+    if isinstance(value, dict):
+        missing = [n for n in names if n not in value]
+        if missing:
+            raise KeyError(f"model inputs {list(names)}: the dict given lacks {missing} "
+                           f"(it has {list(value)})")
+        return tuple(value[n] for n in names)
+    if isinstance(value, (list, tuple)) and len(value) == len(names):
+        return tuple(value)
+    got = f"{len(value)} values" if isinstance(value, (list, tuple)) else type(value).__name__
+    raise TypeError(f"the model takes {len(names)} input(s) {list(names)}: pass them as separate "
+                    f"arguments, a list/tuple of {len(names)} or a dict by name; got {got}")
+
+
+def _flatten_io(value: Any, what: str) -> tuple[list, Any]:
+    """Symbolic ``value`` (a tensor, list, tuple or dict of tensors) -> (tensors, structure)."""
+    if isinstance(value, KerasTensor):
+        return [value], value
+    if isinstance(value, (list, tuple)) and value:
+        items = list(value)
+        keys: Any = list(range(len(items)))
+    elif isinstance(value, dict) and value:
+        items, keys = list(value.values()), list(value)
+    else:
+        raise ValueError(f"Model: {what}={value!r} must be a symbolic tensor (from ft.Input or a "
+                         "layer call), or a non-empty list, tuple or dict of them")
+    for key, item in zip(keys, items):
+        if not isinstance(item, KerasTensor):
+            raise ValueError(f"Model: {what}[{key!r}] is a {type(item).__name__}, not a symbolic "
+                             "tensor from ft.Input or a layer call")
+    return items, value
+
+
+def _identifier(name: str, used: set[str]) -> str:
+    base = re.sub(r"\W", "_", name) or "v"
+    if base[0].isdigit() or keyword.iskeyword(base) or hasattr(builtins, base):
+        base = f"{base}_"
+    candidate, n = base, 1
+    while candidate in used:
+        candidate, n = f"{base}_{n}", n + 1
+    used.add(candidate)
+    return candidate
+
+
+def _trace_graph(inputs: list[KerasTensor], outputs: list[KerasTensor]) -> list[Node]:
+    """The nodes between ``inputs`` and ``outputs`` in execution order; errors name the tensors."""
+    input_nodes = {t.node for t in inputs}
+    order: list[Node] = []
+    state: dict[Node, str] = {}
+    for tensor in outputs:
+        _visit(tensor, f"output {tensor.name!r}", input_nodes, inputs, state, order, [])
+    unused = [t.name for t in inputs if t.node not in state]
+    if unused:
+        raise ValueError(f"Model: inputs {unused} are not connected to the outputs "
+                         f"{[t.name for t in outputs]}; remove them from inputs= or use them")
+    return order
+
+
+def _visit(tensor: KerasTensor, consumer: str, input_nodes: set, inputs: list, state: dict,
+           order: list, path: list) -> None:
+    # depth-first, post-order; ``path`` holds the tensors being visited, to name a cycle
+    node = tensor.node
+    if state.get(node) == "done":
+        return
+    if state.get(node) == "visiting":
+        names = [t.name for t in path[[t.node for t in path].index(node):]] + [tensor.name]
+        raise ValueError("Model: the graph has a cycle through tensors " + " -> ".join(names))
+    if node.kind == "input" and node not in input_nodes:
+        raise ValueError(
+            f"Model: {consumer} depends on input {tensor.name!r}, which is not among the "
+            f"model's inputs {[t.name for t in inputs]}; pass it in inputs= (or build the "
+            "outputs from the given inputs)")
+    state[node] = "visiting"
+    path.append(tensor)
+    for source in node.input_tensors():
+        _visit(source, f"tensor {tensor.name!r}", input_nodes, inputs, state, order, path)
+    path.pop()
+    state[node] = "done"
+    order.append(node)
+
+
+class Functional(Model):
+    """A model built from symbolic tensors: ``ft.Model(inputs, outputs, name=None)``.
+
+    ``inputs``/``outputs`` may be one symbolic tensor, a list/tuple or a dict of them. The model is
+    an ordinary ``nn.Module`` whose ``forward`` takes the inputs as positional arguments (also as
+    one list, or one dict keyed by input name, as Keras calls it) and returns ``outputs``' structure.
+    """
+
+    def __init__(self, inputs: Any, outputs: Any, name: str | None = None,
+                 trainable: bool = True) -> None:
+        from fitorch import backend
+
+        input_list, input_structure = _flatten_io(inputs, "inputs")
+        output_list, output_structure = _flatten_io(outputs, "outputs")
+        for i, tensor in enumerate(input_list):
+            if tensor.node.kind != "input":
+                raise ValueError(f"Model: inputs[{i}] ({tensor.name!r}, shape {tensor.shape}) is "
+                                 "not an ft.Input tensor; model inputs must come from ft.Input")
+        if len({id(t) for t in input_list}) != len(input_list):
+            raise ValueError(f"Model: inputs {[t.name for t in input_list]} lists one tensor twice")
+        if name is not None and not (isinstance(name, str) and name):
+            raise ValueError(f"Model: name={name!r} must be a non-empty string")
+        nodes = _trace_graph(input_list, output_list)
+        # Keras names of the layers: one attribute per distinct module, clashes are errors
+        attributes: dict[int, str] = {}
+        modules: dict[str, nn.Module] = {}
+        for node in nodes:
+            if node.kind == "module" and id(node.target) not in attributes:
+                label = module_name(node.target)
+                if label in modules:
+                    raise ValueError(f"Model: two different layers are named {label!r} "
+                                     f"({type(modules[label]).__name__} and "
+                                     f"{type(node.target).__name__}); layer names must be unique")
+                modules[label] = node.target
+                attributes[id(node.target)] = label
+        super().__init__()
+        self.name = name or backend.unique_name("functional")
+        self._input_names = [t.name for t in input_list]
+        for label, module in modules.items():
+            self.add_module(self._attribute_for(label), module)
+        self._spec = self._make_spec(nodes, input_list, input_structure, output_structure,
+                                     attributes)
+        if not trainable:
+            self.requires_grad_(False)
+        self._install_forward()
+
+    # ---- graph spec ------------------------------------------------------------------------
+    def _attribute_for(self, label: str) -> str:
+        # A layer named like a Module attribute ("forward", "train") gets a suffix.
+        attr = re.sub(r"\W", "_", label)
+        while hasattr(type(self), attr) or attr in self._input_names:
+            attr += "_"
+        self.__dict__.setdefault("_layer_attributes", {})[label] = attr
+        return attr
+
+    @staticmethod
+    def _make_spec(nodes: list[Node], inputs: list[KerasTensor], input_structure: Any,
+                   output_structure: Any, attributes: dict[int, str]) -> dict:
+        index = {node: i for i, node in enumerate(nodes)}
+
+        def to_ref(value: Any) -> Any:
+            return Ref(index[value.node], value.path) if isinstance(value, KerasTensor) else value
+
+        graph = []
+        for node in nodes:
+            outs = [(path, shape, dtype) for path, _, shape, dtype in node.outputs]
+            if node.kind == "input":
+                graph.append(GraphNode("input", node.name, (), {}, node.name, outs,
+                                       node.batch_size))
+                continue
+            target = attributes[id(node.target)] if node.kind == "module" else node.target
+            name = (module_name(node.target) if node.kind == "module"
+                    else node.outputs[0][1].split("[")[0])
+            graph.append(GraphNode(node.kind, target, map_structure(to_ref, node.args),
+                                   map_structure(to_ref, node.kwargs), name, outs))
+        return {"nodes": graph, "inputs": [index[t.node] for t in inputs],
+                "input_structure": map_structure(to_ref, input_structure),
+                "output_structure": map_structure(to_ref, output_structure)}
+
+    @property
+    def graph_nodes(self) -> list[GraphNode]:
+        """The graph's calls in execution order (inputs first)."""
+        return self._spec["nodes"]
+
+    @property
+    def inputs(self) -> Any:
+        """Input names in the structure given to the constructor."""
+        nodes = self._spec["nodes"]
+        return map_structure(lambda r: nodes[r.node].name if isinstance(r, Ref) else r,
+                             self._spec["input_structure"])
+
+    @property
+    def input_shape(self) -> Any:
+        """Shape(s) of the inputs, batch ``None`` (Keras's ``model.input_shape``)."""
+        nodes = self._spec["nodes"]
+        return map_structure(lambda r: nodes[r.node].outputs[0][1] if isinstance(r, Ref) else r,
+                             self._spec["input_structure"])
+
+    @property
+    def output_shape(self) -> Any:
+        """Shape(s) of the outputs, batch ``None``."""
+        return map_structure(self._shape_of, self._spec["output_structure"])
+
+    def _shape_of(self, ref: Any) -> Any:
+        if not isinstance(ref, Ref):
+            return ref
+        for path, shape, _ in self._spec["nodes"][ref.node].outputs:
+            if path == ref.path:
+                return shape
+        raise KeyError(ref)
+
+    @property
+    def layers(self) -> list[nn.Module]:
+        """The layers (distinct modules) in the order the graph first calls them."""
+        return list(self._modules.values())
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> nn.Module:
+        """A layer by Keras name or by position in ``layers``."""
+        layers = self.layers
+        if index is not None:
+            if not isinstance(index, int) or not -len(layers) <= index < len(layers):
+                raise ValueError(f"get_layer: index={index!r} is out of range for "
+                                 f"{len(layers)} layers")
+            return layers[index]
+        for label, attr in self._layer_attributes.items():
+            if label == name:
+                return self._modules[attr]
+        raise ValueError(f"get_layer: no layer named {name!r}; layers are "
+                         f"{list(self._layer_attributes)}")
+
+    # ---- forward as generated source ---------------------------------------------------
+    @property
+    def code(self) -> str:
+        """The Python source of this model's ``forward``."""
+        return type(self).__dict__["_source"]
+
+    def _install_forward(self) -> None:
+        base = next(c for c in type(self).__mro__ if not c.__dict__.get("_fitorch_generated"))
+        source, namespace = self._generate_source()
+        filename = f"<fitorch functional {self.name} {id(self):x}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        exec(compile(source, filename, "exec"), namespace)
+        self.__class__ = type(base.__name__, (base,), {
+            "forward": namespace["forward"], "_source": source, "_fitorch_generated": True,
+            "__module__": base.__module__, "__qualname__": base.__qualname__})
+
+    def _generate_source(self) -> tuple[str, dict]:
+        spec = self._spec
+        nodes: list[GraphNode] = spec["nodes"]
+        namespace: dict[str, Any] = {"torch": torch, "_NOT_GIVEN": _NOT_GIVEN,
+                                     "_unpack_inputs": _unpack_inputs}
+        used = set(namespace) | {"self"}
+        variables: dict[int, str] = {}
+        constants: dict[int, str] = {}
+
+        def global_name(value: Any, hint: str) -> str:
+            key = id(value)
+            if key not in constants:
+                constants[key] = _identifier(f"_{hint}", used)
+                namespace[constants[key]] = value
+            return constants[key]
+
+        def tensor_constant(value: torch.Tensor) -> str:
+            for attr, existing in list(self._parameters.items()) + list(self._buffers.items()):
+                if existing is value:
+                    return f"self.{attr}"
+            attr = f"_tensor_constant{len(self._parameters) + len(self._buffers)}"
+            if isinstance(value, nn.Parameter):
+                self.register_parameter(attr, value)
+            else:
+                self.register_buffer(attr, value, persistent=False)
+            return f"self.{attr}"
+
+        def expr(value: Any) -> str:
+            if isinstance(value, Ref):
+                return variables[value.node] + "".join(f"[{p!r}]" for p in value.path)
+            if isinstance(value, list):
+                return "[" + ", ".join(expr(v) for v in value) + "]"
+            if isinstance(value, tuple) and not hasattr(value, "_fields"):
+                inner = ", ".join(expr(v) for v in value)
+                return f"({inner},)" if len(value) == 1 else f"({inner})"
+            if isinstance(value, dict) and all(type(k) in (str, int) for k in value):
+                return "{" + ", ".join(f"{k!r}: {expr(v)}" for k, v in value.items()) + "}"
+            if value is None or type(value) in (bool, int, str):
+                return repr(value)
+            if type(value) is float and math.isfinite(value):
+                return repr(value)
+            if value is Ellipsis:
+                return "..."
+            if isinstance(value, slice):
+                return f"slice({expr(value.start)}, {expr(value.stop)}, {expr(value.step)})"
+            if isinstance(value, torch.dtype):
+                return str(value)
+            if isinstance(value, torch.Tensor):
+                return tensor_constant(value)
+            return global_name(value, type(value).__name__.lower())
+
+        def call_args(args: tuple, kwargs: dict) -> str:
+            parts = [expr(a) for a in args]
+            for key, value in kwargs.items():
+                if key.isidentifier() and not keyword.iskeyword(key):
+                    parts.append(f"{key}={expr(value)}")
+                else:
+                    parts.append(f"**{{{key!r}: {expr(value)}}}")
+            return ", ".join(parts)
+
+        params = []
+        for i in spec["inputs"]:
+            variables[i] = _identifier(nodes[i].name, used)
+            params.append(variables[i])
+        lines = []
+        structured = not isinstance(spec["input_structure"], Ref)
+        if len(params) > 1:
+            signature = ", ".join([params[0]] + [f"{p}=_NOT_GIVEN" for p in params[1:]])
+            lines += [f"    if {params[1]} is _NOT_GIVEN:",
+                      f"        {', '.join(params)}, = _unpack_inputs({params[0]}, "
+                      f"{tuple(nodes[i].name for i in spec['inputs'])!r})"]
+        else:
+            signature = params[0]
+            if structured:
+                lines += [f"    if not isinstance({params[0]}, torch.Tensor):",
+                          f"        {params[0]}, = _unpack_inputs({params[0]}, "
+                          f"({nodes[spec['inputs'][0]].name!r},))"]
+        for i, node in enumerate(nodes):
+            if node.kind == "input":
+                continue
+            var = _identifier(node.name, used)
+            variables[i] = var
+            if node.kind == "module":
+                call = f"self.{node.target}({call_args(node.args, node.kwargs)})"
+            elif node.kind == "method":
+                call = (f"{expr(node.args[0])}.{node.target}"
+                        f"({call_args(node.args[1:], node.kwargs)})")
+            else:
+                fn = global_name(node.target, _function_hint(node.target))
+                call = f"{fn}({call_args(node.args, node.kwargs)})"
+            lines.append(f"    {var} = {call}")
+        lines.append(f"    return {expr(spec['output_structure'])}")
+        source = f"def forward(self, {signature}):\n" + "\n".join(lines) + "\n"
+        return source, namespace
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # The per-model class is generated, so copies and pickles rebuild it from the spec.
+        base = next(c for c in type(self).__mro__ if not c.__dict__.get("_fitorch_generated"))
+        return (_restore_functional, (base, self.__dict__))
+
+    # ---- configs ---------------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        """The graph and its layers' configs as plain values (``from_config`` rebuilds it).
+
+        Raises ``ValueError`` naming the layer or function that a config cannot hold (plain
+        ``nn.Module`` s without ``get_config``, lambdas).
+        """
+        from fitorch.models.configs import encode_value, function_name, serialize_module
+
+        layers = []
+        for label, attr in self._layer_attributes.items():
+            entry = serialize_module(self._modules[attr])
+            entry["name"] = label
+            layers.append(entry)
+        label_of = {attr: label for label, attr in self._layer_attributes.items()}
+        nodes = []
+        for node in self._spec["nodes"]:
+            if node.kind == "input":
+                path, shape, dtype = node.outputs[0]
+                nodes.append({"kind": "input", "name": node.name, "shape": list(shape[1:]),
+                              "dtype": str(dtype).removeprefix("torch."),
+                              "batch_size": node.batch_size})
+                continue
+            entry = {"kind": node.kind, "args": encode_value(node.args, node.name),
+                     "kwargs": encode_value(node.kwargs, node.name)}
+            if node.kind == "module":
+                entry["layer"] = label_of[node.target]
+            elif node.kind == "method":
+                entry["method"] = node.target
+            else:
+                entry["function"] = function_name(node.target)
+            nodes.append(entry)
+        return {"name": self.name, "layers": layers, "nodes": nodes,
+                "inputs": encode_value(self._spec["input_structure"], "inputs"),
+                "outputs": encode_value(self._spec["output_structure"], "outputs")}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any],
+                    custom_objects: dict[str, type] | None = None) -> Functional:
+        """Rebuild a graph model from ``get_config()``'s output (fresh weights)."""
+        from fitorch.models.configs import decode_value, deserialize_module, resolve_function
+
+        for key in ("layers", "nodes", "inputs", "outputs"):
+            if key not in config:
+                raise ValueError(f"Functional.from_config: the config lacks {key!r}")
+        layers = {}
+        for entry in config["layers"]:
+            layers[entry["name"]] = deserialize_module(entry, custom_objects)
+        produced: list[Any] = []
+
+        def lookup(ref: Ref) -> Any:
+            value = produced[ref.node]
+            for key in ref.path:
+                value = value[key]
+            return value
+
+        for entry in config["nodes"]:
+            kind = entry.get("kind")
+            if kind == "input":
+                produced.append(Input(tuple(entry["shape"]), dtype=entry["dtype"],
+                                      name=entry["name"], batch_size=entry.get("batch_size")))
+                continue
+            args = map_structure(lambda v: lookup(v) if isinstance(v, Ref) else v,
+                                 decode_value(entry["args"]))
+            kwargs = map_structure(lambda v: lookup(v) if isinstance(v, Ref) else v,
+                                   decode_value(entry["kwargs"]))
+            if kind == "module":
+                produced.append(layers[entry["layer"]](*args, **kwargs))
+            elif kind == "method":
+                produced.append(getattr(args[0], entry["method"])(*args[1:], **kwargs))
+            elif kind == "function":
+                produced.append(resolve_function(entry["function"])(*args, **kwargs))
+            else:
+                raise ValueError(f"Functional.from_config: unknown node kind {kind!r}")
+        resolve = (lambda v: lookup(v) if isinstance(v, Ref) else v)
+        inputs = map_structure(resolve, decode_value(config["inputs"]))
+        outputs = map_structure(resolve, decode_value(config["outputs"]))
+        return cls(inputs, outputs, name=config.get("name"))
+
+
+def _function_hint(target: Any) -> str:
+    name = getattr(target, "__name__", None)
+    return name.strip("_") if isinstance(name, str) and name.strip("_") else "fn"
+
+
+def _restore_functional(base: type, state: dict) -> Functional:
+    model = nn.Module.__new__(base)
+    model.__dict__.update(state)
+    model._install_forward()
+    return model
+

@@ -1,0 +1,241 @@
+"""``Sequential``: torch's ``nn.Sequential`` that also takes Keras's list, ``.add()`` and shapes.
+
+It *is* an ``nn.Sequential`` (``add_module``, positional modules, an ``OrderedDict``, indexing,
+slicing, ``print`` and ``forward`` are torch's own code) and a ``Model`` (compile / fit / summary).
+When its input shape is known -- ``build(input_shape)``, an ``input_shape=`` on the first layer, or
+an ``ft.Input`` first -- every layer is run symbolically (fake tensors, no data): lazy layers get
+their weights before an optimizer exists, and a layer that cannot take its input's shape is
+reported by position at ``add``/``build`` time instead of as a matmul error during ``fit``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+import torch
+from torch import nn
+
+from fitorch.models.model import Model
+from fitorch.models.symbolic import Input, KerasTensor
+
+__all__ = ["Sequential"]
+
+
+def _input_dtype(module: nn.Module) -> torch.dtype:
+    """The dtype a module's input most likely has: token ids for embeddings, else floatx."""
+    from fitorch import backend
+
+    while isinstance(module, nn.Sequential) and len(module):
+        module = module[0]
+    declared = getattr(module, "_input_dtype", None)
+    if isinstance(declared, torch.dtype):
+        return declared
+    if isinstance(module, nn.Embedding) or type(module).__name__ == "Embedding":
+        return torch.long
+    return backend.floatx_dtype()
+
+
+class Sequential(Model, nn.Sequential):
+    """A linear stack of layers: ``nn.Sequential`` plus Keras's ``add``, ``pop`` and ``build``.
+
+    ``Sequential(m1, m2)``, ``Sequential(OrderedDict(...))`` (torch) and ``Sequential([l1, l2])``
+    or ``Sequential(layers=[...])`` (Keras; an ``ft.Input`` may come first) all work.
+    """
+
+    def __init__(self, *args: Any, layers: Any = None, name: str | None = None,
+                 trainable: bool = True) -> None:
+        from fitorch import backend
+
+        if name is not None and not (isinstance(name, str) and name):
+            raise ValueError(f"Sequential: name={name!r} must be a non-empty string")
+        if layers is not None and args:
+            raise ValueError("Sequential: pass layers either positionally or as layers=, not both")
+        if layers is not None:
+            args = (layers,)
+        keras_list = len(args) == 1 and isinstance(args[0], (list, tuple))
+        items: list[tuple[str | None, Any]]
+        if keras_list:
+            items = [(None, layer) for layer in args[0]]
+        elif len(args) == 1 and isinstance(args[0], OrderedDict):
+            items = list(args[0].items())
+        else:
+            items = [(None, module) for module in args]
+        for position, (_, item) in enumerate(items):
+            if not isinstance(item, nn.Module) and not (keras_list and position == 0
+                                                         and isinstance(item, KerasTensor)):
+                raise TypeError(f"Sequential: item {position} is a {type(item).__name__} "
+                                f"({item!r}), not an nn.Module"
+                                + (" (an ft.Input may only come first)"
+                                   if isinstance(item, KerasTensor) else ""))
+        super().__init__()
+        self.name = name or backend.unique_name("sequential")
+        self._input_spec: tuple | None = None   # (shape, dtype) once known
+        self._explicitly_built = False
+        for key, item in items:
+            if isinstance(item, KerasTensor):
+                self.add(item)
+            elif key is None and keras_list:
+                self.add(item)
+            else:
+                self.add_module(str(len(self._modules)) if key is None else key, item)
+        if not trainable:
+            self.requires_grad_(False)
+
+    # ---- Keras building ----------------------------------------------------------------
+    def add(self, layer: nn.Module | KerasTensor, rebuild: bool = True) -> None:
+        """Append a layer (or set the input with an ``ft.Input``); infers its shape when the
+        model's input shape is known, raising -- with nothing added -- if it does not fit."""
+        if isinstance(layer, KerasTensor):
+            if len(self):
+                raise ValueError(f"Sequential {self.name!r}: an ft.Input can only be added "
+                                 f"first, the model already has {len(self)} layers")
+            self._input_spec = (layer.shape, layer.dtype)
+            return
+        if not isinstance(layer, nn.Module):
+            raise TypeError(f"Sequential.add: layer={layer!r} is a {type(layer).__name__}, not "
+                            "an nn.Module (or an ft.Input)")
+        if layer is self:
+            raise ValueError(f"Sequential.add: cannot add Sequential {self.name!r} to itself")
+        spec = self._input_spec
+        if spec is None and not len(self):
+            declared = getattr(layer, "_declared_input_shape", None)
+            if declared is not None:
+                spec = (tuple(declared), _input_dtype(layer))
+        if spec is not None and rebuild:
+            self._infer(list(self) + [layer], spec)  # raises before anything is added
+            self._input_spec = spec
+        self.add_module(str(len(self._modules)), layer)
+
+    def pop(self, key: int | slice = -1) -> nn.Module:
+        """Remove and return the last layer (Keras), or the one at ``key`` (torch)."""
+        if not len(self):
+            raise IndexError(f"Sequential {self.name!r}: pop from a model with no layers")
+        return nn.Sequential.pop(self, key)
+
+    def build(self, input_shape: Any = None, dtype: Any = None) -> None:
+        """Run every layer symbolically for ``input_shape`` (batch first, ``None`` allowed) so
+        each layer creates its weights. ``dtype`` defaults to ``long`` when the first layer is an
+        embedding, else floatx."""
+        if input_shape is None:
+            if self._input_spec is None:
+                raise ValueError(f"Sequential {self.name!r}: build() needs input_shape (e.g. "
+                                 "(None, 200)): the model has no input shape yet")
+            input_shape, dtype = self._input_spec[0], dtype or self._input_spec[1]
+        if not isinstance(input_shape, (tuple, list, torch.Size)) or not all(
+                d is None or (isinstance(d, int) and d > 0) for d in input_shape):
+            raise ValueError(f"Sequential {self.name!r}: build(input_shape={input_shape!r}) needs "
+                             "a tuple of positive ints / None, batch first, e.g. (None, 200)")
+        if isinstance(dtype, str):
+            dtype = getattr(torch, dtype, dtype)
+        if dtype is not None and not isinstance(dtype, torch.dtype):
+            raise ValueError(f"Sequential.build: dtype={dtype!r} is not a torch.dtype")
+        spec = (tuple(input_shape), dtype or (_input_dtype(self[0]) if len(self) else
+                                              torch.float32))
+        self._infer(list(self), spec)
+        self._input_spec = spec
+        self._explicitly_built = True
+        self.__dict__["_built"] = True
+        self.__dict__["_build_input_shape"] = spec[0]
+
+    @property
+    def built(self) -> bool:
+        """Whether every layer has its weights (built, or nothing lazy left)."""
+        if self._explicitly_built:
+            return True
+        for module in self.modules():
+            if getattr(module, "built", True) is False:
+                return False
+            if isinstance(module, nn.modules.lazy.LazyModuleMixin) and \
+                    module.has_uninitialized_params():
+                return False
+        return bool(len(self))
+
+    @built.setter
+    def built(self, value: bool) -> None:
+        self._explicitly_built = bool(value)
+
+    def _infer(self, layers: list[nn.Module], spec: tuple) -> list[Any]:
+        """Run ``layers`` on a symbolic input of ``spec``; the output shape after each layer."""
+        shape, dtype = spec
+        x: Any = Input(tuple(shape[1:]), dtype=dtype, batch_size=shape[0],
+                       name=f"{self.name}_input")
+        shapes = []
+        for position, layer in enumerate(layers):
+            before = x.shape if isinstance(x, KerasTensor) else x
+            try:
+                x = layer(x)
+            except Exception as exc:
+                raise ValueError(f"Sequential {self.name!r}: layer {position} "
+                                 f"({_describe(layer)}) cannot take input of shape {before}: "
+                                 f"{exc}") from exc
+            shapes.append(x.shape if isinstance(x, KerasTensor) else
+                          [t.shape for t in x if isinstance(t, KerasTensor)])
+        return shapes
+
+    def layer_output_shapes(self) -> list[Any] | None:
+        """Output shape of each layer for the known input shape (``None`` if not known)."""
+        spec = self._input_spec
+        if spec is None and len(self):
+            first = self[0]
+            declared = getattr(first, "_declared_input_shape", None) or getattr(
+                first, "_build_input_shape", None)
+            if declared is not None and all(d is None or isinstance(d, int) for d in declared):
+                spec = (tuple(declared), _input_dtype(first))
+        if spec is None:
+            return None
+        return self._infer(list(self), spec)
+
+    # ---- Keras accessors -------------------------------------------------------------------
+    @property
+    def layers(self) -> list[nn.Module]:
+        """The layers in order."""
+        return list(self._modules.values())
+
+    @property
+    def input_shape(self) -> tuple | None:
+        """The input shape (batch ``None``) once known."""
+        return None if self._input_spec is None else self._input_spec[0]
+
+    @property
+    def output_shape(self) -> Any:
+        """The last layer's output shape once the input shape is known."""
+        shapes = self.layer_output_shapes()
+        return shapes[-1] if shapes else None
+
+    def get_config(self) -> dict[str, Any]:
+        """Name, layers' configs and input shape (``from_config`` rebuilds the model)."""
+        from fitorch.models.configs import serialize_module
+
+        config: dict[str, Any] = {"name": self.name,
+                                  "layers": [serialize_module(layer) for layer in self]}
+        if self._input_spec is not None:
+            shape, dtype = self._input_spec
+            config["build_input_shape"] = list(shape)
+            config["input_dtype"] = str(dtype).removeprefix("torch.")
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any],
+                    custom_objects: dict[str, type] | None = None) -> Sequential:
+        """Rebuild a Sequential from ``get_config()``'s output (fresh weights)."""
+        from fitorch.models.configs import deserialize_module
+
+        if not isinstance(config, dict) or "layers" not in config:
+            raise ValueError(f"Sequential.from_config: config={config!r} lacks 'layers'")
+        model = cls(name=config.get("name"))
+        for entry in config["layers"]:
+            model.add(deserialize_module(entry, custom_objects), rebuild=False)
+        if config.get("build_input_shape") is not None:
+            model.build(tuple(config["build_input_shape"]), config.get("input_dtype"))
+        return model
+
+
+def _describe(module: nn.Module) -> str:
+    from fitorch.layers.base import describe
+    return describe(module)
+
+
+# nn.Sequential's own first call builds lazy layers; Model's build-on-first-call hook is not needed
+# (and would cost every Sequential a hook until its first call).
+Sequential._has_custom_build = False

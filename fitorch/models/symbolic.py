@@ -1,0 +1,515 @@
+"""Symbolic tensors (``ft.Input``) and the recording of calls made on them.
+
+How a call on a symbolic tensor is recorded, and why this way:
+
+* ``KerasTensor`` is *not* a ``torch.Tensor``. It carries a shape with ``None`` for unknown
+  dimensions (a ``torch.Size`` cannot), and two *fake* values (``FakeTensor`` s: metadata only, no
+  storage, no compute) in which every unknown dimension has size 83 in the first and 89 in the
+  second. Running code on both values and comparing the results says exactly which output
+  dimensions are unknown -- no guessing from shapes, nothing computed on data.
+* Torch functions and Python operators on a ``KerasTensor`` reach its ``__torch_function__`` (torch
+  dispatches there for any argument defining it, tensor or not) and are recorded as graph nodes.
+* Calls of *modules* (fitorch layers or any ``nn.Module``) are recorded whole, so a model knows its
+  layers, shares their weights and can print them. A module call cannot be seen without a hook, so
+  two global module hooks are installed while graph building is going on, and only then: when a
+  ``KerasTensor`` is created or used, and removed at the first module call that carries no
+  symbolic tensor (the code has moved on to real computation), or when the last ``KerasTensor`` is
+  garbage collected. Ordinary PyTorch code therefore never runs with a global hook, and
+  ``nn.Module.__call__`` is never patched. The pre-hook builds fitorch layers from the symbolic
+  shape (``maybe_build``), runs the module on both fake values (errors name the module and the
+  shapes), and hands fake arguments to the forward torch runs next; the post-hook replaces that
+  forward's result with the recorded ``KerasTensor`` s.
+* If a module is called on a ``KerasTensor`` while the hooks are away (a symbolic tensor kept past
+  real computation), its forward sees the ``KerasTensor`` itself: the torch functions it calls are
+  then recorded one by one (with its weights as constants), so the graph still computes the same
+  thing; the hooks come back for the next call.
+"""
+
+from __future__ import annotations
+
+import itertools
+import operator
+import sys
+import threading
+import weakref
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+from torch import nn
+from torch.nn.modules import module as _torch_module
+
+__all__ = ["KerasTensor", "Node", "Input", "is_keras_tensor"]
+
+# Stand-in sizes of unknown dimensions in the two fake runs (the pair Keras uses).
+_UNKNOWN_SIZES = (83, 89)
+_node_ids = itertools.count()
+
+
+class _State(threading.local):
+    def __init__(self) -> None:
+        self.handles: tuple | None = None
+        self.depth = 0             # > 0 while a recorded module call is running
+        self.active: Any = None    # (module, outputs, restore) of the call being recorded
+        self.live = 0              # live KerasTensors
+
+
+_state = _State()
+_fake_mode_cache: list = []
+
+
+def _fake_mode() -> Any:
+    if not _fake_mode_cache:
+        from torch._subclasses.fake_tensor import FakeTensorMode
+        # Real tensors (weights, constants made inside forward) mix with fake inputs freely.
+        _fake_mode_cache.append(FakeTensorMode(allow_non_fake_inputs=True))
+    return _fake_mode_cache[0]
+
+
+# --------------------------------------------------------------------------- graph records
+@dataclass(eq=False)
+class Node:
+    """One recorded call: an input, a module call, a torch function or a tensor method.
+
+    ``args``/``kwargs`` are the call's arguments with ``KerasTensor`` leaves; ``outputs`` describes
+    each tensor of its result as ``(path, name, shape, dtype)`` (tensors point to their node, not
+    the reverse, so a graph is freed as soon as its tensors are). ``kind`` is ``"input"``,
+    ``"module"``, ``"function"`` or ``"method"``; ``target`` the module, the function, or the
+    method's name.
+    """
+
+    kind: str
+    target: Any
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    outputs: list = field(default_factory=list)
+    name: str = ""
+    id: int = field(default_factory=lambda: next(_node_ids))
+    # inputs only
+    batch_size: int | None = None
+
+    def input_tensors(self) -> list[KerasTensor]:
+        """The ``KerasTensor`` s this call consumed, in argument order."""
+        return [t for t in leaves((self.args, self.kwargs)) if isinstance(t, KerasTensor)]
+
+
+
+def leaves(tree: Any) -> list:
+    """The leaves of nested lists / tuples / dicts, in order."""
+    if isinstance(tree, (list, tuple)):
+        return [leaf for item in tree for leaf in leaves(item)]
+    if isinstance(tree, dict):
+        return [leaf for item in tree.values() for leaf in leaves(item)]
+    return [tree]
+
+
+def map_structure(fn: Callable, tree: Any) -> Any:
+    """``tree`` with every leaf replaced by ``fn(leaf)`` (lists, tuples, namedtuples, dicts)."""
+    if isinstance(tree, list):
+        return [map_structure(fn, item) for item in tree]
+    if isinstance(tree, tuple):
+        items = [map_structure(fn, item) for item in tree]
+        return type(tree)(*items) if hasattr(tree, "_fields") else tuple(items)
+    if isinstance(tree, dict):
+        return type(tree)((k, map_structure(fn, v)) for k, v in tree.items())
+    return fn(tree)
+
+
+def _with_paths(tree: Any, path: tuple = ()) -> list[tuple[tuple, Any]]:
+    if isinstance(tree, (list, tuple)):
+        return [p for i, item in enumerate(tree) for p in _with_paths(item, path + (i,))]
+    if isinstance(tree, dict):
+        return [p for k, item in tree.items() for p in _with_paths(item, path + (k,))]
+    return [(path, tree)]
+
+
+# --------------------------------------------------------------------------- KerasTensor
+class KerasTensor:
+    """A symbolic tensor: a placeholder in a graph being built, with ``shape`` and ``dtype``.
+
+    Made by ``ft.Input`` and by calling layers, modules, torch functions or operators on other
+    ``KerasTensor`` s. Unknown dimensions (the batch) are ``None`` in ``shape``.
+    """
+
+    __slots__ = ("_values", "node", "path", "name", "__weakref__")
+
+    def __init__(self, values: tuple, node: Node, path: tuple, name: str) -> None:
+        self._values = values
+        self.node = node
+        self.path = path
+        self.name = name
+        _state.live += 1
+        weakref.finalize(self, _tensor_released)
+        _install_hooks()
+
+    # ---- metadata ----------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        """The shape, ``None`` for dimensions unknown until run time (the batch)."""
+        first = self._values[0].shape
+        if len(self._values) == 1:
+            return tuple(first)
+        return tuple(a if a == b else None for a, b in zip(first, self._values[1].shape))
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The element type."""
+        return self._values[0].dtype
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions, batch included."""
+        return self._values[0].dim()
+
+    def dim(self) -> int:
+        """Number of dimensions, batch included."""
+        return self.ndim
+
+    def size(self, dim: int | None = None) -> Any:
+        """``shape``, or one of its entries (``None`` when unknown)."""
+        return self.shape if dim is None else self.shape[dim]
+
+    def __len__(self) -> int:
+        first = self.shape[0] if self.shape else None
+        if first is None:
+            raise TypeError(f"len() of symbolic tensor {self.name!r} with shape {self.shape}: "
+                            "the first dimension is unknown until run time")
+        return first
+
+    def __iter__(self) -> Any:
+        raise TypeError(f"symbolic tensor {self.name!r} (shape {self.shape}) cannot be iterated; "
+                        "index it (x[:, 0]) or use torch.unbind / torch.split")
+
+    def __bool__(self) -> bool:
+        raise TypeError(f"symbolic tensor {self.name!r} has no truth value until run time: "
+                        "Python control flow on it cannot be recorded; use torch.where")
+
+    def __repr__(self) -> str:
+        dtype = str(self.dtype).removeprefix("torch.")
+        return f"<KerasTensor shape={self.shape}, dtype={dtype}, name={self.name}>"
+
+    __hash__ = object.__hash__
+
+    # ---- recording -----------------------------------------------------------------------
+    @classmethod
+    def __torch_function__(cls, func: Callable, types: Any, args: tuple = (),
+                           kwargs: dict | None = None) -> Any:
+        return record("function", func, tuple(args), dict(kwargs or {}))
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        attribute = getattr(torch.Tensor, name, None)
+        if attribute is None:
+            raise AttributeError(f"'KerasTensor' object (symbolic tensor {self.name!r}) has no "
+                                 f"attribute {name!r}")
+        if callable(attribute):
+            def method(*args: Any, **kwargs: Any) -> Any:
+                return record("method", name, (self,) + args, kwargs)
+
+            method.__name__ = name
+            return method
+        return record("function", getattr, (self, name), {})  # properties: .T, .mT, .real ...
+
+    def __getitem__(self, index: Any) -> Any:
+        return record("function", operator.getitem, (self, index), {})
+
+
+def _binary(op: Callable, reflected: bool = False) -> Callable:
+    if reflected:
+        def method(self: KerasTensor, other: Any) -> Any:
+            return record("function", op, (other, self), {})
+    else:
+        def method(self: KerasTensor, other: Any) -> Any:
+            return record("function", op, (self, other), {})
+    return method
+
+
+def _unary(op: Callable) -> Callable:
+    def method(self: KerasTensor) -> Any:
+        return record("function", op, (self,), {})
+    return method
+
+
+for _name, _op in (("add", operator.add), ("sub", operator.sub), ("mul", operator.mul),
+                   ("truediv", operator.truediv), ("floordiv", operator.floordiv),
+                   ("mod", operator.mod), ("pow", operator.pow), ("matmul", operator.matmul),
+                   ("and", operator.and_), ("or", operator.or_), ("xor", operator.xor)):
+    setattr(KerasTensor, f"__{_name}__", _binary(_op))
+    setattr(KerasTensor, f"__r{_name}__", _binary(_op, reflected=True))
+for _name, _op in (("lt", operator.lt), ("le", operator.le), ("gt", operator.gt),
+                   ("ge", operator.ge)):
+    setattr(KerasTensor, f"__{_name}__", _binary(_op))
+for _name, _op in (("neg", operator.neg), ("pos", operator.pos), ("abs", operator.abs),
+                   ("invert", operator.invert)):
+    setattr(KerasTensor, f"__{_name}__", _unary(_op))
+
+
+def is_keras_tensor(value: Any) -> bool:
+    """Whether ``value`` is a symbolic tensor (``ft.Input`` or a result computed from one)."""
+    return isinstance(value, KerasTensor)
+
+
+def _tensor_released() -> None:
+    _state.live -= 1
+    if _state.live <= 0 and _state.depth == 0:
+        _remove_hooks()
+
+
+# --------------------------------------------------------------------------- Input
+def Input(shape: Any, dtype: Any = torch.float32, name: str | None = None,
+          batch_size: int | None = None) -> KerasTensor:
+    """A symbolic input of ``shape`` (without the batch axis; ``None`` for variable sizes).
+
+    Calling layers, any ``nn.Module``, torch functions or operators on it records a graph that
+    ``ft.Model(inputs, outputs)`` turns into a module. ``shape`` of the result has ``None`` for the
+    batch (or ``batch_size`` when given).
+    """
+    from fitorch import backend
+
+    if isinstance(shape, int) and not isinstance(shape, bool):
+        shape = (shape,)
+    if not isinstance(shape, (tuple, list, torch.Size)):
+        raise ValueError(f"Input: shape={shape!r} must be a tuple of positive ints (or None), "
+                         "without the batch axis, e.g. shape=(200,)")
+    for axis, size in enumerate(shape):
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size <= 0):
+            raise ValueError(f"Input: shape={tuple(shape)!r} has {size!r} at axis {axis}; every "
+                             "dimension must be a positive int or None")
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
+                                   or batch_size <= 0):
+        raise ValueError(f"Input: batch_size={batch_size!r} must be a positive int or None")
+    if isinstance(dtype, str):
+        dtype = getattr(torch, dtype, dtype)
+    if not isinstance(dtype, torch.dtype):
+        raise ValueError(f"Input: dtype={dtype!r} is not a torch.dtype or a dtype name")
+    if name is not None and not (isinstance(name, str) and name):
+        raise ValueError(f"Input: name={name!r} must be a non-empty string")
+    name = name or backend.unique_name("input_layer")
+    full = (batch_size,) + tuple(shape)
+    mode = _fake_mode()
+    values = []
+    for stand_in in (_UNKNOWN_SIZES if None in full else _UNKNOWN_SIZES[:1]):
+        with mode:
+            values.append(torch.empty([stand_in if d is None else d for d in full], dtype=dtype))
+    node = Node("input", None, name=name, batch_size=batch_size)
+    tensor = KerasTensor(tuple(values), node, (), name)
+    node.outputs = [((), name, tensor.shape, dtype)]
+    return tensor
+
+
+# --------------------------------------------------------------------------- recording
+def _describe(target: Any) -> str:
+    if isinstance(target, nn.Module):
+        from fitorch.layers.base import describe
+        return describe(target)
+    if isinstance(target, str):
+        return f"method Tensor.{target}"
+    return getattr(target, "__name__", repr(target))
+
+
+def _shapes_of(args: Any) -> str:
+    shapes = [t.shape for t in leaves(args) if isinstance(t, KerasTensor)]
+    return ", ".join(str(s) for s in shapes)
+
+
+def _substitute(tree: Any, index: int) -> Any:
+    return map_structure(
+        lambda v: v._values[min(index, len(v._values) - 1)] if isinstance(v, KerasTensor) else v,
+        tree)
+
+
+def _runs(tree: Any) -> int:
+    return max((len(t._values) for t in leaves(tree) if isinstance(t, KerasTensor)), default=1)
+
+
+def _output_name(node: Node, base: str, path: tuple, multiple: bool) -> str:
+    return base + "".join(f"[{p!r}]" for p in path) if multiple else base
+
+
+def _wrap_results(node: Node, results: list, base_name: str) -> Any:
+    """KerasTensors for the tensors in ``results`` (one result per fake run)."""
+    first = results[0]
+    entries = _with_paths(first)
+    tensors = [(p, v) for p, v in entries if isinstance(v, torch.Tensor)]
+    multiple = len(entries) > 1 or bool(tensors and tensors[0][0])
+    by_path = {}
+    for path, value in tensors:
+        values = [value]
+        for other in results[1:]:
+            item = other
+            for key in path:
+                item = item[key]
+            values.append(item)
+        by_path[path] = KerasTensor(tuple(values), node, path,
+                                    _output_name(node, base_name, path, multiple))
+    if not by_path:
+        raise TypeError(f"{_describe(node.target)} returned {type(first).__name__} with no "
+                        "tensor in it; only calls that return tensors can be part of a graph")
+
+    node.outputs = [(t.path, t.name, t.shape, t.dtype) for t in by_path.values()]
+    return _rebuild(first, (), by_path)
+
+
+def _rebuild(tree: Any, path: tuple, by_path: dict) -> Any:
+    # module level, not a closure: a recursive closure is a reference cycle that would keep every
+    # KerasTensor (and the graph-building hooks) alive until the cyclic GC runs
+    if path in by_path:
+        return by_path[path]
+    if isinstance(tree, list):
+        return [_rebuild(v, path + (i,), by_path) for i, v in enumerate(tree)]
+    if isinstance(tree, tuple):
+        items = [_rebuild(v, path + (i,), by_path) for i, v in enumerate(tree)]
+        return type(tree)(*items) if hasattr(tree, "_fields") else tuple(items)
+    if isinstance(tree, dict):
+        return type(tree)((k, _rebuild(v, path + (k,), by_path)) for k, v in tree.items())
+    return tree
+
+
+def _function_name(target: Any) -> str:
+    if isinstance(target, str):
+        return target
+    return getattr(target, "__name__", type(target).__name__).strip("_") or "op"
+
+
+def record(kind: str, target: Any, args: tuple, kwargs: dict) -> Any:
+    """Record a torch function / tensor method call on ``KerasTensor`` s and return its result."""
+    _install_hooks()
+    runs = _runs((args, kwargs))
+    results = []
+    with torch.no_grad():
+        for i in range(runs):
+            a, k = _substitute(args, i), _substitute(kwargs, i)
+            try:
+                results.append(getattr(a[0], target)(*a[1:], **k) if kind == "method"
+                               else target(*a, **k))
+            except Exception as exc:
+                raise ValueError(f"{_describe(target)} cannot be applied to symbolic inputs with "
+                                 f"shapes {_shapes_of((args, kwargs))}: {exc}") from exc
+    node = Node(kind, target, args, kwargs)
+    from fitorch import backend
+    return _wrap_results(node, results, backend.unique_name(_function_name(target)))
+
+
+def module_name(module: nn.Module) -> str:
+    """The Keras name of a module: a fitorch layer's ``name``; for any other module a snake-cased
+    class name made unique once (``linear``, ``linear_1``) and remembered."""
+    name = getattr(module, "name", None)
+    if isinstance(name, str) and name:
+        return name
+    known = _module_names.get(module)
+    if known is None:
+        from fitorch import backend
+        from fitorch.layers.base import to_snake_case
+        known = _module_names[module] = backend.unique_name(to_snake_case(type(module).__name__))
+    return known
+
+
+_module_names: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _run_module(module: nn.Module, args: tuple, kwargs: dict, runs: range) -> list:
+    """``module`` on the fake values number ``runs`` of ``args``; errors name module and shapes."""
+    from fitorch.layers.base import IncompatibleInputError
+
+    results = []
+    with torch.no_grad():
+        for i in runs:
+            try:
+                results.append(module(*_substitute(args, i), **_substitute(kwargs, i)))
+            except IncompatibleInputError:
+                raise
+            except Exception as exc:
+                raise ValueError(f"{_describe(module)} cannot be called on symbolic inputs with "
+                                 f"shapes {_shapes_of((args, kwargs))}: "
+                                 f"{type(exc).__name__}: {exc}") from exc
+    return results
+
+
+def _restore(saved: list) -> None:
+    # Real-only ops in a forward (BatchNorm's num_batches_tracked += 1) must not leave a trace.
+    with torch.no_grad():
+        for buffer, value in saved:
+            if buffer.shape == value.shape:
+                buffer.copy_(value)
+
+
+# --------------------------------------------------------------------------- global hooks
+def _install_hooks() -> None:
+    if _state.handles is None:
+        _state.handles = (
+            _torch_module.register_module_forward_pre_hook(_pre_hook),
+            _torch_module.register_module_forward_hook(_post_hook, always_call=True),
+        )
+
+
+def _remove_hooks() -> None:
+    if _state.handles is not None:
+        for handle in _state.handles:
+            handle.remove()
+        _state.handles = None
+
+
+def hooks_installed() -> bool:
+    """Whether the graph-building module hooks are currently installed (for tests)."""
+    return _state.handles is not None
+
+
+def _call_kwargs() -> dict:
+    # A global pre-hook is given no kwargs; nn.Module._call_impl's frame holds them, and its dict
+    # is the one passed on to forward, so symbolic kwargs are read and replaced in place there.
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_name not in ("inner", "_call_impl"):
+        frame = frame.f_back
+    if frame is None:
+        return {}
+    kwargs = frame.f_locals.get("kwargs")
+    return kwargs if isinstance(kwargs, dict) else {}
+
+
+def _pre_hook(module: nn.Module, args: tuple) -> Any:
+    if _state.depth:
+        return None
+    kwargs = _call_kwargs()
+    if not any(isinstance(v, KerasTensor) for v in leaves((args, kwargs))):
+        _remove_hooks()  # real computation: graph building is over
+        return None
+    _state.depth += 1
+    saved = [(b, b.detach().clone()) for b in module.buffers()]
+    results: list = []
+    if not module._forward_pre_hooks:
+        # Run here, where errors can name the module and shapes. A module with its own pre-hooks
+        # (an unbuilt layer's build hook, a lazy module's) is run by torch's forward instead:
+        # running it here would remove those hooks while torch iterates over them.
+        try:
+            results = _run_module(module, args, kwargs, range(_runs((args, kwargs))))
+        except BaseException:
+            _restore(saved)
+            _state.depth -= 1
+            raise
+    _state.active = (module, args, dict(kwargs), results, saved)
+    if kwargs:
+        kwargs.update(_substitute(kwargs, 0))
+    return _substitute(args, 0)
+
+
+def _post_hook(module: nn.Module, args: tuple, result: Any) -> Any:
+    active = _state.active
+    if active is None or active[0] is not module:
+        return None
+    _state.active = None
+    _, sym_args, sym_kwargs, results, saved = active
+    try:
+        error = sys.exc_info()[1]
+        if result is None and error is not None:  # torch calls always_call hooks on errors too
+            error.add_note(f"(raised by {_describe(module)} called on symbolic inputs with "
+                           f"shapes {_shapes_of((sym_args, sym_kwargs))})")
+            return None
+        if not results:
+            results = [result] + _run_module(module, sym_args, sym_kwargs,
+                                             range(1, _runs((sym_args, sym_kwargs))))
+        node = Node("module", module, sym_args, sym_kwargs)
+        return _wrap_results(node, results, module_name(module))
+    finally:
+        _restore(saved)
+        _state.depth -= 1
