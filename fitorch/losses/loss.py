@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from fitorch import backend
+from fitorch.losses.naming import snake_case
 
 REDUCTIONS = ("sum_over_batch_size", "mean", "mean_with_sample_weight", "sum", "none", None)
 
@@ -39,20 +40,25 @@ def squeeze_or_expand_to_same_rank(x1: torch.Tensor, x2: torch.Tensor,
     return x1, x2
 
 
-def _describe(t: torch.Tensor) -> str:
+def describe(t: torch.Tensor) -> str:
     return f"shape {tuple(t.shape)} ({str(t.dtype).replace('torch.', '')})"
 
 
 def check_prediction(name: str, y_pred: torch.Tensor) -> None:
     """Losses differentiate ``y_pred``, so it must be floating point."""
     if not (y_pred.is_floating_point() or y_pred.is_complex()):
-        raise TypeError(f"{name}: y_pred has {_describe(y_pred)}; expected a floating-point tensor "
+        raise TypeError(f"{name}: y_pred has {describe(y_pred)}; expected a floating-point tensor "
                         "(the model's output)")
 
 
 def check_same_shape(name: str, y_true: torch.Tensor, y_pred: torch.Tensor) -> None:
-    """Element-wise losses: same shape after Keras rank alignment, never silent broadcasting."""
+    """Element-wise losses: a float ``y_pred`` and the same shape after Keras rank alignment."""
     check_prediction(name, y_pred)
+    check_aligned_shapes(name, y_true, y_pred)
+
+
+def check_aligned_shapes(name: str, y_true: torch.Tensor, y_pred: torch.Tensor) -> None:
+    """Same shape after Keras rank alignment (``(N,)`` meets ``(N, 1)``), never silent broadcasting."""
     t, p = squeeze_or_expand_to_same_rank(y_true, y_pred)
     if t.shape != p.shape:
         hint = ""
@@ -60,21 +66,22 @@ def check_same_shape(name: str, y_true: torch.Tensor, y_pred: torch.Tensor) -> N
                 and y_true.shape == y_pred.shape[:-1]):
             hint = (" y_true looks like integer class labels: use sparse_categorical_crossentropy "
                     "(or one-hot encode y_true)")
-        raise ValueError(f"{name}: y_true {_describe(y_true)} cannot match y_pred {_describe(y_pred)}; "
+        raise ValueError(f"{name}: y_true {describe(y_true)} cannot match y_pred {describe(y_pred)}; "
                          f"expected the same shape (or (N,) with (N, 1)).{hint}")
 
 
 def check_class_labels(name: str, y_true: torch.Tensor, y_pred: torch.Tensor, class_dim: int = -1,
-                       allow_float: bool = False) -> None:
+                       allow_float: bool = False, check_pred: bool = True) -> None:
     """Sparse losses: integer labels shaped like ``y_pred`` without its class axis
     (a trailing size-1 axis is accepted, as in Keras)."""
-    check_prediction(name, y_pred)
+    if check_pred:
+        check_prediction(name, y_pred)
     if y_true.is_floating_point() and not allow_float:
-        raise TypeError(f"{name}: y_true has {_describe(y_true)} but class labels must be integers; "
+        raise TypeError(f"{name}: y_true has {describe(y_true)} but class labels must be integers; "
                         "convert them with y.long() (y_pred has "
-                        f"{_describe(y_pred)})")
+                        f"{describe(y_pred)})")
     if y_pred.dim() < 1:
-        raise ValueError(f"{name}: y_pred {_describe(y_pred)} has no class axis")
+        raise ValueError(f"{name}: y_pred {describe(y_pred)} has no class axis")
     axis = class_dim % y_pred.dim()
     expected = y_pred.shape[:axis] + y_pred.shape[axis + 1:]
     labels_shape = y_true.shape
@@ -84,7 +91,7 @@ def check_class_labels(name: str, y_true: torch.Tensor, y_pred: torch.Tensor, cl
         hint = ""
         if y_true.shape == y_pred.shape:
             hint = " y_true has y_pred's shape, so it looks one-hot: use categorical_crossentropy."
-        raise ValueError(f"{name}: y_true {_describe(y_true)} cannot match y_pred {_describe(y_pred)}; "
+        raise ValueError(f"{name}: y_true {describe(y_true)} cannot match y_pred {describe(y_pred)}; "
                          f"expected labels of shape {tuple(expected)}.{hint}")
 
 
@@ -148,7 +155,7 @@ class Loss:
     def __init__(self, name: str | None = None, reduction: str | None = "sum_over_batch_size") -> None:
         if reduction not in REDUCTIONS:
             raise ValueError(f"{type(self).__name__}: reduction={reduction!r} is not one of {REDUCTIONS}")
-        self.name = name or _snake(type(self).__name__)
+        self.name = name or snake_case(type(self).__name__)
         self.reduction = reduction
 
     def call(self, y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
@@ -183,13 +190,3 @@ class Loss:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
-
-
-def _snake(name: str) -> str:
-    out = []
-    for i, ch in enumerate(name):
-        if ch.isupper() and i and (not name[i - 1].isupper()
-                                   or (i + 1 < len(name) and name[i + 1].islower())):
-            out.append("_")
-        out.append(ch.lower())
-    return "".join(out)

@@ -21,9 +21,8 @@ def lookup(table: Mapping[str, T], name: str, kind: str) -> T:
     listing the closest valid spellings (difflib), so a typo says what was meant.
     """
     by_key = {canonical(key): value for key, value in table.items()}
-    value = by_key.get(canonical(name))
-    if value is not None:
-        return value
+    if canonical(name) in by_key:
+        return by_key[canonical(name)]
     # one suggestion per distinct spelling ("binary_crossentropy", not also "BinaryCrossentropy")
     first_spelling = {}
     for key in sorted(table, key=lambda k: (not k.islower(), k)):
@@ -32,3 +31,14 @@ def lookup(table: Mapping[str, T], name: str, kind: str) -> T:
              difflib.get_close_matches(canonical(name), list(first_spelling), n=3, cutoff=0.5)]
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     raise ValueError(f"Unknown {kind} {name!r}.{hint} Valid names: {', '.join(sorted(first_spelling.values()))}.")
+
+
+def snake_case(name: str) -> str:
+    """``"SparseCategoricalAccuracy"`` -> ``"sparse_categorical_accuracy"`` (Keras default names)."""
+    out = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i and (not name[i - 1].isupper()
+                                   or (i + 1 < len(name) and name[i + 1].islower())):
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)

@@ -1,0 +1,218 @@
+"""The Keras ``Metric`` base class and the running means every simple metric is built on.
+
+Metrics are plain Python objects (never ``nn.Module`` s, so a model's ``parameters()`` and
+``state_dict()`` never see them). Their state lives on the device of the data they are fed and is
+only read back in ``result()``: ``update`` launches device ops and returns, so a training step never
+waits on the host.
+
+The simple metrics are written by hand rather than on torchmetrics: torchmetrics' per-update
+Python work (argument checks, wrappers, value-dependent branches such as "apply sigmoid if some
+prediction is outside [0, 1]", which reads the device) is measurable next to a small training step.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from fitorch.losses.loss import as_tensor, squeeze_or_expand_to_same_rank
+from fitorch.losses.naming import snake_case
+
+_DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32,
+           "float64": torch.float64}
+
+
+def _standardize_dtype(dtype: Any) -> torch.dtype:
+    if dtype is None:
+        return torch.float32
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if isinstance(dtype, str) and dtype in _DTYPES:
+        return _DTYPES[dtype]
+    raise ValueError(f"dtype={dtype!r}: expected a torch dtype or one of {tuple(_DTYPES)}")
+
+
+class Metric:
+    """Base class of Keras-style metrics.
+
+    Keras API: ``update_state(y_true, y_pred, sample_weight=None)``, ``result()`` (a 0-dim tensor),
+    ``reset_state()`` (alias ``reset_states()``), ``name``, ``metric(y_true, y_pred)`` (update,
+    then result). The trainer calls ``update(y_pred, y_true, sample_weight)`` in torch order.
+    Subclasses keep their state in tensor attributes created lazily on the data's device.
+    """
+
+    def __init__(self, name: str | None = None, dtype: Any = None) -> None:
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"{type(self).__name__}: name={name!r} must be a string")
+        self.name = name or snake_case(type(self).__name__)
+        self.dtype = _standardize_dtype(dtype)
+        self.reset_state()
+
+    def update_state(self, *args: Any, **kwargs: Any) -> None:
+        """Accumulate a batch (Keras order ``y_true, y_pred``); subclasses override."""
+        raise NotImplementedError(f"{type(self).__name__} must implement update_state")
+
+    def update(self, y_pred: Any, y_true: Any, sample_weight: Any = None) -> None:
+        """Torch-order ``update_state``: what the trainer calls each step."""
+        self.update_state(y_true, y_pred, sample_weight)
+
+    def result(self) -> torch.Tensor:
+        """The metric's value over everything accumulated since the last reset."""
+        raise NotImplementedError(f"{type(self).__name__} must implement result")
+
+    def reset_state(self) -> None:
+        """Forget the accumulated state (subclasses override to clear their tensors)."""
+
+    def reset_states(self) -> None:
+        """Alias of ``reset_state`` (the TF 2 spelling the seed uses)."""
+        self.reset_state()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> torch.Tensor:
+        self.update_state(*args, **kwargs)
+        return self.result()
+
+    def to(self, device: Any) -> Metric:
+        """Move the state tensors to ``device`` (they otherwise follow the first batch)."""
+        for key, value in vars(self).items():
+            if isinstance(value, torch.Tensor):
+                setattr(self, key, value.to(device))
+        return self
+
+    def clone(self) -> Metric:
+        """A fresh copy with the same configuration and an empty state."""
+        other = copy.deepcopy(self)
+        other.reset_state()
+        return other
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments."""
+        return {"name": self.name, "dtype": str(self.dtype).replace("torch.", "")}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Metric:
+        """Rebuild a metric from ``get_config()``'s output."""
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r}>"
+
+
+def divide_no_nan(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
+    """``num / den``, 0 where ``den == 0`` (Keras ``divide_no_nan``), computed on the device."""
+    return torch.where(den != 0, num / torch.where(den != 0, den, torch.ones_like(den)),
+                       torch.zeros_like(num))
+
+
+def reduce_to_samplewise_values(values: torch.Tensor, sample_weight: Any,
+                                dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Keras's rule: weight the values (broadcasting ``(N,)`` weights over the trailing axes),
+    then average everything but the batch axis, so each sample counts once."""
+    values = values.detach().to(dtype)
+    if sample_weight is not None:
+        sample_weight = as_tensor(sample_weight, values).detach().to(dtype)
+        values, sample_weight = squeeze_or_expand_to_same_rank(values, sample_weight)
+        weight_ndim = sample_weight.dim()
+        if values.dim() > weight_ndim:
+            values = values.mean(dim=tuple(range(weight_ndim, values.dim())))
+        sample_weight = torch.broadcast_to(sample_weight, values.shape)
+        values = values * sample_weight
+        if weight_ndim > 1:
+            sample_weight = sample_weight.mean(dim=tuple(range(1, weight_ndim)))
+    if values.dim() > 1:
+        values = values.mean(dim=tuple(range(1, values.dim())))
+    return values, sample_weight
+
+
+class _Reduce(Metric):
+    """Running total (and count) of values on the device."""
+
+    def reset_state(self) -> None:
+        self.total: torch.Tensor | None = None
+        self.count: torch.Tensor | None = None
+
+    def _state_on(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.total is None or self.count is None:
+            self.total = torch.zeros((), dtype=self.dtype, device=device)
+            self.count = torch.zeros((), dtype=self.dtype, device=device)
+        elif self.total.device != device:
+            self.total, self.count = self.total.to(device), self.count.to(device)
+        return self.total, self.count
+
+    def _accumulate(self, values: torch.Tensor, sample_weight: Any) -> None:
+        values, sample_weight = reduce_to_samplewise_values(as_tensor(values), sample_weight,
+                                                            self.dtype)
+        total, count = self._state_on(values.device)
+        total.add_(values.sum())
+        if sample_weight is not None:
+            count.add_(sample_weight.sum())
+        else:
+            count.add_(values.shape[0] if values.dim() else 1)
+
+
+class Mean(_Reduce):
+    """The (weighted) mean of the values given: ``Mean(name="mean")``,
+    ``update_state(values, sample_weight=None)``."""
+
+    def update_state(self, values: Any, sample_weight: Any = None) -> None:  # type: ignore[override]
+        """Add ``values`` (a scalar, or one value per sample) with optional weights."""
+        self._accumulate(values, sample_weight)
+
+    def update(self, y_pred: Any, y_true: Any = None, sample_weight: Any = None) -> None:
+        """Torch order is the same as Keras's here: only the values count."""
+        self._accumulate(y_pred, sample_weight)
+
+    def result(self) -> torch.Tensor:
+        if self.total is None or self.count is None:
+            return torch.zeros((), dtype=self.dtype)
+        return divide_no_nan(self.total, self.count)
+
+
+class Sum(_Reduce):
+    """The (weighted) sum of the values given: ``Sum(name="sum")``."""
+
+    def update_state(self, values: Any, sample_weight: Any = None) -> None:  # type: ignore[override]
+        """Add ``values`` (times ``sample_weight``) to the total."""
+        self._accumulate(values, sample_weight)
+
+    def update(self, y_pred: Any, y_true: Any = None, sample_weight: Any = None) -> None:
+        """Torch order is the same as Keras's here: only the values count."""
+        self._accumulate(y_pred, sample_weight)
+
+    def result(self) -> torch.Tensor:
+        if self.total is None:
+            return torch.zeros((), dtype=self.dtype)
+        return self.total.clone()
+
+
+class MeanMetricWrapper(Mean):
+    """The weighted mean over samples of ``fn(y_true, y_pred, **kwargs)`` (Keras order)."""
+
+    def __init__(self, fn: Callable[..., torch.Tensor], name: str | None = None, dtype: Any = None,
+                 **kwargs: Any) -> None:
+        if not callable(fn):
+            raise TypeError(f"MeanMetricWrapper: fn={fn!r} is not callable")
+        self._fn = fn
+        self._fn_kwargs = kwargs
+        super().__init__(name=name or getattr(fn, "__name__", None), dtype=dtype)
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:  # type: ignore[override]
+        """Accumulate ``fn``'s per-sample values for this batch."""
+        y_pred = as_tensor(y_pred).detach()
+        y_true = as_tensor(y_true, y_pred).detach()
+        self._accumulate(self._fn(y_true, y_pred, **self._fn_kwargs), sample_weight)
+
+    def update(self, y_pred: Any, y_true: Any, sample_weight: Any = None) -> None:
+        """Torch-order ``update_state``."""
+        self.update_state(y_true, y_pred, sample_weight)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), **self._fn_kwargs}
+
+    def __getattr__(self, key: str) -> Any:
+        kwargs = self.__dict__.get("_fn_kwargs", {})
+        if key in kwargs:
+            return kwargs[key]
+        raise AttributeError(f"{type(self).__name__} has no attribute {key!r}")
