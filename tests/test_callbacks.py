@@ -346,6 +346,16 @@ def test_model_checkpoint_every_n_batches(tmp_path):
     assert stats["reads"] == 3  # batch logs are read only when a file is written
 
 
+def test_model_checkpoint_uses_the_models_own_save_weights(tmp_path):
+    class Keraslike(Net):
+        def save_weights(self, path):
+            self.saved_to = path
+    model = Keraslike()
+    fake_fit(model, [ModelCheckpoint(str(tmp_path / "w-{epoch}.safetensors"))], 2,
+             val_loss([1.0, 0.5]))
+    assert model.saved_to == str(tmp_path / "w-2.safetensors")
+
+
 def test_model_checkpoint_full_model_path_uses_model_save(tmp_path):
     class Saving(Net):
         def save(self, path, overwrite=False):

@@ -20,7 +20,8 @@ class ModelCheckpoint(MonitorCallback):
     ``filepath`` may hold Keras templates filled from the epoch (counted from 1), the batch
     (from 1, with an integer ``save_freq``) and the logs:
     ``"ckpt-{epoch:02d}-{val_loss:.3f}.safetensors"``. A path ending in ``.safetensors`` gets
-    the weights (``fitorch.saving.save_weights``); with ``save_weights_only=False`` a path ending
+    the weights (``model.save_weights(path)`` when the model has it, else
+    ``fitorch.saving.save_weights``); with ``save_weights_only=False`` a path ending
     in ``.fitorch`` gets the whole model through ``model.save(path, overwrite=True)``. Missing
     folders are created.
 
@@ -137,5 +138,7 @@ class ModelCheckpoint(MonitorCallback):
             os.makedirs(folder, exist_ok=True)
         if path.endswith(MODEL_SUFFIX) and not self.save_weights_only:
             self.model.save(path, overwrite=True)
+        elif callable(getattr(self.model, "save_weights", None)):
+            self.model.save_weights(path)  # ft.Model's own, as Keras calls model.save_weights
         else:
-            save_weights(self.model, path, overwrite=True)
+            save_weights(self.model, path, overwrite=True)  # any plain nn.Module
