@@ -191,6 +191,18 @@ def test_evaluate_and_predict_show_their_own_bar(clock):
     assert frames(console)[-1] == f"4/4 {'━' * 20} 0s 200us/step\n"
 
 
+def test_fit_ending_inside_an_epoch_ends_the_line(clock):
+    console = terminal()
+    cbs = CallbackList([ProgressBar(console=console)], None, {"epochs": 3, "steps": 10})
+    cbs.on_train_begin()
+    cbs.on_epoch_begin(0)
+    for batch in range(4):
+        clock.t += 0.5
+        cbs.batch("on_train_batch_end", batch, BatchLogs(lambda: {"loss": 1.0}))
+    cbs.on_train_end()
+    assert ANSI.sub("", console.file.getvalue()).endswith("loss: 1.0000\n")
+
+
 def test_default_output_follows_sys_stdout(clock, capsys):
     run_fit(ProgressBar(), clock, epochs=1, steps=2)
     assert capsys.readouterr().out == f"2/2 - 0s - 25ms/step - {FINAL}\n"
@@ -211,6 +223,8 @@ def test_resolve_verbose():
     assert resolve_verbose("auto", Console(file=StringIO())) == 2
     assert resolve_verbose("auto", Console(file=StringIO(), force_terminal=True,
                                            _environ={"TERM": "dumb"})) == 2
+    assert resolve_verbose("auto", Console(file=StringIO(), force_terminal=True,
+                                           _environ={"TTY_INTERACTIVE": "0"})) == 2
     assert [resolve_verbose(v) for v in (0, 1, 2)] == [0, 1, 2]
     with pytest.raises(ValueError, match="verbose must be 0, 1, 2 or 'auto', got 3"):
         resolve_verbose(3)

@@ -36,8 +36,11 @@ def _make_console(file: IO[str] | None) -> Any:
 
 
 def _is_live(console: Any) -> bool:
-    """Whether lines can be redrawn in place: a notebook, or a terminal that is not 'dumb'."""
-    return bool(console.is_jupyter or (console.is_terminal and not console.is_dumb_terminal))
+    """Whether lines can be redrawn in place: a notebook, or an interactive terminal (not a
+    'dumb' one, nor one marked TTY_INTERACTIVE=0 as some CI systems do)."""
+    interactive = getattr(console, "is_interactive",
+                          console.is_terminal and not console.is_dumb_terminal)
+    return bool(console.is_jupyter or interactive)
 
 
 def resolve_verbose(verbose: int | str, console: Any = None) -> int:
@@ -234,6 +237,11 @@ class ProgressBar(Callback):
 
     def on_train_end(self, logs: dict | None = None) -> None:
         self._in_fit = False
+        if self._active and self._live and self._prev_width:
+            # fit ended inside an epoch (the trainer raised on a NaN loss): end the bar's line
+            # so that what is printed next starts on a line of its own.
+            self._write("\n")
+            self._prev_width = 0
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         if not self._active:
