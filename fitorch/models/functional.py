@@ -14,6 +14,7 @@ import builtins
 import keyword
 import linecache
 import math
+import operator
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -345,6 +346,25 @@ class Functional(Model):
                 return tensor_constant(value)
             return global_name(value, type(value).__name__.lower())
 
+        def index_expr(index: Any) -> str:
+            # x[:, 0] rather than x[(slice(None, None, None), 0)]
+            if isinstance(index, slice):
+                parts = ["" if v is None else expr(v) for v in (index.start, index.stop)]
+                text = ":".join(parts)
+                return text + (f":{expr(index.step)}" if index.step is not None else "")
+            if isinstance(index, tuple) and index and not hasattr(index, "_fields"):
+                return ", ".join(index_expr(i) for i in index) + ("," if len(index) == 1 else "")
+            return expr(index)
+
+        def function_expr(fn: Any) -> str:
+            name = getattr(fn, "__name__", None)
+            if isinstance(name, str):
+                if getattr(torch, name, None) is fn:
+                    return f"torch.{name}"
+                if getattr(torch.nn.functional, name, None) is fn:
+                    return f"torch.nn.functional.{name}"
+            return global_name(fn, _function_hint(fn))
+
         def call_args(args: tuple, kwargs: dict) -> str:
             parts = [expr(a) for a in args]
             for key, value in kwargs.items():
@@ -381,9 +401,12 @@ class Functional(Model):
             elif node.kind == "method":
                 call = (f"{expr(node.args[0])}.{node.target}"
                         f"({call_args(node.args[1:], node.kwargs)})")
+            elif node.target in _INFIX and len(node.args) == 2 and not node.kwargs:
+                call = f"{expr(node.args[0])} {_INFIX[node.target]} {expr(node.args[1])}"
+            elif node.target is operator.getitem and not node.kwargs:
+                call = f"{expr(node.args[0])}[{index_expr(node.args[1])}]"
             else:
-                fn = global_name(node.target, _function_hint(node.target))
-                call = f"{fn}({call_args(node.args, node.kwargs)})"
+                call = f"{function_expr(node.target)}({call_args(node.args, node.kwargs)})"
             lines.append(f"    {var} = {call}")
         lines.append(f"    return {expr(spec['output_structure'])}")
         source = f"def forward(self, {signature}):\n" + "\n".join(lines) + "\n"
@@ -472,6 +495,12 @@ class Functional(Model):
         inputs = map_structure(resolve, decode_value(config["inputs"]))
         outputs = map_structure(resolve, decode_value(config["outputs"]))
         return cls(inputs, outputs, name=config.get("name"))
+
+
+_INFIX = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/",
+          operator.floordiv: "//", operator.mod: "%", operator.pow: "**", operator.matmul: "@",
+          operator.and_: "&", operator.or_: "|", operator.xor: "^", operator.lt: "<",
+          operator.le: "<=", operator.gt: ">", operator.ge: ">="}
 
 
 def _function_hint(target: Any) -> str:
