@@ -175,10 +175,14 @@ def _read_state(path: str) -> dict[str, torch.Tensor]:
         from safetensors import safe_open
 
         state: dict[str, torch.Tensor] = {}
-        with safe_open(path, framework="pt", device="cpu") as f:
-            for name in f.keys():
-                state[name] = f.get_tensor(name)
-            aliases = json.loads((f.metadata() or {}).get(_ALIASES_KEY, "{}"))
+        try:
+            with safe_open(path, framework="pt", device="cpu") as f:
+                for name in f.keys():
+                    state[name] = f.get_tensor(name)
+                aliases = json.loads((f.metadata() or {}).get(_ALIASES_KEY, "{}"))
+        except Exception as e:  # safetensors raises its own error types for damaged files
+            raise ValueError(f"load_weights: {path!r} is not a readable safetensors file: "
+                             f"{e}") from e
         for alias, kept in aliases.items():
             state[alias] = state[kept]
         return state

@@ -174,6 +174,14 @@ def test_torch_files_never_run_pickled_code(tmp_path):
     assert not os.path.exists(_Payload.target)
 
 
+def test_damaged_safetensors_file_is_refused(tmp_path):
+    path = tmp_path / "w.safetensors"
+    save_weights(nn.Linear(2, 2), path)
+    path.write_bytes(path.read_bytes()[:40])  # a file cut short
+    with pytest.raises(ValueError, match="not a readable safetensors file"):
+        load_weights(nn.Linear(2, 2), path)
+
+
 def test_non_state_dict_file_is_refused(tmp_path):
     path = tmp_path / "w.pt"
     torch.save({"epoch": 3, "state_dict": nn.Linear(1, 1).state_dict()}, path)

@@ -93,7 +93,7 @@ class ProgressBar(Callback):
             terminal/notebook, else 2. ``None`` takes ``params["verbose"]`` from the trainer.
         file: text stream to write to (default: ``sys.stdout`` at the time of writing).
         console: a ``rich.console.Console`` to write to instead of ``file``; its
-            ``is_terminal`` / ``is_jupyter`` decide between the live bar and plain lines.
+            ``is_interactive`` / ``is_jupyter`` decide between the live bar and plain lines.
         refresh_interval: least number of seconds between two redraws of the live bar.
 
     Validation inside ``fit`` draws no bar of its own (its values join the epoch's line), as in
@@ -121,7 +121,8 @@ class ProgressBar(Callback):
         self.refresh_interval = float(refresh_interval)
         self._in_fit = False
         self._known_target: int | None = None
-        self._active = False
+        self._active = self._live = False
+        self._prev_width = 0
 
     @property
     def _wants_main_process_only(self) -> bool:
@@ -132,10 +133,9 @@ class ProgressBar(Callback):
     def _open(self) -> None:
         """Pick the output and the style for one fit / evaluate / predict run."""
         self._console = self.console if self.console is not None else _make_console(self.file)
-        self._live_display = _is_live(self._console)
         verbose = self.verbose if self.verbose is not None else self.params.get("verbose", 1)
         self._mode = resolve_verbose(verbose, self._console)
-        self._live = self._mode == 1 and self._live_display
+        self._live = self._mode == 1 and _is_live(self._console)
         self._active = self._mode != 0 and is_main_process()
 
     def _start_bar(self) -> None:
