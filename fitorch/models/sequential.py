@@ -144,7 +144,7 @@ class Sequential(Model, nn.Sequential):
         if self._explicitly_built:
             return True
         for module in self.modules():
-            if getattr(module, "built", True) is False:
+            if module is not self and getattr(module, "built", True) is False:
                 return False
             if isinstance(module, nn.modules.lazy.LazyModuleMixin) and \
                     module.has_uninitialized_params():
