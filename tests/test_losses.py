@@ -349,3 +349,16 @@ def test_keras_seed_style_calls():
     assert out.shape == () and torch.allclose(out, F.nll_loss(predictions.log(), torch.arange(8)), atol=1e-5)
     mse = losses.mean_squared_error(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 4.0]))
     assert mse.item() == 2.0
+
+
+def test_callables_named_keras_style_are_called_in_keras_order():
+    def my_loss(y_true, y_pred):  # the seed's TensorFlow-style signature
+        return (y_pred - y_true).abs().mean(-1)
+
+    assert losses.is_keras_order(my_loss) and not losses.is_keras_order(F.mse_loss)
+    adapter = losses.get(my_loss)
+    assert adapter.supports_sample_weight and adapter.name == "my_loss"
+    p = torch.tensor([[1.0], [4.0]])
+    y = torch.tensor([[0.0], [0.0]])
+    assert adapter.compute(p, y).item() == pytest.approx(2.5)
+    assert adapter.compute(p, y, torch.tensor([1.0, 0.0])).item() == pytest.approx(0.5)

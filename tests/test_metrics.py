@@ -351,3 +351,10 @@ def test_torchmetrics_adapter():
     metric.reset_state()
     metric.update(scores[:2], labels[:2])
     assert metric.result().item() == pytest.approx(skm.accuracy_score(labels[:2], scores[:2].argmax(-1)))
+
+
+def test_sklearn_style_keras_order_callables():
+    metric = metrics.get(skm.accuracy_score)  # accuracy_score(y_true, y_pred): Keras order
+    assert isinstance(metric, metrics.MeanMetricWrapper)
+    metric.update(torch.tensor([1, 0, 1]), torch.tensor([1, 1, 1]))
+    assert metric.result().item() == pytest.approx(2 / 3)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fitorch.losses.compiled import (CompiledLoss, FunctionLoss, KerasLoss,
                                      ShapeResolvedCrossentropy, TorchLoss, get,
-                                     is_binary_or_sparse_categorical)
+                                     is_binary_or_sparse_categorical, is_keras_order)
 from fitorch.losses.loss import Loss, reduce_weighted_values, squeeze_or_expand_to_same_rank
 from fitorch.losses.losses import (BinaryCrossentropy, BinaryFocalCrossentropy, CategoricalCrossentropy,
                                    CategoricalHinge, CosineSimilarity, Hinge, Huber, KLDivergence,
@@ -39,7 +39,7 @@ __all__ = [
     "ShapeResolvedCrossentropy", "SparseCategoricalCrossentropy", "SquaredHinge", "TorchLoss",
     "binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy",
     "categorical_hinge", "cosine_similarity", "get", "hinge", "huber", "huber_loss",
-    "is_binary_or_sparse_categorical", "kl_divergence", "kld", "kullback_leibler_divergence",
+    "is_binary_or_sparse_categorical", "is_keras_order", "kl_divergence", "kld", "kullback_leibler_divergence",
     "log_cosh", "logcosh", "mae", "mape", "mean_absolute_error", "mean_absolute_percentage_error",
     "mean_squared_error", "mean_squared_logarithmic_error", "mse", "msle", "poisson",
     "reduce_weighted_values", "sparse_categorical_crossentropy", "squared_hinge",

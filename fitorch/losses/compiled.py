@@ -9,6 +9,7 @@ the device.
 from __future__ import annotations
 
 import copy
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -197,6 +198,27 @@ class FunctionLoss(CompiledLoss):
         return value if value.dim() == 0 else value.mean()
 
 
+_TRUE_NAMES = {"y_true", "labels", "label", "target", "targets", "y"}
+_PRED_NAMES = {"y_pred", "predictions", "prediction", "preds", "pred", "output", "outputs",
+               "logits", "y_hat"}
+
+
+def is_keras_order(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn``'s first two parameters are named like Keras's ``(y_true, y_pred)``.
+
+    Plain callables are taken in torch order ``(y_pred, y_true)`` unless their parameter names
+    say otherwise (``def my_loss(y_true, y_pred)``, ``sklearn.metrics.accuracy_score``), which
+    turns a silent argument swap into the intended call.
+    """
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [p.name for p in parameters
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][:2]
+    return len(positional) == 2 and positional[0] in _TRUE_NAMES and positional[1] in _PRED_NAMES
+
+
 def _string_table() -> dict[str, Any]:
     class_of = {cls().fn: cls for cls in LOSS_CLASSES}
     table: dict[str, Any] = {name: class_of[fn] for name, fn in FUNCTIONS.items()}
@@ -235,7 +257,7 @@ def get(identifier: Any) -> CompiledLoss:
         return KerasLoss(identifier)
     if isinstance(identifier, nn.Module):
         return TorchLoss(identifier)
-    if identifier in _KERAS_FUNCTIONS:
+    if identifier in _KERAS_FUNCTIONS or (callable(identifier) and is_keras_order(identifier)):
         return KerasLoss(LossFunctionWrapper(identifier))
     if callable(identifier):
         return FunctionLoss(identifier)

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from fitorch import losses
-from fitorch.losses.compiled import is_binary_or_sparse_categorical
+from fitorch.losses.compiled import is_binary_or_sparse_categorical, is_keras_order
 from fitorch.losses.naming import lookup
 from fitorch.metrics import accuracy_metrics as acc
 from fitorch.metrics import confusion_metrics as conf
@@ -105,7 +105,8 @@ def get(identifier: Any, *, loss_name: str | None = None, y_pred: Any = None,
     - a ``Metric`` instance: a fresh copy (train and validation each need their own state; the
       object passed stays untouched), a ``Metric`` subclass: instantiated.
     - a ``torchmetrics.Metric``: wrapped in ``TorchMetric`` (a copy, for the same reason).
-    - a fitorch Keras-order function (``ft.metrics.binary_accuracy``): ``MeanMetricWrapper``.
+    - a Keras-order function (``ft.metrics.binary_accuracy``, or any ``fn(y_true, y_pred)`` whose
+      parameters are named so): ``MeanMetricWrapper``.
     - any other callable ``fn(y_pred, y_true)`` (torch order): ``FunctionMetric``.
     """
     if isinstance(identifier, str):
@@ -126,7 +127,7 @@ def get(identifier: Any, *, loss_name: str | None = None, y_pred: Any = None,
         clone = copy.deepcopy(identifier)
         clone.reset()
         return TorchMetric(clone)
-    if identifier in KERAS_FUNCTIONS:
+    if identifier in KERAS_FUNCTIONS or (callable(identifier) and is_keras_order(identifier)):
         return MeanMetricWrapper(identifier)
     if callable(identifier):
         return FunctionMetric(identifier)
