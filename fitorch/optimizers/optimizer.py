@@ -1,0 +1,103 @@
+"""The base of the Keras-named optimizer specs."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+
+from fitorch.optimizers.learning_rate import _lr_value, keras_optimizer_class
+
+def _positive(cls: str, name: str, value: Any, allow_zero: bool = False) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{cls}: {name}={value!r} must be a number")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ValueError(f"{cls}: {name}={value!r} must be {'>= 0' if allow_zero else '> 0'}")
+    return float(value)
+
+
+class Optimizer:
+    """Base of the Keras-named optimizer specs: hyper-parameters now, ``build(params)`` later.
+
+    Common arguments (Keras): ``learning_rate``, ``weight_decay``, and gradient clipping
+    ``clipnorm`` (per parameter), ``clipvalue``, ``global_clipnorm`` -- recorded here and applied
+    by ``fit`` before each step (torch optimizers do not clip).
+    """
+
+    torch_class: type[torch.optim.Optimizer] = torch.optim.Optimizer
+
+    def __init__(self, learning_rate: float = 0.001, weight_decay: float | None = None,
+                 clipnorm: float | None = None, clipvalue: float | None = None,
+                 global_clipnorm: float | None = None, name: str | None = None) -> None:
+        cls = type(self).__name__
+        if not isinstance(learning_rate, numbers.Real) or isinstance(learning_rate, bool):
+            raise TypeError(f"{cls}: learning_rate={learning_rate!r} must be a number; for a "
+                            "schedule pass compile(lr_scheduler=...) or a callback")
+        if clipnorm is not None and global_clipnorm is not None:
+            raise ValueError(f"{cls}: set only one of clipnorm={clipnorm!r} and "
+                             f"global_clipnorm={global_clipnorm!r}")
+        self._learning_rate = _positive(cls, "learning_rate", learning_rate, allow_zero=True)
+        self.weight_decay = _positive(cls, "weight_decay", weight_decay, allow_zero=True)
+        self.clipnorm = _positive(cls, "clipnorm", clipnorm)
+        self.clipvalue = _positive(cls, "clipvalue", clipvalue)
+        self.global_clipnorm = _positive(cls, "global_clipnorm", global_clipnorm)
+        self.name = name or cls.lower()
+        self._built: torch.optim.Optimizer | None = None
+        self._built_for: list[int] = []
+
+    def torch_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of ``torch_class`` that express this spec."""
+        return {"lr": self._learning_rate, "weight_decay": self.weight_decay or 0.0}
+
+    def build(self, params: Iterable[Any]) -> torch.optim.Optimizer:
+        """A new ``torch_class`` optimizer over ``params`` (with Keras's ``lr`` attribute)."""
+        return keras_optimizer_class(self.torch_class)(params, **self.torch_kwargs())
+
+    @property
+    def learning_rate(self) -> Any:
+        """The learning rate: a float, or the live variable once ``apply_gradients`` built an
+        optimizer."""
+        return self._learning_rate if self._built is None else self._built.learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value: Any) -> None:
+        self._learning_rate = _lr_value(value)
+        if self._built is not None:
+            self._built.learning_rate = value
+
+    lr = learning_rate
+
+    def apply_gradients(self, grads_and_vars: Iterable[tuple[torch.Tensor | None, torch.Tensor]]) -> None:
+        """Keras's custom-loop step: set each variable's gradient and take one optimizer step.
+
+        The torch optimizer is built on the first call's variables (and rebuilt if they change).
+        """
+        pairs = [(g, v) for g, v in grads_and_vars]
+        params = [v for _, v in pairs]
+        if [id(p) for p in params] != self._built_for:
+            self._built = self.build(params)
+            self._built_for = [id(p) for p in params]
+        for grad, param in pairs:
+            param.grad = None if grad is None else grad.detach()
+        self._built.step()
+        for param in params:
+            param.grad = None
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments (Keras names)."""
+        return {"name": self.name, "learning_rate": float(self._learning_rate),
+                "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
+                "clipvalue": self.clipvalue, "global_clipnorm": self.global_clipnorm}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Optimizer:
+        """Rebuild a spec from ``get_config()``'s output."""
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if v is not None)
+        return f"{type(self).__name__}({args})"
