@@ -362,3 +362,14 @@ def test_callables_named_keras_style_are_called_in_keras_order():
     y = torch.tensor([[0.0], [0.0]])
     assert adapter.compute(p, y).item() == pytest.approx(2.5)
     assert adapter.compute(p, y, torch.tensor([1.0, 0.0])).item() == pytest.approx(0.5)
+
+
+def test_nan_losses_stay_nan_and_zero_weights_give_zero():
+    y = torch.tensor([[1.0], [2.0]])
+    p = torch.tensor([[float("nan")], [2.0]])
+    assert torch.isnan(losses.MeanSquaredError()(y, p))  # the trainer must be able to see NaN
+    zero = losses.MeanSquaredError(reduction="mean_with_sample_weight")(y, y + 1, torch.zeros(2))
+    assert zero.item() == 0.0
+    all_ignored = losses.SparseCategoricalCrossentropy(ignore_class=0)(torch.tensor([0, 0]),
+                                                                       torch.rand(2, 3))
+    assert all_ignored.item() == 0.0

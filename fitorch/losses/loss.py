@@ -9,7 +9,6 @@ from typing import Any
 
 import torch
 
-from fitorch import backend
 from fitorch.losses.naming import snake_case
 
 REDUCTIONS = ("sum_over_batch_size", "mean", "mean_with_sample_weight", "sum", "none", None)
@@ -103,7 +102,8 @@ def apply_mask(sample_weight: torch.Tensor | None, mask: torch.Tensor | None, re
         return sample_weight
     mask = mask.to(dtype)
     if reduction in ("mean", "sum_over_batch_size"):
-        mask = mask * (mask.numel() / (mask.sum() + backend.epsilon()))
+        # valid entries weigh total/valid (0 when nothing is valid), so the mean is over them
+        mask = mask * (mask.numel() / mask.sum()).nan_to_num(posinf=0.0)
     if sample_weight is None:
         return mask
     mask, sample_weight = squeeze_or_expand_to_same_rank(mask, sample_weight.to(dtype))
@@ -137,11 +137,10 @@ def reduce_weighted_values(values: torch.Tensor, sample_weight: Any = None,
     if reduction == "sum":
         return total
     if reduction == "mean_with_sample_weight" and sample_weight is not None:
+        # divide_no_nan on the divisor only: all-zero weights give 0, while a NaN loss stays NaN
         divisor = torch.broadcast_to(sample_weight, values.shape).sum()
-    else:
-        divisor = values.numel()
-    # divide_no_nan: an all-zero weight batch contributes 0, not NaN
-    return torch.nan_to_num(total / divisor, nan=0.0, posinf=0.0, neginf=0.0)
+        return torch.where(divisor != 0, total / torch.where(divisor != 0, divisor, 1.0), 0.0)
+    return total / values.numel()
 
 
 class Loss:
