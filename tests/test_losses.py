@@ -373,3 +373,29 @@ def test_nan_losses_stay_nan_and_zero_weights_give_zero():
     all_ignored = losses.SparseCategoricalCrossentropy(ignore_class=0)(torch.tensor([0, 0]),
                                                                        torch.rand(2, 3))
     assert all_ignored.item() == 0.0
+
+
+def test_compute_never_reads_the_device(monkeypatch):
+    """The trainer calls ``compute`` every step: no ``.item()`` / ``bool(tensor)`` inside."""
+    scores = torch.rand(6, 4)
+    labels = torch.randint(0, 4, (6,))
+    probs = torch.rand(6, 1)
+    binary = torch.randint(0, 2, (6,))
+    cases = [("sparse_categorical_crossentropy", scores, labels), ("categorical_crossentropy", scores,
+                                                                  F.one_hot(labels, 4)),
+             ("binary_crossentropy", probs, binary), ("mse", probs, binary), ("hinge", probs, binary),
+             ("huber", probs, binary), ("crossentropy", scores, labels),
+             (nn.CrossEntropyLoss(), scores, labels), (nn.BCELoss(), probs, binary),
+             (losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0), scores, labels)]
+    adapters = [(losses.get(spec), p, y) for spec, p, y in cases]
+    for adapter, p, y in adapters:
+        adapter.check(p, y)
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("host sync inside compute")
+
+    for name in ("item", "tolist", "numpy", "__bool__", "__float__", "__int__", "__index__"):
+        monkeypatch.setattr(torch.Tensor, name, forbidden)
+    values = [adapter.compute(p, y, torch.rand(6)) for adapter, p, y in adapters]
+    monkeypatch.undo()
+    assert all(v.dim() == 0 and torch.isfinite(v) for v in values)
