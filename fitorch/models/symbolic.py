@@ -44,6 +44,8 @@ __all__ = ["KerasTensor", "Node", "Input", "is_keras_tensor"]
 # Stand-in sizes of unknown dimensions in the two fake runs (the pair Keras uses).
 _UNKNOWN_SIZES = (83, 89)
 _node_ids = itertools.count()
+_STAND_IN_NOTE = (f" (sizes {_UNKNOWN_SIZES[0]} and {_UNKNOWN_SIZES[1]} in torch's message stand "
+                  "for the unknown dimensions)")
 
 
 class _State(threading.local):
@@ -52,6 +54,7 @@ class _State(threading.local):
         self.depth = 0             # > 0 while a recorded module call is running
         self.active: Any = None    # (module, outputs, restore) of the call being recorded
         self.live = 0              # live KerasTensors
+        self.recording = False     # inside record()
 
 
 _state = _State()
@@ -60,10 +63,19 @@ _fake_mode_cache: list = []
 
 def _fake_mode() -> Any:
     if not _fake_mode_cache:
+        import logging
+
         from torch._subclasses.fake_tensor import FakeTensorMode
         # Real tensors (weights, constants made inside forward) mix with fake inputs freely.
         _fake_mode_cache.append(FakeTensorMode(allow_non_fake_inputs=True))
+        # A shape error while recording is reported by our own exception; fake mode would also
+        # log it with a traceback at ERROR level.
+        logging.getLogger("torch._subclasses.fake_tensor").addFilter(_quiet_while_recording)
     return _fake_mode_cache[0]
+
+
+def _quiet_while_recording(record: Any) -> bool:
+    return not (_state.depth or _state.recording)
 
 
 # --------------------------------------------------------------------------- graph records
@@ -377,15 +389,20 @@ def record(kind: str, target: Any, args: tuple, kwargs: dict) -> Any:
     _install_hooks()
     runs = _runs((args, kwargs))
     results = []
-    with torch.no_grad():
-        for i in range(runs):
-            a, k = _substitute(args, i), _substitute(kwargs, i)
-            try:
-                results.append(getattr(a[0], target)(*a[1:], **k) if kind == "method"
-                               else target(*a, **k))
-            except Exception as exc:
-                raise ValueError(f"{_describe(target)} cannot be applied to symbolic inputs with "
-                                 f"shapes {_shapes_of((args, kwargs))}: {exc}") from exc
+    outer, _state.recording = _state.recording, True
+    try:
+        with torch.no_grad():
+            for i in range(runs):
+                a, k = _substitute(args, i), _substitute(kwargs, i)
+                try:
+                    results.append(getattr(a[0], target)(*a[1:], **k) if kind == "method"
+                                   else target(*a, **k))
+                except Exception as exc:
+                    raise ValueError(f"{_describe(target)} cannot be applied to symbolic inputs "
+                                     f"with shapes {_shapes_of((args, kwargs))}: {exc}"
+                                     f"{_STAND_IN_NOTE}") from exc
+    finally:
+        _state.recording = outer
     node = Node(kind, target, args, kwargs)
     from fitorch import backend
     return _wrap_results(node, results, backend.unique_name(_function_name(target)))
@@ -422,7 +439,7 @@ def _run_module(module: nn.Module, args: tuple, kwargs: dict, runs: range) -> li
             except Exception as exc:
                 raise ValueError(f"{_describe(module)} cannot be called on symbolic inputs with "
                                  f"shapes {_shapes_of((args, kwargs))}: "
-                                 f"{type(exc).__name__}: {exc}") from exc
+                                 f"{type(exc).__name__}: {exc}{_STAND_IN_NOTE}") from exc
     return results
 
 
