@@ -56,8 +56,8 @@ def as_tensor(value: Any, name: str) -> torch.Tensor:
     if isinstance(value, torch.Tensor):
         tensor = value
     elif hasattr(value, "to_numpy") and hasattr(value, "shape"):  # pandas, without importing it
-        tensor = torch.from_numpy(np.ascontiguousarray(value.to_numpy()))
-    elif isinstance(value, np.ndarray):
+        tensor = torch.from_numpy(np.array(value.to_numpy()))  # a copy: pandas may hand out
+    elif isinstance(value, np.ndarray):                           # read-only views
         if value.dtype == object:
             raise TypeError(f"{name}: a NumPy array of dtype object cannot become a tensor; "
                             "convert it to a numeric dtype first")

@@ -29,13 +29,14 @@ def as_compiled_model(model: nn.Module) -> Any:
     if not isinstance(model, nn.Module):
         raise TypeError(f"model: expected an nn.Module, got {type(model).__name__}")
     attrs = model.__dict__
-    optimizer, loss = attrs.get("optimizer"), attrs.get("loss_func")
+    optimizer, loss = _seed_attr(model, "optimizer"), _seed_attr(model, "loss_func")
     if optimizer is None or loss is None:
         raise ValueError(
             f"{type(model).__name__} is not compiled: compile a fitorch.Model, or set "
             "model.optimizer and model.loss_func (and optionally model.metric_func and "
             "model.metric_name) as the seed does")
-    metric, metric_name = attrs.get("metric_func"), attrs.get("metric_name", "metric")
+    metric = _seed_attr(model, "metric_func")
+    metric_name = _seed_attr(model, "metric_name") or "metric"
     wrapped = model if isinstance(model, Model) else Model(model)
     config = attrs.get("_ft")
     if config is None or config.optimizer is not optimizer or config.loss_spec is not loss \
@@ -44,6 +45,13 @@ def as_compiled_model(model: nn.Module) -> Any:
                         metrics=None if metric is None else {metric_name: metric})
         attrs["_ft_metric"] = metric
     return wrapped
+
+
+def _seed_attr(model: nn.Module, name: str) -> Any:
+    """An attribute the seed sets on a plain module (a loss module lands in ``_modules``);
+    read from the instance so ``Model``'s own ``optimizer`` property does not hide it."""
+    value = model.__dict__.get(name)
+    return value if value is not None else model._modules.get(name)
 
 
 def train_step(model: nn.Module, x: Any, y: Any, sample_weight: Any = None,

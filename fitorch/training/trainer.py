@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from fitorch.callbacks import BatchLogs, Callback, CallbackList, History
+from fitorch.callbacks.progbar import resolve_verbose
 from fitorch.training import data as data_lib
 from fitorch.training.compile_utils import LossTracker, flat_targets, output_structure
 from fitorch.training.compile_config import CompileConfig
@@ -188,7 +189,7 @@ class Trainer:
         data_lib.check_batch_size(validation_batch_size, "validation_batch_size")
         if on_nan not in _ON_NAN:
             raise ValueError(f"fit: on_nan={on_nan!r}: expected one of {_ON_NAN}")
-        verbose = _resolve_verbose(verbose)
+        verbose = resolve_verbose(verbose)
         callbacks = _check_callbacks(callbacks)
         if validation_data is not None and validation_split:
             warnings.warn("fit: validation_data was given, so validation_split is ignored",
@@ -220,19 +221,35 @@ class Trainer:
         want_end = cbs.wants("on_train_batch_end")
         if config.optimizer is not None:
             config.optimizer.zero_grad(set_to_none=True)
+        state = FitState()
+        model.__dict__["_fit_state"] = state
         cbs.on_train_begin(None)
+        resume = state.resume_point
         logs: dict[str, float] = {}
-        for epoch in range(initial_epoch, epochs):
+        for epoch in range(resume["epoch"] if resume else initial_epoch, epochs):
+            state.epoch, state.step = epoch, 0
+            skip = 0
+            if resume and epoch == resume["epoch"]:
+                # Redraw this epoch's data order exactly as the interrupted run drew it.
+                torch.set_rng_state(resume["epoch_rng_state"])
+                skip = resume["step"]
+            state.epoch_rng_state = torch.get_rng_state()
             train_phase.reset()
             cbs.on_epoch_begin(epoch, None)
             model.train()
-            step = -1
-            for step, (xb, yb, swb) in enumerate(epoch_batches):
+            batches = iter(epoch_batches)
+            for _ in range(skip):  # batches the interrupted run already trained on
+                next(batches)
+            if skip:
+                restore_rng_states(resume["rng_states"])
+            step = skip - 1
+            for step, (xb, yb, swb) in enumerate(batches, start=skip):
                 if want_begin:
                     cbs.batch("on_train_batch_begin", step, {})
                 if weigher is not None:
                     swb = weigher(yb, swb)
                 self.train_batch(config, train_phase, xb, yb, swb, step)
+                state.step = step + 1
                 if want_end:
                     cbs.batch("on_train_batch_end", step, BatchLogs(train_phase.logs))
                 if model.stop_training:
@@ -299,7 +316,7 @@ class Trainer:
                  return_dict: bool) -> Any:
         config = self._config()
         _check_int("steps", steps, minimum=1, optional=True)
-        verbose = _resolve_verbose(verbose)
+        verbose = resolve_verbose(verbose)
         callbacks = _check_callbacks(callbacks)
         data = data_lib.adapt(x, y, sample_weight, batch_size=batch_size, shuffle=False,
                               device=config.device, where="evaluate")
@@ -314,7 +331,7 @@ class Trainer:
                 callbacks: list | None) -> Any:
         model = self.model
         _check_int("steps", steps, minimum=1, optional=True)
-        verbose = _resolve_verbose(verbose)
+        verbose = resolve_verbose(verbose)
         callbacks = _check_callbacks(callbacks)
         config = model.__dict__.get("_ft")
         device = config.device if config is not None else model.device
@@ -400,6 +417,55 @@ class Trainer:
         if history is not None:
             extra.append(history)
         return CallbackList([*callbacks, *extra], self.model, params)
+
+
+class FitState:
+    """The position of a running ``fit``, for callbacks (``model._fit_state``).
+
+    ``epoch`` (0-based) and ``step`` (batches done in that epoch) say where training is;
+    ``epoch_rng_state`` is torch's CPU RNG state when the epoch began, before its data order was
+    drawn. A callback may call ``resume_from`` in ``on_train_begin`` (``BackupAndRestore`` does)
+    to continue an interrupted run at exactly the same place.
+    """
+
+    def __init__(self) -> None:
+        self.epoch = 0
+        self.step = 0
+        self.epoch_rng_state: torch.Tensor | None = None
+        self.resume_point: dict[str, Any] | None = None
+
+    def resume_from(self, epoch: int, step: int, epoch_rng_state: torch.Tensor,
+                    rng_states: dict[str, Any]) -> None:
+        """Start at ``epoch`` after its first ``step`` batches; ``rng_states`` (from
+        ``capture_rng_states``) are restored once those batches are skipped."""
+        self.resume_point = {"epoch": epoch, "step": step, "epoch_rng_state": epoch_rng_state,
+                             "rng_states": rng_states}
+
+
+def capture_rng_states() -> dict[str, Any]:
+    """Python's, NumPy's and torch's (CPU and CUDA) random states, to restore later."""
+    import random
+
+    import numpy as np
+
+    states: dict[str, Any] = {"python": random.getstate(), "numpy": np.random.get_state(),
+                              "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def restore_rng_states(states: dict[str, Any]) -> None:
+    """Undo ``capture_rng_states``."""
+    import random
+
+    import numpy as np
+
+    random.setstate(states["python"])
+    np.random.set_state(states["numpy"])
+    torch.set_rng_state(states["torch"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
 
 
 class _EpochBatches:
@@ -510,14 +576,6 @@ def _check_int(name: str, value: Any, minimum: int, optional: bool = False) -> N
                          + (" or None" if optional else ""))
 
 
-def _resolve_verbose(verbose: Any) -> int:
-    if verbose == "auto":
-        return 1
-    if verbose in (0, 1, 2) and not isinstance(verbose, bool):
-        return int(verbose)
-    raise ValueError(f"verbose={verbose!r}: expected 'auto', 0, 1 or 2")
-
-
 def _check_callbacks(callbacks: Any) -> list[Callback]:
     if callbacks is None:
         return []
@@ -529,4 +587,5 @@ def _check_callbacks(callbacks: Any) -> list[Callback]:
     return list(callbacks)
 
 
-__all__ = ["Trainer", "NonFiniteLossError", "call_model", "ClassWeigher"]
+__all__ = ["Trainer", "NonFiniteLossError", "FitState", "call_model", "ClassWeigher",
+           "capture_rng_states", "restore_rng_states"]

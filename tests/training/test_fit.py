@@ -222,8 +222,12 @@ def test_lr_scheduler_steps_per_epoch(regression_data):
 
 def test_class_weight_equals_the_matching_sample_weight(binary_data):
     x, y = binary_data
-    a = compiled(loss="binary_crossentropy", module=nn.Sequential(nn.Linear(3, 1), nn.Sigmoid()))
-    b = compiled(loss="binary_crossentropy", module=nn.Sequential(nn.Linear(3, 1), nn.Sigmoid()))
+    def make():
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Linear(3, 1), nn.Sigmoid())
+
+    a = compiled(loss="binary_crossentropy", module=make())
+    b = compiled(loss="binary_crossentropy", module=make())
     a.fit(x, y, class_weight={0: 1.0, 1: 3.0}, epochs=2, shuffle=False, verbose=0)
     b.fit(x, y, sample_weight=1.0 + 2.0 * y[:, 0], epochs=2, shuffle=False, verbose=0)
     for p, q in zip(a.parameters(), b.parameters()):
