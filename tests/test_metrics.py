@@ -83,7 +83,14 @@ def test_binary_and_categorical_accuracy():
     exact = metrics.Accuracy()
     exact.update_state(torch.tensor([1, 2, 3, 4]), torch.tensor([0, 2, 3, 4]))
     assert exact.result().item() == pytest.approx(0.75)
-    assert metrics.binary_accuracy(torch.tensor([1.0, 0.0]), torch.tensor([0.7, 0.2])).tolist() == [1.0, 1.0]
+    # the Keras functions average the last axis: the seed prints this as one number
+    assert metrics.binary_accuracy(torch.tensor([1.0, 0.0]), torch.tensor([0.7, 0.7])).item() == 0.5
+    assert metrics.binary_accuracy(torch.tensor([[1.0], [0.0]]), torch.tensor([[0.7], [0.7]])).tolist() == [1.0, 0.0]
+    # ...while the classes count every sample, also for 1-D batches of different sizes
+    flat = metrics.BinaryAccuracy()
+    flat.update_state(torch.tensor([1.0, 1.0, 1.0]), torch.tensor([0.9, 0.9, 0.9]))
+    flat.update_state(torch.tensor([1.0]), torch.tensor([0.1]))
+    assert flat.result().item() == pytest.approx(0.75)
 
 
 def test_top_k_accuracies_match_torchmetrics_and_ties_count():

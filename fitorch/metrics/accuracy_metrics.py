@@ -16,20 +16,34 @@ def _tensors(y_true: Any, y_pred: Any) -> tuple[torch.Tensor, torch.Tensor]:
     return as_tensor(y_true, y_pred), y_pred
 
 
-def accuracy(y_true: Any, y_pred: Any) -> torch.Tensor:
-    """1.0 where ``y_true == y_pred`` exactly (for predicted class ids), else 0.0."""
+def matches(y_true: Any, y_pred: Any) -> torch.Tensor:
+    """Element-wise 1.0 where ``y_true == y_pred`` (after Keras rank alignment)."""
     y_true, y_pred = _tensors(y_true, y_pred)
     check_aligned_shapes("accuracy", y_true, y_pred)
     y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
     return (y_true == y_pred).float()
 
 
-def binary_accuracy(y_true: Any, y_pred: Any, threshold: float = 0.5) -> torch.Tensor:
-    """1.0 where ``(y_pred > threshold)`` equals the 0/1 label, element-wise."""
+def binary_matches(y_true: Any, y_pred: Any, threshold: float = 0.5) -> torch.Tensor:
+    """Element-wise 1.0 where ``(y_pred > threshold)`` equals the 0/1 label."""
     y_true, y_pred = _tensors(y_true, y_pred)
     check_aligned_shapes("binary_accuracy", y_true, y_pred)
     y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
     return (y_true == (y_pred > threshold).to(y_true.dtype)).float()
+
+
+# The Keras functions average the last axis, so 1-D inputs give one number per batch (the seed
+# prints `binary_accuracy(labels, predictions)` as a scalar). The metric classes use the
+# element-wise forms: their running mean then counts every sample, also for 1-D inputs.
+
+def accuracy(y_true: Any, y_pred: Any) -> torch.Tensor:
+    """How often ``y_pred`` equals ``y_true`` exactly, averaged over the last axis."""
+    return matches(y_true, y_pred).mean(dim=-1)
+
+
+def binary_accuracy(y_true: Any, y_pred: Any, threshold: float = 0.5) -> torch.Tensor:
+    """How often ``y_pred > threshold`` matches the 0/1 labels, averaged over the last axis."""
+    return binary_matches(y_true, y_pred, threshold).mean(dim=-1)
 
 
 def categorical_accuracy(y_true: Any, y_pred: Any) -> torch.Tensor:
@@ -87,7 +101,7 @@ class Accuracy(MeanMetricWrapper):
     """How often ``y_pred`` equals ``y_true`` exactly (both class ids)."""
 
     def __init__(self, name: str = "accuracy", dtype: Any = None) -> None:
-        super().__init__(accuracy, name=name, dtype=dtype)
+        super().__init__(matches, name=name, dtype=dtype)
 
 
 class BinaryAccuracy(MeanMetricWrapper):
@@ -95,7 +109,7 @@ class BinaryAccuracy(MeanMetricWrapper):
 
     def __init__(self, name: str = "binary_accuracy", dtype: Any = None,
                  threshold: float = 0.5) -> None:
-        super().__init__(binary_accuracy, name=name, dtype=dtype, threshold=threshold)
+        super().__init__(binary_matches, name=name, dtype=dtype, threshold=threshold)
 
 
 class CategoricalAccuracy(MeanMetricWrapper):

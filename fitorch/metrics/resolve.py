@@ -59,6 +59,8 @@ KERAS_FUNCTIONS = {acc.accuracy, acc.binary_accuracy, acc.categorical_accuracy,
                    acc.sparse_top_k_categorical_accuracy, reg.cosine_similarity,
                    *losses.losses.FUNCTIONS.values()}
 
+_ELEMENTWISE = {acc.accuracy: acc.matches, acc.binary_accuracy: acc.binary_matches}
+
 _BINARY_LOSSES = {"binary_crossentropy", "binary_focal_crossentropy", "BCELoss", "BCEWithLogitsLoss"}
 _LOGIT_LOSSES = {"BCEWithLogitsLoss"}  # binary logits: positive when > 0, not > 0.5
 
@@ -128,7 +130,9 @@ def get(identifier: Any, *, loss_name: str | None = None, y_pred: Any = None,
         clone.reset()
         return TorchMetric(clone)
     if identifier in KERAS_FUNCTIONS or (callable(identifier) and is_keras_order(identifier)):
-        return MeanMetricWrapper(identifier)
+        # per-element forms, so that each sample counts once in the running mean
+        fn = _ELEMENTWISE.get(identifier, identifier)
+        return MeanMetricWrapper(fn, name=identifier.__name__)
     if callable(identifier):
         return FunctionMetric(identifier)
     raise TypeError(f"metric={identifier!r} ({type(identifier).__name__}) is not a metric: expected "
