@@ -450,7 +450,7 @@ def summary(module: nn.Module, input_shape: Any = None, input_data: Any = None,
              if isinstance(t, torch.Tensor)]
     if input_data is not None and given:
         run_batch = given[0].shape[0] if given[0].dim() else 1
-    records, depths = _run_with_hooks(target, call_args, call_kwargs, depth)
+    records = _run_with_hooks(target, call_args, call_kwargs)
     rows, leaf_bytes = _module_summary_rows(records, target, run_batch, batch_size, depth)
     trainable, frozen, trainable_bytes, frozen_bytes = count_weights(module)
     per = abs(batch_size) if batch_size != -1 else 1
@@ -469,34 +469,31 @@ def summary(module: nn.Module, input_shape: Any = None, input_data: Any = None,
     return result
 
 
-def _run_with_hooks(module: nn.Module, args: tuple, kwargs: dict, max_depth: int
-                    ) -> tuple[list, dict]:
-    """One forward with a hook on every submodule down to ``max_depth``; the calls, in order."""
-    depths: dict[int, int] = {}
-    names: dict[int, str] = {}
+def _run_with_hooks(module: nn.Module, args: tuple, kwargs: dict) -> list[dict]:
+    """One forward with a hook on every submodule (the module itself if it has none)."""
+    paths: dict[int, str] = {}
     for name, sub in module.named_modules():
-        if sub is module or id(sub) in depths:
-            continue
-        depths[id(sub)] = name.count(".") + 1
-        names[id(sub)] = name
+        if sub is not module and id(sub) not in paths:
+            paths[id(sub)] = name
+    targets = [sub for sub in module.modules() if id(sub) in paths] or [module]
+    paths.setdefault(id(module), type(module).__name__)
     records: list[dict] = []
+    stacks: dict[int, list[int]] = {}
+
+    def pre(m: nn.Module, a: tuple) -> None:
+        records.append({"module": m, "output": None, "bytes": 0, "path": paths[id(m)],
+                        "depth": paths[id(m)].count(".") + 1})
+        stacks.setdefault(id(m), []).append(len(records) - 1)
+
+    def post(m: nn.Module, a: tuple, out: Any) -> None:
+        index = stacks[id(m)].pop()
+        records[index]["output"] = _shapes_of_output(out)
+        records[index]["bytes"] = sum(t.numel() * t.element_size() for t in _tensors_in(out))
+
     handles = []
-
-    def make_hooks(sub: nn.Module) -> None:
-        def pre(m: nn.Module, a: tuple) -> None:
-            records.append({"module": m, "output": None})
-            m.__dict__.setdefault("_fitorch_summary_stack", []).append(len(records) - 1)
-
-        def post(m: nn.Module, a: tuple, out: Any) -> None:
-            index = m.__dict__["_fitorch_summary_stack"].pop()
-            records[index]["output"] = _shapes_of_output(out)
-            records[index]["bytes"] = sum(t.numel() * t.element_size() for t in _tensors_in(out))
+    for sub in targets:
         handles.append(sub.register_forward_pre_hook(pre))
         handles.append(sub.register_forward_hook(post, always_call=True))
-
-    for name, sub in module.named_modules():
-        if sub is not module and depths.get(id(sub), max_depth + 1) <= max_depth:
-            make_hooks(sub)
     training = [(m, m.training) for m in module.modules()]
     saved = [(b, b.detach().clone()) for b in module.buffers()]
     devices = [torch.cuda.current_device()] if torch.cuda.is_available() and \
@@ -507,17 +504,12 @@ def _run_with_hooks(module: nn.Module, args: tuple, kwargs: dict, max_depth: int
     finally:
         for handle in handles:
             handle.remove()
-        for m, _ in training:
-            m.__dict__.pop("_fitorch_summary_stack", None)
         for m, mode in training:
             m.training = mode
         with torch.no_grad():
             for buffer, value in saved:
                 buffer.copy_(value)
-    for record in records:
-        record["depth"] = depths[id(record["module"])]
-        record["path"] = names[id(record["module"])]
-    return records, depths
+    return records
 
 
 def _tensors_in(out: Any) -> list[torch.Tensor]:
@@ -535,15 +527,18 @@ def _module_summary_rows(records: list[dict], root: nn.Module, run_batch: int,
     rows = []
     counter = 0
     shown_containers: set[str] = set()
-    leaf_bytes = 0
+    called = {r["path"] for r in records}
+    # activation memory: outputs of the innermost modules, whatever depth is displayed
+    leaf_bytes = sum(r["bytes"] for r in records if not list(r["module"].children()))
     for record in records:
-        module = record["module"]
+        if record["depth"] > max_depth:
+            continue
         # containers that are never called (ModuleList, ModuleDict) get a row before their
         # first called child
         parts = record["path"].split(".")
         for i in range(1, len(parts)):
             prefix = ".".join(parts[:i])
-            if prefix not in shown_containers and not any(r["path"] == prefix for r in records):
+            if prefix not in shown_containers and prefix not in called:
                 shown_containers.add(prefix)
                 container = root.get_submodule(prefix)
                 trainable, frozen, _, _ = count_weights(container)
@@ -551,13 +546,12 @@ def _module_summary_rows(records: list[dict], root: nn.Module, run_batch: int,
                              "depth": i, "output_shape": None, "params": trainable + frozen,
                              "path": prefix})
         counter += 1
+        module = record["module"]
         trainable, frozen, _, _ = count_weights(module)
-        shape = _display_shape(record["output"], run_batch, batch_size)
         rows.append({"name": f"{type(module).__name__}-{counter}", "type": type(module).__name__,
-                     "depth": record["depth"], "output_shape": shape,
+                     "depth": record["depth"],
+                     "output_shape": _display_shape(record["output"], run_batch, batch_size),
                      "params": trainable + frozen, "path": record["path"]})
-        if record["depth"] == max_depth or not list(module.children()):
-            leaf_bytes += record.get("bytes", 0)  # innermost rows only: no double counting
     return rows, leaf_bytes
 
 
