@@ -20,7 +20,7 @@ _LAZY = {
     "load_model": "fitorch.saving",
     "launch": "fitorch.training.engine",
 }
-_SUBMODULES = ("backend", "callbacks", "layers", "losses", "metrics", "models", "optimizers",
+_SUBMODULES = ("backend", "callbacks", "datasets", "layers", "losses", "metrics", "models", "optimizers",
                "training", "saving", "plot", "compat")
 
 
