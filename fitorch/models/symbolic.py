@@ -49,15 +49,16 @@ _STAND_IN_NOTE = (f" (sizes {_UNKNOWN_SIZES[0]} and {_UNKNOWN_SIZES[1]} in torch
 
 
 class _State(threading.local):
+    # per thread: a recording in one thread must not see another thread's calls as its own
     def __init__(self) -> None:
-        self.handles: tuple | None = None
         self.depth = 0             # > 0 while a recorded module call is running
-        self.active: Any = None    # (module, outputs, restore) of the call being recorded
-        self.live = 0              # live KerasTensors
+        self.active: Any = None    # (module, args, kwargs, results, saved buffers) being recorded
         self.recording = False     # inside record()
 
 
 _state = _State()
+# process-wide, like the module hooks themselves
+_hooks: dict[str, Any] = {"handles": None, "live": 0}
 _fake_mode_cache: list = []
 
 
@@ -150,7 +151,7 @@ class KerasTensor:
         self.node = node
         self.path = path
         self.name = name
-        _state.live += 1
+        _hooks["live"] += 1
         weakref.finalize(self, _tensor_released)
         _install_hooks()
 
@@ -263,8 +264,8 @@ def is_keras_tensor(value: Any) -> bool:
 
 
 def _tensor_released() -> None:
-    _state.live -= 1
-    if _state.live <= 0 and _state.depth == 0:
+    _hooks["live"] -= 1
+    if _hooks["live"] <= 0 and _state.depth == 0:
         _remove_hooks()
 
 
@@ -453,23 +454,22 @@ def _restore(saved: list) -> None:
 
 # --------------------------------------------------------------------------- global hooks
 def _install_hooks() -> None:
-    if _state.handles is None:
-        _state.handles = (
+    if _hooks["handles"] is None:
+        _hooks["handles"] = (
             _torch_module.register_module_forward_pre_hook(_pre_hook),
             _torch_module.register_module_forward_hook(_post_hook, always_call=True),
         )
 
 
 def _remove_hooks() -> None:
-    if _state.handles is not None:
-        for handle in _state.handles:
-            handle.remove()
-        _state.handles = None
+    handles, _hooks["handles"] = _hooks["handles"], None
+    for handle in handles or ():
+        handle.remove()
 
 
 def hooks_installed() -> bool:
     """Whether the graph-building module hooks are currently installed (for tests)."""
-    return _state.handles is not None
+    return _hooks["handles"] is not None
 
 
 def _call_kwargs() -> dict:
@@ -485,7 +485,7 @@ def _call_kwargs() -> dict:
 
 
 def _pre_hook(module: nn.Module, args: tuple) -> Any:
-    if _state.depth:
+    if _state.depth or torch.compiler.is_compiling():
         return None
     kwargs = _call_kwargs()
     if not any(isinstance(v, KerasTensor) for v in leaves((args, kwargs))):

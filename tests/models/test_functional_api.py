@@ -286,3 +286,21 @@ def test_fit_trains_a_functional_model():
     history = model.fit(x, y, epochs=8, batch_size=16, verbose=0)
     losses = history.history["loss"]
     assert losses[-1] < losses[0]
+
+
+def test_ddp_wraps_a_functional_model(tmp_path):
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'pg'}", rank=0,
+                            world_size=1)
+    try:
+        model = _small_model()
+        ddp = DistributedDataParallel(model)
+        t = torch.randn(4, 6)
+        out = ddp(t)
+        torch.testing.assert_close(out, model(t))
+        out.sum().backward()
+        assert all(p.grad is not None for p in model.parameters())
+    finally:
+        dist.destroy_process_group()
