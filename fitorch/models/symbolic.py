@@ -326,10 +326,24 @@ def _shapes_of(args: Any) -> str:
     return ", ".join(str(s) for s in shapes)
 
 
-def _substitute(tree: Any, index: int) -> Any:
-    return map_structure(
-        lambda v: v._values[min(index, len(v._values) - 1)] if isinstance(v, KerasTensor) else v,
-        tree)
+def _substitute(tree: Any, index: int, device: torch.device | None = None) -> Any:
+    """``tree`` with each KerasTensor replaced by its fake value number ``index`` (on ``device``:
+    a module whose weights live on a GPU gets fake GPU inputs)."""
+    def value(v: Any) -> Any:
+        if not isinstance(v, KerasTensor):
+            return v
+        fake = v._values[min(index, len(v._values) - 1)]
+        if device is not None and fake.device != device:
+            with _fake_mode():
+                fake = fake.to(device)
+        return fake
+    return map_structure(value, tree)
+
+
+def _device_of(module: nn.Module) -> torch.device | None:
+    for tensor in itertools.chain(module.parameters(), module.buffers()):
+        return tensor.device
+    return None
 
 
 def _runs(tree: Any) -> int:
@@ -431,10 +445,12 @@ def _run_module(module: nn.Module, args: tuple, kwargs: dict, runs: range) -> li
     from fitorch.layers.base import IncompatibleInputError
 
     results = []
+    device = _device_of(module)
     with torch.no_grad():
         for i in runs:
             try:
-                results.append(module(*_substitute(args, i), **_substitute(kwargs, i)))
+                results.append(module(*_substitute(args, i, device),
+                                      **_substitute(kwargs, i, device)))
             except IncompatibleInputError:
                 raise
             except Exception as exc:
@@ -505,9 +521,10 @@ def _pre_hook(module: nn.Module, args: tuple) -> Any:
             _state.depth -= 1
             raise
     _state.active = (module, args, dict(kwargs), results, saved)
+    device = _device_of(module)
     if kwargs:
-        kwargs.update(_substitute(kwargs, 0))
-    return _substitute(args, 0)
+        kwargs.update(_substitute(kwargs, 0, device))
+    return _substitute(args, 0, device)
 
 
 def _post_hook(module: nn.Module, args: tuple, result: Any) -> Any:
