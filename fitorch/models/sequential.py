@@ -102,10 +102,22 @@ class Sequential(Model, nn.Sequential):
             declared = getattr(layer, "_declared_input_shape", None)
             if declared is not None:
                 spec = (tuple(declared), _input_dtype(layer))
+        output = None
         if spec is not None and rebuild:
-            self._infer(list(self) + [layer], spec)  # raises before anything is added
+            # raises before anything is added; only the new layer runs when the model's output
+            # for this input is known from the previous add
+            cached = self.__dict__.get("_output_cache")
+            if cached is not None and cached[0] == (spec, self._layer_ids()):
+                _, output = self._infer([layer], cached[1], first_position=len(self))
+            else:
+                _, output = self._infer(list(self) + [layer], spec)
             self._input_spec = spec
         self.add_module(str(len(self._modules)), layer)
+        if output is not None:
+            self._output_cache = ((spec, self._layer_ids()), output)
+
+    def _layer_ids(self) -> tuple[int, ...]:
+        return tuple(id(m) for m in self._modules.values())
 
     def pop(self, key: int | slice = -1) -> nn.Module:
         """Remove and return the last layer (Keras), or the one at ``key`` (torch)."""
@@ -132,7 +144,9 @@ class Sequential(Model, nn.Sequential):
             raise ValueError(f"Sequential.build: dtype={dtype!r} is not a torch.dtype")
         spec = (tuple(input_shape), dtype or (_input_dtype(self[0]) if len(self) else
                                               torch.float32))
-        self._infer(list(self), spec)
+        _, output = self._infer(list(self), spec)
+        if output is not None:
+            self._output_cache = ((spec, self._layer_ids()), output)
         self._input_spec = spec
         self._explicitly_built = True
         self.__dict__["_built"] = True
@@ -155,13 +169,15 @@ class Sequential(Model, nn.Sequential):
     def built(self, value: bool) -> None:
         self._explicitly_built = bool(value)
 
-    def _infer(self, layers: list[nn.Module], spec: tuple) -> list[Any]:
-        """Run ``layers`` on a symbolic input of ``spec``; the output shape after each layer."""
+    def _infer(self, layers: list[nn.Module], spec: tuple, first_position: int = 0
+               ) -> tuple[list[Any], tuple | None]:
+        """Run ``layers`` on a symbolic input of ``spec``: the output shape after each layer, and
+        the ``(shape, dtype)`` of the last output (``None`` if it is not one tensor)."""
         shape, dtype = spec
         x: Any = Input(tuple(shape[1:]), dtype=dtype, batch_size=shape[0],
                        name=f"{self.name}_input")
         shapes = []
-        for position, layer in enumerate(layers):
+        for position, layer in enumerate(layers, start=first_position):
             before = x.shape if isinstance(x, KerasTensor) else x
             try:
                 x = layer(x)
@@ -171,7 +187,7 @@ class Sequential(Model, nn.Sequential):
                                  f"{exc}") from exc
             shapes.append(x.shape if isinstance(x, KerasTensor) else
                           [t.shape for t in x if isinstance(t, KerasTensor)])
-        return shapes
+        return shapes, ((x.shape, x.dtype) if isinstance(x, KerasTensor) else None)
 
     def layer_output_shapes(self) -> list[Any] | None:
         """Output shape of each layer for the known input shape (``None`` if not known)."""
@@ -184,7 +200,7 @@ class Sequential(Model, nn.Sequential):
                 spec = (tuple(declared), _input_dtype(first))
         if spec is None:
             return None
-        return self._infer(list(self), spec)
+        return self._infer(list(self), spec)[0]
 
     # ---- Keras accessors -------------------------------------------------------------------
     @property
