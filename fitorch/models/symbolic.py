@@ -350,10 +350,6 @@ def _runs(tree: Any) -> int:
     return max((len(t._values) for t in leaves(tree) if isinstance(t, KerasTensor)), default=1)
 
 
-def _output_name(node: Node, base: str, path: tuple, multiple: bool) -> str:
-    return base + "".join(f"[{p!r}]" for p in path) if multiple else base
-
-
 def _wrap_results(node: Node, results: list, base_name: str) -> Any:
     """KerasTensors for the tensors in ``results`` (one result per fake run)."""
     first = results[0]
@@ -369,7 +365,8 @@ def _wrap_results(node: Node, results: list, base_name: str) -> Any:
                 item = item[key]
             values.append(item)
         by_path[path] = KerasTensor(tuple(values), node, path,
-                                    _output_name(node, base_name, path, multiple))
+                                    base_name + "".join(f"[{p!r}]" for p in path) if multiple
+                                    else base_name)
     if not by_path:
         raise TypeError(f"{_describe(node.target)} returned {type(first).__name__} with no "
                         "tensor in it; only calls that return tensors can be part of a graph")

@@ -304,3 +304,14 @@ def test_ddp_wraps_a_functional_model(tmp_path):
         assert all(p.grad is not None for p in model.parameters())
     finally:
         dist.destroy_process_group()
+
+
+def test_module_with_symbolic_keyword_arguments_and_tuple_output():
+    query, memory = ft.Input((10, 16)), ft.Input((12, 16))
+    attention = nn.MultiheadAttention(16, 4, batch_first=True)
+    out, weights = attention(query, memory, value=memory)
+    assert out.shape == (None, 10, 16) and weights.shape == (None, 10, 12)
+    model = ft.Model([query, memory], [out, weights])
+    q, m = torch.randn(2, 10, 16), torch.randn(2, 12, 16)
+    for got, expected in zip(model(q, m), attention(q, m, m)):
+        torch.testing.assert_close(got, expected)
