@@ -336,7 +336,7 @@ def test_plain_callables_are_torch_order_and_keras_functions_keras_order():
     with pytest.raises(ValueError, match="sample weights"):
         adapter.compute(p, y, torch.ones(2))
     keras_fn = losses.get(losses.binary_crossentropy)
-    assert torch.equal(keras_fn.compute(p, y), losses.binary_crossentropy(y, p).mean())
+    torch.testing.assert_close(keras_fn.compute(p, y), losses.binary_crossentropy(y, p).mean())
     assert losses.get(F.mse_loss).compute(p, y).item() == pytest.approx(0.025)
 
 
@@ -399,3 +399,27 @@ def test_compute_never_reads_the_device(monkeypatch):
     values = [adapter.compute(p, y, torch.rand(6)) for adapter, p, y in adapters]
     monkeypatch.undo()
     assert all(v.dim() == 0 and torch.isfinite(v) for v in values)
+
+
+@pytest.mark.parametrize("loss", [losses.MeanSquaredError(), losses.MeanAbsoluteError(),
+                                  losses.BinaryCrossentropy(),
+                                  losses.BinaryCrossentropy(from_logits=True)])
+def test_fused_fast_path_equals_the_keras_formula_with_gradients(loss):
+    adapter = losses.get(loss)
+    assert adapter.fused is not None
+    torch.manual_seed(0)
+    raw = torch.rand(16, 3).clamp(0.01, 0.99)
+    y_true = (torch.rand(16, 3) > 0.5).float()
+    a = raw.clone().requires_grad_()
+    b = raw.clone().requires_grad_()
+    fused = adapter.compute(a, y_true)
+    keras = loss(y_true, b)
+    fused.backward()
+    keras.backward()
+    torch.testing.assert_close(fused, keras)
+    torch.testing.assert_close(a.grad, b.grad)
+
+
+def test_no_fused_path_where_the_formula_differs():
+    assert losses.get(losses.BinaryCrossentropy(label_smoothing=0.1)).fused is None
+    assert losses.get(losses.Huber()).fused is None

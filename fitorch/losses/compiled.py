@@ -18,7 +18,7 @@ from torch import nn
 
 from fitorch.losses.loss import (Loss, as_tensor, check_class_labels, check_prediction,
                                  check_same_shape, squeeze_or_expand_to_same_rank)
-from fitorch.losses.losses import (FUNCTIONS, LOSS_CLASSES, BinaryCrossentropy,
+from fitorch.losses.losses import (FUNCTIONS, LOSS_CLASSES, BinaryCrossentropy, fused_batch_mean,
                                    CategoricalCrossentropy, LossFunctionWrapper,
                                    SparseCategoricalCrossentropy)
 from fitorch.losses.naming import lookup
@@ -51,12 +51,17 @@ class KerasLoss(CompiledLoss):
                              "values; training needs a scalar: use 'sum_over_batch_size' or 'sum'")
         self.loss = loss
         self.name = loss.name
+        self.fused = fused_batch_mean(loss)
 
     def check(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> None:
         self.loss.check(y_true, y_pred)
 
     def compute(self, y_pred: torch.Tensor, y_true: torch.Tensor,
                 sample_weight: torch.Tensor | None = None) -> torch.Tensor:
+        fused = self.fused
+        if (fused is not None and sample_weight is None and y_pred.dtype is torch.float32
+                and y_true.dtype is torch.float32 and y_pred.shape == y_true.shape):
+            return fused(y_pred, y_true)
         return self.loss(y_true, y_pred, sample_weight)
 
 

@@ -127,21 +127,39 @@ def reduce_to_samplewise_values(values: torch.Tensor, sample_weight: Any,
 
 
 class _Reduce(Metric):
-    """Running total (and count) of values on the device."""
+    """Running total (and count) of values on the device.
+
+    Unweighted updates count samples in a Python int rather than a device tensor: the count is
+    known from the shape, so adding it on the device would be one more op per step for nothing.
+    """
 
     def reset_state(self) -> None:
         self.total: torch.Tensor | None = None
-        self.count: torch.Tensor | None = None
+        self.count: torch.Tensor | None = None  # summed sample weights (weighted updates)
+        self.unweighted_count = 0  # samples of unweighted updates
 
     def _state_on(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         if self.total is None or self.count is None:
-            self.total = torch.zeros((), dtype=self.dtype, device=device)
+            if self.total is None:
+                self.total = torch.zeros((), dtype=self.dtype, device=device)
             self.count = torch.zeros((), dtype=self.dtype, device=device)
-        elif self.total.device != device:
+        if self.total.device != device:
             self.total, self.count = self.total.to(device), self.count.to(device)
         return self.total, self.count
 
     def _accumulate(self, values: torch.Tensor, sample_weight: Any) -> None:
+        if sample_weight is None and isinstance(values, torch.Tensor):
+            # the per-step path: one reduction and one in-place add on the device
+            values = values.detach()
+            if values.dim() > 1:
+                values = values.mean(dim=tuple(range(1, values.dim())))
+            batch_total = values.sum(dtype=self.dtype)
+            if self.total is None:
+                self.total = batch_total
+            else:
+                self.total.add_(batch_total.to(self.total.device))
+            self.unweighted_count += values.shape[0] if values.dim() else 1
+            return
         values, sample_weight = reduce_to_samplewise_values(as_tensor(values), sample_weight,
                                                             self.dtype)
         total, count = self._state_on(values.device)
@@ -150,6 +168,11 @@ class _Reduce(Metric):
             count.add_(sample_weight.sum())
         else:
             count.add_(values.shape[0] if values.dim() else 1)
+
+    def _count(self) -> torch.Tensor | float:
+        if self.count is None:
+            return float(self.unweighted_count)
+        return self.count + self.unweighted_count
 
 
 class Mean(_Reduce):
@@ -165,9 +188,10 @@ class Mean(_Reduce):
         self._accumulate(y_pred, sample_weight)
 
     def result(self) -> torch.Tensor:
-        if self.total is None or self.count is None:
+        if self.total is None:
             return torch.zeros((), dtype=self.dtype)
-        return divide_no_nan(self.total, self.count)
+        return divide_no_nan(self.total, torch.as_tensor(self._count(), dtype=self.dtype,
+                                                         device=self.total.device))
 
 
 class Sum(_Reduce):
