@@ -437,6 +437,27 @@ def module_name(module: nn.Module) -> str:
 _module_names: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+def _first_shape_structure(args: tuple, kwargs: dict) -> Any:
+    # Keras builds and checks a layer from its first argument: one shape, or a list of shapes
+    first = args[0] if args else next(iter(kwargs.values()), None)
+    if isinstance(first, KerasTensor):
+        return first.shape
+    if isinstance(first, (list, tuple)) and first and all(isinstance(t, KerasTensor) for t in first):
+        return [t.shape for t in first]
+    return None
+
+
+def _check_layer_input(module: nn.Module, args: tuple, kwargs: dict) -> None:
+    """A built fitorch layer checks the symbolic shape itself (Keras's error, naming the shape it
+    was built for)."""
+    from fitorch.layers.base import Layer
+
+    if isinstance(module, Layer) and module.built:
+        shapes = _first_shape_structure(args, kwargs)
+        if shapes is not None:
+            module.check_input_shape(shapes)
+
+
 def _run_module(module: nn.Module, args: tuple, kwargs: dict, runs: range) -> list:
     """``module`` on the fake values number ``runs`` of ``args``; errors name module and shapes."""
     from fitorch.layers.base import IncompatibleInputError
@@ -507,16 +528,17 @@ def _pre_hook(module: nn.Module, args: tuple) -> Any:
     _state.depth += 1
     saved = [(b, b.detach().clone()) for b in module.buffers()]
     results: list = []
-    if not module._forward_pre_hooks:
-        # Run here, where errors can name the module and shapes. A module with its own pre-hooks
-        # (an unbuilt layer's build hook, a lazy module's) is run by torch's forward instead:
-        # running it here would remove those hooks while torch iterates over them.
-        try:
+    try:
+        _check_layer_input(module, args, kwargs)
+        if not module._forward_pre_hooks:
+            # Run here, where errors can name the module and shapes. A module with its own
+            # pre-hooks (an unbuilt layer's build hook, a lazy module's) is run by torch's forward
+            # instead: running it here would remove those hooks while torch iterates over them.
             results = _run_module(module, args, kwargs, range(_runs((args, kwargs))))
-        except BaseException:
-            _restore(saved)
-            _state.depth -= 1
-            raise
+    except BaseException:
+        _restore(saved)
+        _state.depth -= 1
+        raise
     _state.active = (module, args, dict(kwargs), results, saved)
     device = _device_of(module)
     if kwargs:

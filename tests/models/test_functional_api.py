@@ -315,3 +315,11 @@ def test_module_with_symbolic_keyword_arguments_and_tuple_output():
     q, m = torch.randn(2, 10, 16), torch.randn(2, 12, 16)
     for got, expected in zip(model(q, m), attention(q, m, m)):
         torch.testing.assert_close(got, expected)
+
+
+def test_shared_layer_called_on_a_different_shape_names_both_shapes():
+    dense = layers.Dense(3)
+    dense(ft.Input((4,)))
+    with pytest.raises(layers.IncompatibleInputError,
+                       match=r"Dense 'dense'.*built for input shape \(None, 4\).*\(None, 5\)"):
+        dense(ft.Input((5,)))
