@@ -226,6 +226,8 @@ def _shapes_of_output(out: Any) -> Any:
         return tuple(out.shape)
     if isinstance(out, (list, tuple)):
         return [_shapes_of_output(o) for o in out]
+    if isinstance(out, dict):
+        return {k: _shapes_of_output(o) for k, o in out.items()}
     return None
 
 
@@ -562,6 +564,8 @@ def _display_shape(shape: Any, run_batch: int, batch_size: int) -> Any:
         return list(shape)
     if isinstance(shape, list):
         return [_display_shape(s, run_batch, batch_size) for s in shape]
+    if isinstance(shape, dict):
+        return {k: _display_shape(s, run_batch, batch_size) for k, s in shape.items()}
     return shape
 
 
