@@ -16,7 +16,7 @@ import linecache
 import math
 import operator
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -43,7 +43,8 @@ class GraphNode:
 
     ``kind``: ``"input"``, ``"module"``, ``"function"`` or ``"method"``; ``target``: the input's or
     module's attribute name, the function, or the method name; ``args``/``kwargs`` hold ``Ref`` s;
-    ``outputs``: ``(path, shape, dtype)`` of each tensor the call returned.
+    ``outputs``: ``(path, shape, dtype)`` of each tensor the call returned, ``tensor_names`` their
+    names.
     """
 
     kind: str
@@ -53,6 +54,7 @@ class GraphNode:
     name: str
     outputs: list
     batch_size: int | None = None
+    tensor_names: list = field(default_factory=list)
 
     def refs(self) -> list[Ref]:
         """The graph values this call consumes."""
@@ -215,15 +217,17 @@ class Functional(Model):
         graph = []
         for node in nodes:
             outs = [(path, shape, dtype) for path, _, shape, dtype in node.outputs]
+            names = [name for _, name, _, _ in node.outputs]
             if node.kind == "input":
                 graph.append(GraphNode("input", node.name, (), {}, node.name, outs,
-                                       node.batch_size))
+                                       node.batch_size, names))
                 continue
             target = attributes[id(node.target)] if node.kind == "module" else node.target
             name = (module_name(node.target) if node.kind == "module"
                     else node.outputs[0][1].split("[")[0])
             graph.append(GraphNode(node.kind, target, map_structure(to_ref, node.args),
-                                   map_structure(to_ref, node.kwargs), name, outs))
+                                   map_structure(to_ref, node.kwargs), name, outs,
+                                   tensor_names=names))
         return {"nodes": graph, "inputs": [index[t.node] for t in inputs],
                 "input_structure": map_structure(to_ref, input_structure),
                 "output_structure": map_structure(to_ref, output_structure)}
@@ -234,11 +238,21 @@ class Functional(Model):
         return self._spec["nodes"]
 
     @property
-    def inputs(self) -> Any:
-        """Input names in the structure given to the constructor."""
+    def input_names(self) -> list[str]:
+        """The inputs' names, in the order ``forward`` takes them."""
+        return [self._spec["nodes"][i].name for i in self._spec["inputs"]]
+
+    @property
+    def output_names(self) -> Any:
+        """Names of the tensors the model returns, in its output structure."""
         nodes = self._spec["nodes"]
-        return map_structure(lambda r: nodes[r.node].name if isinstance(r, Ref) else r,
-                             self._spec["input_structure"])
+
+        def name(ref: Any) -> Any:
+            if not isinstance(ref, Ref):
+                return ref
+            node = nodes[ref.node]
+            return node.tensor_names[[p for p, _, _ in node.outputs].index(ref.path)]
+        return map_structure(name, self._spec["output_structure"])
 
     @property
     def input_shape(self) -> Any:

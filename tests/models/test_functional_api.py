@@ -133,6 +133,9 @@ def test_multi_input_multi_output_dicts_and_calling_styles():
     with pytest.raises(KeyError, match="lacks"):
         model({"a": xa})
     assert model.output_shape == {"y1": (None, 1), "y2": (None, 3)}
+    assert model.input_shape == {"a": (None, 8), "b": (None, 4)}
+    assert model.input_names == ["a", "b"]
+    assert model.output_names == {"y1": "dense_1", "y2": "dense_2"}
 
 
 def test_list_outputs_and_shared_layer_has_one_set_of_weights():
