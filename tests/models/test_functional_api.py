@@ -326,3 +326,19 @@ def test_shared_layer_called_on_a_different_shape_names_both_shapes():
     with pytest.raises(layers.IncompatibleInputError,
                        match=r"Dense 'dense'.*built for input shape \(None, 4\).*\(None, 5\)"):
         dense(ft.Input((5,)))
+
+
+def test_fit_multi_input_multi_output_model():
+    torch.manual_seed(0)
+    a, b = ft.Input((8,), name="a"), ft.Input((4,), name="b")
+    h = layers.Dense(16, activation="relu")(a)
+    y1 = layers.Dense(1)(torch.cat([h, b], dim=-1))
+    y2 = layers.Dense(2)(h)
+    model = ft.Model({"a": a, "b": b}, [y1, y2])
+    model.compile(optimizer="adam", loss=["mse", "mse"])
+    xa, xb = torch.randn(64, 8), torch.randn(64, 4)
+    targets = [xa[:, :1] + xb[:, :1], xa[:, :2]]
+    history = model.fit({"a": xa, "b": xb}, targets, epochs=6, batch_size=16, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    first, second = model.predict({"a": xa, "b": xb}, verbose=0)
+    assert first.shape == (64, 1) and second.shape == (64, 2)
