@@ -275,3 +275,20 @@ def test_bf16_mixed_precision_runs_on_cpu(regression_data):
     history = model.fit(x, y, epochs=3, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
     assert model.fc1.weight.dtype == torch.float32
+
+
+def test_epoch_metrics_equal_the_metric_over_all_samples(binary_data):
+    """Metrics are updated in groups of batches; the epoch value must not depend on that."""
+    x, y = binary_data
+    x, y = x.repeat(20, 1), y.repeat(20, 1)  # 1920 samples, 240 steps: several flushes
+    model = compiled(loss="binary_crossentropy", metrics=["accuracy", "auc", "mae"],
+                     optimizer=ft.optimizers.SGD(learning_rate=0.0),
+                     module=nn.Sequential(nn.Linear(3, 1), nn.Sigmoid()))
+    history = model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    with torch.no_grad():
+        pred = model(x)
+    reference = {"accuracy": ft.metrics.BinaryAccuracy(), "auc": ft.metrics.AUC(),
+                 "mae": ft.metrics.MeanAbsoluteError()}
+    for name, metric in reference.items():
+        metric.update_state(y, pred)
+        assert history.history[name][0] == pytest.approx(float(metric.result()), rel=1e-5), name
