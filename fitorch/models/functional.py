@@ -416,7 +416,8 @@ class Functional(Model):
                 call = (f"{expr(node.args[0])}.{node.target}"
                         f"({call_args(node.args[1:], node.kwargs)})")
             elif node.target in _INFIX and len(node.args) == 2 and not node.kwargs:
-                call = f"{expr(node.args[0])} {_INFIX[node.target]} {expr(node.args[1])}"
+                left, right = (_atom(expr(a)) for a in node.args)
+                call = f"{left} {_INFIX[node.target]} {right}"
             elif node.target is operator.getitem and not node.kwargs:
                 call = f"{expr(node.args[0])}[{index_expr(node.args[1])}]"
             else:
@@ -515,6 +516,11 @@ _INFIX = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.true
           operator.floordiv: "//", operator.mod: "%", operator.pow: "**", operator.matmul: "@",
           operator.and_: "&", operator.or_: "|", operator.xor: "^", operator.lt: "<",
           operator.le: "<=", operator.gt: ">", operator.ge: ">="}
+
+
+def _atom(text: str) -> str:
+    # -1 ** x would parse as -(1 ** x)
+    return f"({text})" if text.startswith("-") else text
 
 
 def _function_hint(target: Any) -> str:
