@@ -6,13 +6,14 @@ all of them passed, so a bad ``compile`` call leaves the model as it was.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import torch
 from torch import nn
 
 from fitorch.training.compile_utils import CompileLoss, MetricSet
-from fitorch.training.engine import Precision, resolve_device
+from fitorch.training.engine import Precision, distributed, resolve_device
 
 # Schedulers that expect a step per batch rather than per epoch.
 _PER_BATCH_SCHEDULERS = ("OneCycleLR", "CyclicLR")
@@ -47,6 +48,12 @@ class CompileConfig:
                                              or hasattr(lr_scheduler, "step")):
             raise TypeError(f"compile: lr_scheduler={lr_scheduler!r}: expected a torch LR "
                             "scheduler or a callable optimizer -> scheduler")
+        if jit_compile not in (True, False) and not isinstance(jit_compile, str):
+            raise ValueError(f"compile: jit_compile={jit_compile!r}: expected True, False or a "
+                             "torch.compile backend name (e.g. 'inductor', 'aot_eager')")
+        self.distributed = distributed()
+        if self.distributed is not None and device is None:
+            device = self.distributed.device  # this process's GPU under torchrun
         self.device = resolve_device(device)
         self.precision = Precision(precision, self.device)
         self.compiled_loss = CompileLoss(loss, loss_weights) if loss is not None else None
@@ -55,13 +62,21 @@ class CompileConfig:
         self.loss_spec = loss
         self.metrics_spec = metrics
         self.weighted_metrics_spec = weighted_metrics
-        self.jit_compile = bool(jit_compile)
+        self.jit_compile = jit_compile
         self.accumulation = gradient_accumulation_steps
 
         # All arguments are valid: now the model may change.
         if next(iter(model.parameters()), None) is not None or next(iter(model.buffers()), None) \
                 is not None:
             model.to(self.device)
+        if isinstance(model, nn.DataParallel):
+            warnings.warn("compile: the model is wrapped in nn.DataParallel, which trains, but "
+                          "DistributedDataParallel is faster: run the same script with "
+                          "`torchrun --nproc_per_node=N script.py` (or ft.launch) instead",
+                          stacklevel=3)
+        self.model = model
+        # What the training step calls: the model, or its DDP / torch.compile wrapper.
+        self.forward_module: nn.Module = model
         self.optimizer_spec = optimizer
         self.optimizer: torch.optim.Optimizer | None = None
         self.lr_scheduler_spec = lr_scheduler
@@ -88,6 +103,25 @@ class CompileConfig:
                              "to optimize")
         self.optimizer = optimizers.get(self.optimizer_spec, params)
         self._build_scheduler()
+        self._wrap(model)
+
+    def _wrap(self, model: nn.Module) -> None:
+        """DDP under several processes; ``torch.compile`` when ``jit_compile`` asks for it."""
+        module = model
+        if self.distributed is not None:
+            module = self.distributed.wrap(module)
+        if self.jit_compile:
+            backend = "inductor" if self.jit_compile is True else self.jit_compile
+            module = torch.compile(module, backend=backend)
+        self.forward_module = module
+
+    def jit_failed(self, error: Exception) -> None:
+        """Fall back to eager execution (with a warning) when ``torch.compile`` cannot compile."""
+        warnings.warn(f"jit_compile: torch.compile failed ({type(error).__name__}: "
+                      f"{str(error).splitlines()[0] if str(error) else ''}); training continues "
+                      "without compilation", stacklevel=4)
+        self.jit_compile = False
+        self._wrap(self.model)
 
     def set_optimizer(self, optimizer: Any, model: nn.Module) -> None:
         self.optimizer_spec = optimizer
@@ -147,6 +181,8 @@ class CompileConfig:
         metric_sets = []
         for _ in range(2):
             metric_set = MetricSet(self.metrics_spec, self.weighted_metrics_spec, loss_names)
+            if self.distributed is not None:
+                metric_set.gather = self.distributed.gather_cat
             if targets[0] is not None:
                 metric_set.build(names, outputs, targets)
             metric_sets.append(metric_set)

@@ -151,6 +151,9 @@ class MetricSet:
         self._pending: list[tuple[list[torch.Tensor], list[Any], Any]] = []
         self._pending_elements = 0
         self._checked = False
+        # Under several processes: concatenates every process's share (set by the trainer), so
+        # the metrics see the whole global batch and agree on every process.
+        self.gather: Any = None
 
     @staticmethod
     def validate(spec: Any) -> None:
@@ -204,6 +207,8 @@ class MetricSet:
     def update(self, outputs: list[torch.Tensor], targets: list[Any],
                sample_weight: torch.Tensor | None) -> None:
         assert self.entries is not None
+        if self.gather is not None and (not self._checked or self._immediate):
+            outputs, targets, sample_weight = self._gathered(outputs, targets, sample_weight)
         if not self._checked:  # the first batch goes through at once: shape errors surface now
             for _, i, metric, weighted in self.entries:
                 metric.update(outputs[i], targets[i], sample_weight if weighted else None)
@@ -230,13 +235,25 @@ class MetricSet:
             sample_weight = torch.cat([
                 torch.ones(o[0].shape[0], device=o[0].device) if w is None else w
                 for (o, _, _), w in zip(pending, weights)])
+        regather = self.gather is not None and not self._immediate  # not gathered per step
+        if regather and sample_weight is not None:
+            sample_weight = self.gather(sample_weight)
         columns: dict[int, tuple[torch.Tensor, Any]] = {}
         for _, i, metric, weighted in self._deferred:
             if i not in columns:
                 columns[i] = (torch.cat([o[i] for o, _, _ in pending]),
                               _cat_targets([t[i] for _, t, _ in pending]))
+                if regather:
+                    columns[i] = (self.gather(columns[i][0]), self.gather(columns[i][1]))
             y_pred, y_true = columns[i]
             metric.update(y_pred, y_true, sample_weight if weighted else None)
+
+    def _gathered(self, outputs: list[torch.Tensor], targets: list[Any],
+                  sample_weight: torch.Tensor | None) -> tuple:
+        gather = self.gather
+        return ([gather(o) for o in outputs],
+                [t if t is None else gather(t) for t in targets],
+                None if sample_weight is None else gather(sample_weight))
 
     def names(self) -> list[str]:
         return [] if self.entries is None else [e[0] for e in self.entries]
@@ -307,6 +324,9 @@ class LossTracker:
     """
 
     def __init__(self) -> None:
+        # Under several processes, sums over processes (set by the trainer), so every process
+        # reads the loss of the whole global batch.
+        self.reduce: Any = None
         self.reset()
 
     def reset(self) -> None:
@@ -331,16 +351,20 @@ class LossTracker:
             return
         values = torch.stack(self._pending).float()
         weights = torch.tensor(self._pending_n, dtype=values.dtype, device=values.device)
-        finite = torch.isfinite(values)
+        weighted = values * weights
+        if self.reduce is not None:
+            weighted, weights = self.reduce(weighted), self.reduce(weights)
+        finite = torch.isfinite(weighted)
         if self.first_bad_step is None and not bool(finite.all()):
             self.first_bad_step = self.steps + int((~finite).nonzero()[0, 0])
-        chunk = (values * weights).sum()
+        chunk = weighted.sum()
         self.total = chunk if self.total is None else self.total + chunk
         if self._pending_parts:
-            parts = (torch.stack([torch.stack(p) for p in self._pending_parts]).float()
-                     * weights[:, None]).sum(0)
+            parts = torch.stack([torch.stack(p) for p in self._pending_parts]).float() \
+                * torch.tensor(self._pending_n, dtype=values.dtype, device=values.device)[:, None]
+            parts = parts.sum(0) if self.reduce is None else self.reduce(parts.sum(0))
             self.parts_total = parts if self.parts_total is None else self.parts_total + parts
-        self.count += sum(self._pending_n)
+        self.count += float(weights.sum()) if self.reduce is not None else sum(self._pending_n)
         self.steps += len(self._pending)
         self._pending, self._pending_parts, self._pending_n = [], [], []
 

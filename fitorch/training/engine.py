@@ -8,6 +8,8 @@ accelerate is imported, from this module only.
 from __future__ import annotations
 
 import contextlib
+import os
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -78,3 +80,135 @@ class Precision:
         if self.dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(self.device_type, dtype=self.dtype)
+
+
+# ---------------------------------------------------------------------------- several processes
+def launched_world_size() -> int:
+    """How many processes the launcher (torchrun, ``accelerate launch``, ``ft.launch``) started."""
+    try:
+        return int(os.environ.get("WORLD_SIZE", "1"))
+    except ValueError:
+        return 1
+
+
+class Distributed:
+    """This process's share of a data-parallel run.
+
+    accelerate's ``PartialState`` sets up the process group from the launcher's environment
+    (gloo on CPUs, NCCL on GPUs) and picks this process's device; collectives are then plain
+    ``torch.distributed`` calls. Every global batch is split in rank order across processes, so
+    a run on N processes sees the same batches, in the same order, as a run on one.
+    """
+
+    def __init__(self) -> None:
+        from accelerate import PartialState
+
+        # accelerate only sets up CPU (gloo) process groups when asked for the CPU explicitly
+        state = PartialState(cpu=not torch.cuda.is_available())
+        self.rank = state.process_index
+        self.world_size = state.num_processes
+        self.device = state.device
+        self.is_main = state.is_main_process
+
+    # -- models
+    def wrap(self, model: torch.nn.Module) -> torch.nn.Module:
+        """``model`` inside ``DistributedDataParallel`` (it broadcasts rank 0's weights)."""
+        from torch.nn.parallel import DistributedDataParallel
+
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        return DistributedDataParallel(model, device_ids=ids)
+
+    # -- data
+    def split(self, value: Any) -> Any:
+        """This process's contiguous share of every tensor of a batch (in rank order)."""
+        if isinstance(value, torch.Tensor):
+            return torch.tensor_split(value, self.world_size)[self.rank]
+        if isinstance(value, dict):
+            return {k: self.split(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(self.split(v) for v in value)
+        return value
+
+    def sync_rng(self) -> None:
+        """Give every process rank 0's torch RNG state, so they draw the same data order."""
+        import torch.distributed as dist
+
+        state = torch.get_rng_state()
+        dist.broadcast(state, src=0)
+        torch.set_rng_state(state)
+
+    # -- values
+    def all_reduce_sum(self, tensor: torch.Tensor) -> torch.Tensor:
+        """The sum over processes (a new tensor; gloo needs it on the CPU)."""
+        import torch.distributed as dist
+
+        out = tensor.detach().clone()
+        if self.device.type != "cuda":
+            out = out.cpu()
+        dist.all_reduce(out)
+        return out.to(tensor.device)
+
+    def gather_cat(self, tensor: torch.Tensor) -> torch.Tensor:
+        """Every process's tensor, concatenated along dim 0 in rank order (sizes may differ)."""
+        import torch.distributed as dist
+
+        local = tensor.detach()
+        wire = local if self.device.type == "cuda" else local.cpu()
+        size = torch.tensor([wire.shape[0]], device=wire.device)
+        sizes = [torch.zeros_like(size) for _ in range(self.world_size)]
+        dist.all_gather(sizes, size)
+        longest = int(max(s.item() for s in sizes))
+        padded = torch.zeros((longest, *wire.shape[1:]), dtype=wire.dtype, device=wire.device)
+        padded[:wire.shape[0]] = wire
+        parts = [torch.empty_like(padded) for _ in range(self.world_size)]
+        dist.all_gather(parts, padded)
+        return torch.cat([p[:int(s.item())] for p, s in zip(parts, sizes)]).to(tensor.device)
+
+
+_DISTRIBUTED: Distributed | None = None
+
+
+def distributed() -> Distributed | None:
+    """The process group of this run when launched on several processes, else ``None``."""
+    global _DISTRIBUTED
+    if _DISTRIBUTED is None and launched_world_size() > 1:
+        _DISTRIBUTED = Distributed()
+    return _DISTRIBUTED
+
+
+def launch(fn: Callable[..., Any], *args: Any, num_processes: int = 2,
+           start_method: str = "spawn") -> None:
+    """Run ``fn(*args)`` in ``num_processes`` data-parallel processes (one machine).
+
+    The analogue of the seed's ``MirroredStrategy``: code inside ``fn`` that builds, compiles and
+    fits a model runs on every process, each on its share of every batch. ``fn`` must be
+    importable (defined in a module, not a notebook cell, with the spawn start method).
+    """
+    if not isinstance(num_processes, int) or isinstance(num_processes, bool) or num_processes < 1:
+        raise ValueError(f"launch: num_processes={num_processes!r}: expected an int >= 1")
+    if torch.cuda.is_available():
+        if num_processes > torch.cuda.device_count():
+            raise ValueError(f"launch: num_processes={num_processes} but this machine has "
+                             f"{torch.cuda.device_count()} CUDA devices")
+    elif num_processes > (os.cpu_count() or 1):
+        raise ValueError(f"launch: num_processes={num_processes} but this machine has "
+                         f"{os.cpu_count()} CPU cores; start at most one process per core")
+    if num_processes == 1:
+        fn(*args)
+        return
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as sock:  # a free port for the rendezvous
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    mp.start_processes(_launched, args=(fn, args, num_processes, port), nprocs=num_processes,
+                       start_method=start_method, join=True)
+
+
+def _launched(rank: int, fn: Callable[..., Any], args: tuple, world_size: int, port: int) -> None:
+    os.environ.update({"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "RANK": str(rank),
+                       "LOCAL_RANK": str(rank), "WORLD_SIZE": str(world_size),
+                       "LOCAL_WORLD_SIZE": str(world_size)})
+    fn(*args)

@@ -45,6 +45,13 @@ def call_model(model: Any, x: Any) -> Any:
     return model(x)
 
 
+def _is_compile_error(err: Exception) -> bool:
+    """Errors raised by torch.compile's machinery (not by the user's model)."""
+    module = type(err).__module__ or ""
+    return module.startswith(("torch._dynamo", "torch._inductor")) or \
+        type(err).__name__ in ("BackendCompilerFailed", "InternalTorchDynamoError", "Unsupported")
+
+
 def _batch_size(x: Any) -> int:
     if isinstance(x, torch.Tensor):
         return x.shape[0]
@@ -67,6 +74,8 @@ class _Phase:
         tracker = config.__dict__.get(key)
         if tracker is None:
             tracker = config.__dict__[key] = LossTracker()
+            if config.distributed is not None:
+                tracker.reduce = config.distributed.all_reduce_sum
         self.loss = tracker
 
     @property
@@ -121,18 +130,43 @@ class Trainer:
         return loss, parts, outputs, targets
 
     def train_batch(self, config: CompileConfig, phase: _Phase, x: Any, y: Any, sw: Any,
-                    step: int) -> None:
-        """Forward, loss, backward and (every ``accumulation`` steps) an optimizer step."""
+                    step: int, scale: float = 1.0) -> None:
+        """Forward, loss, backward and (every ``accumulation`` steps) an optimizer step.
+
+        ``scale`` weighs this process's loss under several processes (its share of the global
+        batch times the number of processes), so DDP's gradient average is the global mean.
+        """
+        if config.jit_compile and not config.__dict__.get("jit_verified"):
+            try:
+                self._train_batch(config, phase, x, y, sw, step, scale)
+            except Exception as err:  # noqa: BLE001 - only compiler errors are caught below
+                if not _is_compile_error(err):
+                    raise
+                config.jit_failed(err)
+                if config.optimizer is not None:
+                    config.optimizer.zero_grad(set_to_none=True)
+            else:
+                config.jit_verified = True
+                return
+        self._train_batch(config, phase, x, y, sw, step, scale)
+
+    def _train_batch(self, config: CompileConfig, phase: _Phase, x: Any, y: Any, sw: Any,
+                     step: int, scale: float) -> None:
         model = self.model
         with config.precision.autocast():
-            y_pred = call_model(model, x)
+            y_pred = call_model(config.forward_module, x)
             if not config.built:
                 self._first_batch(config, y_pred, y)
             loss, parts, outputs, targets = self._loss(config, y_pred, y, sw)
             if config.regularized:
                 loss = loss + config.regularization_loss(model)
+            if scale == 0.0:  # an empty share: zero gradients, but DDP still gets its call
+                loss = sum(o.sum() for o in outputs) * 0.0
+                parts = [loss] * len(parts)
         optimizer = config.optimizer
         scaled = loss / config.accumulation if config.accumulation > 1 else loss
+        if scale != 1.0:
+            scaled = scaled * scale
         scaler = config.precision.scaler
         if scaler is not None:
             scaler.scale(scaled).backward()
@@ -157,14 +191,29 @@ class Trainer:
         if metrics is not None and metrics.entries:
             metrics.update([o.detach() for o in outputs], targets, sw)
 
+    def _forward(self, config: CompileConfig, x: Any) -> Any:
+        """The model's output through its DDP / compiled wrapper (eager if compiling fails)."""
+        if config.jit_compile and not config.__dict__.get("jit_verified"):
+            try:
+                return call_model(config.forward_module, x)
+            except Exception as err:  # noqa: BLE001 - only compiler errors are caught
+                if not _is_compile_error(err):
+                    raise
+                config.jit_failed(err)
+        return call_model(config.forward_module, x)
+
     @torch.no_grad()
     def test_batch(self, config: CompileConfig, phase: _Phase, x: Any, y: Any, sw: Any) -> None:
         with config.precision.autocast():
-            y_pred = call_model(self.model, x)
+            y_pred = self._forward(config, x)
             if not config.built:
                 self._first_batch(config, y_pred, y)
             loss, parts, outputs, targets = self._loss(config, y_pred, y, sw)
-        phase.loss.update(loss, _batch_size(x), parts)
+        n = _batch_size(x)
+        if n == 0:  # this process's share of a final batch smaller than the process count
+            loss = torch.zeros((), device=loss.device)
+            parts = [loss] * len(parts)
+        phase.loss.update(loss, n, parts)
         metrics = phase.metrics
         if metrics is not None and metrics.entries:
             metrics.update(outputs, targets, sw)
@@ -223,6 +272,9 @@ class Trainer:
             config.optimizer.zero_grad(set_to_none=True)
         state = FitState()
         model.__dict__["_fit_state"] = state
+        dist = config.distributed
+        if dist is not None and config.optimizer is None:
+            self._materialize(config, train_data)
         cbs.on_train_begin(None)
         resume = state.resume_point
         logs: dict[str, float] = {}
@@ -233,22 +285,26 @@ class Trainer:
                 # Redraw this epoch's data order exactly as the interrupted run drew it.
                 torch.set_rng_state(resume["epoch_rng_state"])
                 skip = resume["step"]
+            if dist is not None:
+                dist.sync_rng()  # every process draws the same data order
             state.epoch_rng_state = torch.get_rng_state()
             train_phase.reset()
             cbs.on_epoch_begin(epoch, None)
-            model.train()
+            config.forward_module.train()
             batches = iter(epoch_batches)
             for _ in range(skip):  # batches the interrupted run already trained on
                 next(batches)
+            if dist is not None:
+                batches = _shards(batches, dist)
             if skip:
                 restore_rng_states(resume["rng_states"])
             step = skip - 1
-            for step, (xb, yb, swb) in enumerate(batches, start=skip):
+            for step, (xb, yb, swb, *scale) in enumerate(batches, start=skip):
                 if want_begin:
                     cbs.batch("on_train_batch_begin", step, {})
                 if weigher is not None:
                     swb = weigher(yb, swb)
-                self.train_batch(config, train_phase, xb, yb, swb, step)
+                self.train_batch(config, train_phase, xb, yb, swb, step, *scale)
                 state.step = step + 1
                 if want_end:
                     cbs.batch("on_train_batch_end", step, BatchLogs(train_phase.logs))
@@ -283,16 +339,30 @@ class Trainer:
         cbs.on_train_end(logs)
         return history
 
+    def _materialize(self, config: CompileConfig, data: data_lib.DataAdapter) -> None:
+        """Give lazy layers their parameters before DDP wraps the model (DDP cannot wrap
+        uninitialized parameters, and must broadcast rank 0's weights before the first step)."""
+        with torch.random.fork_rng(), torch.no_grad():  # the data order must not change
+            xb, _, _ = next(iter(data))
+            was_training = self.model.training
+            self.model.eval()
+            try:
+                call_model(self.model, xb)
+            finally:
+                self.model.train(was_training)
+        config.build_optimizer(self.model)
+
     # ------------------------------------------------------------------ evaluate
     def _evaluate_loop(self, config: CompileConfig, phase: _Phase, data: Any,
                        cbs: CallbackList, steps: int | None, in_fit: bool = False
                        ) -> dict[str, float]:
         model = self.model
         was_training = model.training
-        model.eval()
+        config.forward_module.eval()
         phase.reset()
         want_begin = cbs.wants("on_test_batch_begin")
         want_end = cbs.wants("on_test_batch_end")
+        dist = config.distributed
         cbs.on_test_begin(None)
         try:
             for step, (xb, yb, swb) in enumerate(data):
@@ -300,11 +370,13 @@ class Trainer:
                     break
                 if want_begin:
                     cbs.batch("on_test_batch_begin", step, {})
+                if dist is not None:
+                    xb, yb, swb = dist.split(xb), dist.split(yb), dist.split(swb)
                 self.test_batch(config, phase, xb, yb, swb)
                 if want_end:
                     cbs.batch("on_test_batch_end", step, BatchLogs(phase.logs))
         finally:
-            model.train(was_training)
+            config.forward_module.train(was_training)
         if phase.loss.count == 0 and phase.loss.steps == 0 and not phase.loss._pending:
             raise ValueError("evaluate: the data produced no batches")
         logs = phase.logs()
@@ -341,7 +413,9 @@ class Trainer:
                                   {"steps": steps or data.num_batches, "verbose": verbose})
         want_end = cbs.wants("on_predict_batch_end")
         was_training = model.training
-        model.eval()
+        module = config.forward_module if config is not None else model
+        dist = config.distributed if config is not None else None
+        module.eval()
         chunks: list[Any] = []
         cbs.on_predict_begin(None)
         autocast = config.precision.autocast if config is not None else _null
@@ -349,15 +423,20 @@ class Trainer:
             for step, (xb, _, _) in enumerate(data):
                 if steps is not None and step >= steps:
                     break
+                if dist is not None:
+                    xb = dist.split(xb)
                 with autocast():
-                    out = call_model(model, xb)
+                    out = self._forward(config, xb) if config is not None \
+                        else call_model(model, xb)
+                if dist is not None:  # every process returns all predictions, in order
+                    out = data_lib.map_structure(dist.gather_cat, out)
                 # Each batch goes to the CPU as it is made, so the device never holds them all.
                 chunks.append(data_lib.map_structure(
                     lambda t: t.detach().to("cpu", non_blocking=False), out))
                 if want_end:
                     cbs.batch("on_predict_batch_end", step, {"outputs": chunks[-1]})
         finally:
-            model.train(was_training)
+            module.train(was_training)
         cbs.on_predict_end(None)
         if not chunks:
             raise ValueError("predict: the data produced no batches")
@@ -466,6 +545,16 @@ def restore_rng_states(states: dict[str, Any]) -> None:
     torch.set_rng_state(states["torch"])
     if "cuda" in states and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def _shards(batches: Iterator, dist: Any) -> Iterator:
+    """This process's share of each global batch, with the weight of its loss (see
+    ``Trainer.train_batch``)."""
+    world = dist.world_size
+    for xb, yb, swb in batches:
+        n_global = _batch_size(xb)
+        xb, yb, swb = dist.split(xb), dist.split(yb), dist.split(swb)
+        yield xb, yb, swb, world * _batch_size(xb) / n_global
 
 
 class _EpochBatches:
