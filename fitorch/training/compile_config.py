@@ -19,6 +19,22 @@ from fitorch.training.engine import Precision, distributed, resolve_device
 _PER_BATCH_SCHEDULERS = ("OneCycleLR", "CyclicLR")
 
 
+def _check_jit_compile(jit_compile: Any) -> None:
+    if jit_compile in (True, False) or (callable(jit_compile) and not isinstance(jit_compile, str)):
+        return
+    if isinstance(jit_compile, str):
+        from torch._dynamo import list_backends  # deferred: importing dynamo takes a second
+
+        known = list_backends(exclude_tags=())
+        if jit_compile in known:
+            return
+        raise ValueError(f"compile: jit_compile={jit_compile!r} is not a torch.compile backend; "
+                         f"available: {known}")
+    raise ValueError(f"compile: jit_compile={jit_compile!r}: expected True, False, a "
+                     "torch.compile backend name (e.g. 'inductor', 'aot_eager') or a backend "
+                     "callable")
+
+
 def has_lazy_parameters(module: nn.Module) -> bool:
     """Whether some parameter is not materialized yet (torch lazy modules, unbuilt layers)."""
     from torch.nn.parameter import UninitializedParameter
@@ -48,9 +64,7 @@ class CompileConfig:
                                              or hasattr(lr_scheduler, "step")):
             raise TypeError(f"compile: lr_scheduler={lr_scheduler!r}: expected a torch LR "
                             "scheduler or a callable optimizer -> scheduler")
-        if jit_compile not in (True, False) and not isinstance(jit_compile, str):
-            raise ValueError(f"compile: jit_compile={jit_compile!r}: expected True, False or a "
-                             "torch.compile backend name (e.g. 'inductor', 'aot_eager')")
+        _check_jit_compile(jit_compile)
         self.distributed = distributed()
         if self.distributed is not None and device is None:
             device = self.distributed.device  # this process's GPU under torchrun
