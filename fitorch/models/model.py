@@ -324,6 +324,22 @@ class Model(nn.Module):
         """Number of parameters, shared ones counted once."""
         return sum(p.numel() for p in {id(p): p for p in self.parameters()}.values())
 
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: dict | None = None) -> Model:
+        """Rebuild a model from ``get_config()``: ``Model.from_config`` builds a functional
+        graph model; a subclass is constructed as ``cls(**config)``."""
+        if cls is Model:
+            from fitorch.models.functional import Functional
+
+            return Functional.from_config(config, custom_objects=custom_objects)
+        return cls(**config)
+
+    def save(self, filepath: str, overwrite: bool = False, **kwargs: Any) -> None:
+        """Write the model (architecture, weights, compile state) to one ``.fitorch`` file."""
+        from fitorch.saving import save_model
+
+        save_model(self, filepath, overwrite=overwrite, **kwargs)
+
     def save_weights(self, filepath: str, overwrite: bool = True) -> None:
         """Write weights and buffers to a ``.safetensors`` file (atomically)."""
         from fitorch.saving import save_weights

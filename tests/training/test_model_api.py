@@ -80,3 +80,16 @@ def test_model_rejects_unexpected_arguments():
 
     with pytest.raises(TypeError, match="Model"):
         ft.Model(3)
+
+
+def test_model_from_config_builds_a_functional_model():
+    from fitorch import layers
+
+    x = ft.Input(shape=(3,))
+    model = ft.Model(x, layers.Dense(2)(layers.Dense(4, activation="relu")(x)))
+    clone = ft.models.Model.from_config(model.get_config())
+    assert type(clone).__name__ == "Functional"
+    assert clone.count_params() == model.count_params() == 3 * 4 + 4 + 4 * 2 + 2
+    clone.load_state_dict(model.state_dict())
+    data = torch.randn(5, 3)
+    torch.testing.assert_close(clone(data), model(data))
