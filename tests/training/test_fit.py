@@ -292,3 +292,43 @@ def test_epoch_metrics_equal_the_metric_over_all_samples(binary_data):
     for name, metric in reference.items():
         metric.update_state(y, pred)
         assert history.history[name][0] == pytest.approx(float(metric.result()), rel=1e-5), name
+
+
+def test_validation_split_of_a_map_style_dataset_takes_the_tail(regression_data):
+    x, y = regression_data
+    seen = []
+
+    class Spy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 1)
+
+        def forward(self, inp):
+            if not self.training:
+                seen.append(inp.clone())
+            return self.fc(inp)
+
+    model = compiled(Spy())
+    model.fit(TensorDataset(x, y), validation_split=0.25, epochs=1, verbose=0)
+    torch.testing.assert_close(torch.cat(seen), x[48:])
+
+
+def test_verbose_0_prints_nothing_and_2_one_line_per_epoch(regression_data, capsys):
+    x, y = regression_data
+    compiled().fit(x, y, epochs=2, verbose=0)
+    assert capsys.readouterr().out == ""
+    compiled(metrics=["mae"]).fit(x, y, epochs=3, verbose=2, validation_split=0.25)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert [line for line in lines if line.startswith("Epoch")] == ["Epoch 1/3", "Epoch 2/3",
+                                                                   "Epoch 3/3"]
+    steps = [line for line in lines if not line.startswith("Epoch")]
+    assert len(steps) == 3 and all(" - loss: " in s and " - val_mae: " in s for s in steps)
+
+
+def test_a_per_batch_scheduler_steps_every_batch(regression_data):
+    x, y = regression_data
+    model = compiled(optimizer=ft.optimizers.SGD(learning_rate=0.1),
+                     lr_scheduler=lambda opt: torch.optim.lr_scheduler.OneCycleLR(
+                         opt, max_lr=0.1, total_steps=8))
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0)  # 4 batches x 2 epochs = 8 steps
+    assert model.lr_scheduler.last_epoch == 8
