@@ -1,5 +1,11 @@
 """Keras-semantics layers for PyTorch: every layer is an ``nn.Module`` built lazily from its input."""
 
+from __future__ import annotations
+
+import importlib
+import types
+from typing import Any
+
 from fitorch.layers import activations, initializers, regularizers
 from fitorch.layers.base import (IncompatibleInputError, Layer, deserialize, infer_output_shape,
                                  regularization_losses, serialize)
@@ -25,3 +31,21 @@ from fitorch.layers.pooling import (AveragePooling1D, AveragePooling2D, AverageP
 from fitorch.layers.reshaping import (Cropping1D, Cropping2D, Cropping3D, Flatten, Permute,
                                       RepeatVector, Reshape, UpSampling1D, UpSampling2D,
                                       UpSampling3D, ZeroPadding1D, ZeroPadding2D, ZeroPadding3D)
+from fitorch.layers.recurrent import GRU, LSTM, SimpleRNN
+from fitorch.layers.attention import MultiHeadAttention
+from fitorch.layers.wrappers import Bidirectional, TimeDistributed
+
+
+
+def __getattr__(name: str) -> Any:
+    # ``layers.Input`` (Keras spelling used by the seed) lives with the functional API; imported
+    # on first use so that fitorch.layers never depends on fitorch.models at import time
+    if name == "Input":
+        return importlib.import_module("fitorch.models.functional").Input
+    raise AttributeError(f"module 'fitorch.layers' has no attribute {name!r}")
+
+
+__all__ = sorted(name for name, value in list(globals().items())
+                 if not name.startswith("_") and not isinstance(value, types.ModuleType)
+                 and name not in {"annotations", "Any"}) + \
+    ["Input", "activations", "initializers", "regularizers"]

@@ -1,0 +1,170 @@
+"""``MultiHeadAttention`` with Keras's weights and call signature, on torch's fused attention."""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from fitorch.layers.base import IncompatibleInputError, Layer, is_shape, shape_of, standardize_shape
+from fitorch.layers.core import check_positive_int, check_rate
+
+
+def _in_to_torch(k: torch.Tensor) -> torch.Tensor:
+    # Keras EinsumDense kernel (dim, heads, head_dim) -> F.linear weight (heads * head_dim, dim)
+    return k.reshape(k.shape[0], -1).T
+
+
+def _in_to_keras(t: torch.Tensor, heads: int) -> torch.Tensor:
+    return t.T.reshape(t.shape[1], heads, t.shape[0] // heads)
+
+
+def _out_to_torch(k: torch.Tensor) -> torch.Tensor:
+    # Keras (heads, head_dim, out) -> F.linear weight (out, heads * head_dim)
+    return k.reshape(-1, k.shape[-1]).T
+
+
+def _out_to_keras(t: torch.Tensor, heads: int) -> torch.Tensor:
+    return t.T.reshape(heads, t.shape[1] // heads, t.shape[0])
+
+
+def _flatten(t: torch.Tensor) -> torch.Tensor:
+    return t.reshape(-1)
+
+
+def _bias_to_keras(t: torch.Tensor, heads: int) -> torch.Tensor:
+    return t.reshape(heads, -1)
+
+
+class MultiHeadAttention(Layer):
+    """Multi-head attention (Vaswani et al.) with Keras's API.
+
+    Call as ``mha(query, value, key=None, attention_mask=None, return_attention_scores=False,
+    use_causal_mask=False)`` on ``(batch, time, features)`` tensors; ``attention_mask`` is boolean
+    ``(batch, T_query, T_value)`` with True where attention is allowed. Weights (Keras layout):
+    query/key/value kernels ``(dim, num_heads, key_dim or value_dim)`` with biases
+    ``(num_heads, dim)``, output kernel ``(num_heads, value_dim, output_dim)`` and bias.
+    """
+
+    _min_ndim = 3
+
+    def __init__(self, num_heads: int, key_dim: int, value_dim: int | None = None,
+                 dropout: float = 0.0, use_bias: bool = True, output_shape: Any = None,
+                 attention_axes: Any = None, kernel_initializer: Any = "glorot_uniform",
+                 bias_initializer: Any = "zeros", kernel_regularizer: Any = None,
+                 bias_regularizer: Any = None, **kwargs: Any) -> None:
+        owner = type(self).__name__
+        self.num_heads = check_positive_int(owner, "num_heads", num_heads)
+        self.key_dim = check_positive_int(owner, "key_dim", key_dim)
+        self.value_dim = key_dim if value_dim is None else check_positive_int(
+            owner, "value_dim", value_dim)
+        self.dropout = check_rate(owner, dropout, "dropout")
+        if attention_axes is not None:
+            raise ValueError(f"{owner}: attention_axes={attention_axes!r} is not supported; "
+                             "attention runs over the time axis (attention_axes=None)")
+        if output_shape is not None:
+            dims = (output_shape,) if isinstance(output_shape, int) else tuple(output_shape)
+            if len(dims) != 1:
+                raise ValueError(f"{owner}: output_shape={output_shape!r} must be one int")
+            output_shape = check_positive_int(owner, "output_shape", dims[0])
+        super().__init__(**kwargs)
+        self.output_shape = output_shape
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+
+    def _build_from_call(self, args: tuple, kwargs: dict) -> None:
+        names = ("query", "value", "key")
+        given = dict(zip(names, args))
+        given.update({k: v for k, v in kwargs.items() if k in names and v is not None})
+        if "query" not in given or "value" not in given:
+            raise TypeError(f"{self.name}: call needs query and value tensors")
+        with torch.device(given["query"].device):
+            self.build([shape_of(given[n]) for n in names if n in given])
+
+    def check_input_shape(self, input_shape: Any) -> None:
+        shapes = [input_shape] if is_shape(input_shape) else list(input_shape)
+        if not 1 <= len(shapes) <= 3:
+            raise IncompatibleInputError(self, input_shape, "expects [query, value] or "
+                                         f"[query, value, key] shapes, got {input_shape}")
+        for shape in shapes:
+            if len(shape) < 3 or shape[-1] is None:
+                raise IncompatibleInputError(self, input_shape, "query, value and key must be "
+                                             "(batch, time, features) with known features, got "
+                                             f"{input_shape}")
+        if self._built:
+            expected = [self._dims["query"], self._dims["value"], self._dims["key"]]
+            got = [s[-1] for s in shapes]
+            if got != expected[:len(got)]:
+                raise IncompatibleInputError(self, input_shape, f"was built for feature sizes "
+                                             f"query/value/key {expected}, got {got}")
+
+    def build(self, input_shape: Any) -> None:
+        shapes = [input_shape] if is_shape(input_shape) else list(input_shape)
+        query, value = shapes[0], shapes[1] if len(shapes) > 1 else shapes[0]
+        key = shapes[2] if len(shapes) > 2 else value
+        self._dims = {"query": query[-1], "value": value[-1], "key": key[-1]}
+        self._out_dim = self.output_shape or query[-1]
+        heads = self.num_heads
+        in_layout = (_in_to_torch, functools.partial(_in_to_keras, heads=heads))
+        bias_layout = (_flatten, functools.partial(_bias_to_keras, heads=heads))
+        for name, dim, head_dim in (("query", query[-1], self.key_dim),
+                                    ("key", key[-1], self.key_dim),
+                                    ("value", value[-1], self.value_dim)):
+            self.add_weight((dim, heads, head_dim), self.kernel_initializer,
+                            name=f"{name}_kernel", regularizer=self.kernel_regularizer,
+                            layout=in_layout)
+            if self.use_bias:
+                self.add_weight((heads, head_dim), self.bias_initializer, name=f"{name}_bias",
+                                regularizer=self.bias_regularizer, layout=bias_layout)
+            else:
+                setattr(self, f"{name}_bias", None)
+        self.add_weight((heads, self.value_dim, self._out_dim), self.kernel_initializer,
+                        name="output_kernel", regularizer=self.kernel_regularizer,
+                        layout=(_out_to_torch, functools.partial(_out_to_keras, heads=heads)))
+        if self.use_bias:
+            self.add_weight((self._out_dim,), self.bias_initializer, name="output_bias",
+                            regularizer=self.bias_regularizer)
+        else:
+            self.output_bias = None
+
+    def _heads(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+               head_dim: int) -> torch.Tensor:
+        y = F.linear(x, weight, bias)
+        return y.reshape(y.shape[:-1] + (self.num_heads, head_dim)).transpose(-3, -2)
+
+    def call(self, query: torch.Tensor, value: torch.Tensor, key: torch.Tensor | None = None,
+             attention_mask: torch.Tensor | None = None, return_attention_scores: bool = False,
+             use_causal_mask: bool = False) -> Any:
+        key = value if key is None else key
+        q = self._heads(query, self.query_kernel, self.query_bias, self.key_dim)
+        k = self._heads(key, self.key_kernel, self.key_bias, self.key_dim)
+        v = self._heads(value, self.value_kernel, self.value_bias, self.value_dim)
+        mask = None if attention_mask is None else attention_mask.bool().unsqueeze(-3)
+        if use_causal_mask:
+            causal = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool,
+                                device=q.device).tril()
+            mask = causal if mask is None else mask & causal
+        dropout = self.dropout if self.training else 0.0
+        scale = 1.0 / math.sqrt(self.key_dim)
+        if return_attention_scores:
+            scores = (q @ k.transpose(-1, -2)) * scale
+            if mask is not None:
+                scores = scores.masked_fill(~mask, -1e9)  # Keras's large negative, not -inf
+            scores = scores.softmax(dim=-1)
+            out = F.dropout(scores, dropout, self.training) @ v
+        else:
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout,
+                                                 scale=scale)
+        out = out.transpose(-3, -2)
+        out = F.linear(out.reshape(out.shape[:-2] + (-1,)), self.output_kernel, self.output_bias)
+        return (out, scores) if return_attention_scores else out
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        input_shape = standardize_shape(input_shape)
+        self.check_input_shape(input_shape)
+        query = input_shape if is_shape(input_shape) else input_shape[0]
+        return tuple(query[:-1]) + (self.output_shape or query[-1],)

@@ -1,0 +1,350 @@
+"""Recurrent layers with Keras semantics: SimpleRNN, LSTM, GRU.
+
+Weights follow Keras (``kernel``, ``recurrent_kernel``, ``bias``; LSTM gates i, f, c, o; GRU gates
+z, r, h with ``reset_after``) in ``get_weights`` / ``set_weights``; they are stored in torch's layout
+so that with Keras's default activations the layer runs torch's fused RNN kernels (cuDNN on GPU).
+Other activations, ``recurrent_dropout`` in training and ``GRU(reset_after=False)`` run a
+step-by-step loop with the same weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from fitorch.layers import activations, initializers
+from fitorch.layers.base import Layer, Shape, describe, standardize_shape
+from fitorch.layers.core import check_positive_int, check_rate, transpose_2d
+
+
+def _swap_zr(t: torch.Tensor) -> torch.Tensor:
+    # Keras GRU gate blocks (z, r, h) <-> torch's (r, z, n) along the last axis (an involution)
+    u = t.shape[-1] // 3
+    return torch.cat([t[..., u:2 * u], t[..., :u], t[..., 2 * u:]], dim=-1)
+
+
+def _gru_matrix_to_torch(k: torch.Tensor) -> torch.Tensor:
+    return _swap_zr(k).T
+
+
+def _gru_matrix_to_keras(t: torch.Tensor) -> torch.Tensor:
+    return _swap_zr(t.T)
+
+
+class _UnitForgetBias(initializers.Initializer):
+    # Keras LSTM's unit_forget_bias: the forget-gate block starts at 1
+    def __init__(self, base: Any, units: int):
+        self.base, self.units = initializers.get(base), units
+
+    def __call__(self, shape: tuple[int, ...], dtype: torch.dtype | None = None) -> torch.Tensor:
+        u = self.units
+        return torch.cat([self.base((u,), dtype), torch.ones(u, dtype=dtype),
+                          self.base((2 * u,), dtype)])
+
+
+class _RNN(Layer):
+    """Shared machinery: argument checks, masks, state handling, output selection."""
+
+    _gates = 1
+    _n_states = 1
+    _expected_ndim = 3
+
+    def _init_rnn(self, units: int, activation: Any, recurrent_activation: Any, use_bias: bool,
+                  kernel_initializer: Any, recurrent_initializer: Any, bias_initializer: Any,
+                  kernel_regularizer: Any, recurrent_regularizer: Any, bias_regularizer: Any,
+                  dropout: float, recurrent_dropout: float, return_sequences: bool,
+                  return_state: bool, go_backwards: bool, stateful: bool,
+                  kwargs: dict[str, Any]) -> None:
+        owner = type(self).__name__
+        self.units = check_positive_int(owner, "units", units)
+        self.dropout = check_rate(owner, dropout, "dropout")
+        self.recurrent_dropout = check_rate(owner, recurrent_dropout, "recurrent_dropout")
+        if stateful:
+            raise ValueError(f"{owner}: stateful=True is not supported (state is not carried "
+                             "between batches); pass initial_state= explicitly instead")
+        kwargs.pop("unroll", None)  # an execution hint in Keras; the result is the same
+        self.activation = activations.get(activation)
+        self.recurrent_activation = activations.get(recurrent_activation)
+        Layer.__init__(self, **kwargs)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = kernel_initializer
+        self.recurrent_initializer = recurrent_initializer
+        self.bias_initializer = bias_initializer
+        self.kernel_regularizer = kernel_regularizer
+        self.recurrent_regularizer = recurrent_regularizer
+        self.bias_regularizer = bias_regularizer
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        self.stateful = False
+
+    def _add_matrices(self, in_features: int,
+                      layout: tuple[Callable, Callable] = (transpose_2d, transpose_2d)) -> None:
+        gu = self._gates * self.units
+        self.add_weight((in_features, gu), self.kernel_initializer, name="kernel",
+                        regularizer=self.kernel_regularizer, layout=layout)
+        self.add_weight((self.units, gu), self.recurrent_initializer, name="recurrent_kernel",
+                        regularizer=self.recurrent_regularizer, layout=layout)
+
+    def build(self, input_shape: Shape) -> None:
+        if input_shape[-1] is None:
+            raise ValueError(f"{describe(self)}: the feature axis of the input must be known, "
+                             f"got shape {input_shape}")
+        self._in_features = input_shape[-1]
+        self._build_weights(input_shape[-1])
+
+    def _build_weights(self, in_features: int) -> None:
+        raise NotImplementedError
+
+    def _fixed_axes(self) -> dict[int, int]:
+        return {-1: self._in_features}
+
+    def _rank_hint(self, input_shape: Shape) -> str:
+        if len(input_shape) == 2:
+            return "; recurrent layers take (batch, timesteps, features)"
+        return ""
+
+    def _initial_states(self, x: torch.Tensor, initial_state: Any) -> list[torch.Tensor]:
+        if initial_state is None:
+            zeros = x.new_zeros(x.shape[0], self.units)
+            return [zeros] * self._n_states
+        states = [initial_state] if isinstance(initial_state, torch.Tensor) else list(initial_state)
+        expected = (x.shape[0], self.units)
+        if len(states) != self._n_states or any(tuple(s.shape) != expected for s in states):
+            raise ValueError(f"{describe(self)}: initial_state must be {self._n_states} tensor(s) "
+                             f"of shape {expected}, got {[tuple(s.shape) for s in states]}")
+        return states
+
+    def _mask(self, like: torch.Tensor, rate: float) -> torch.Tensor:
+        # one mask per sequence, shared by all timesteps (Keras's recurrent dropout semantics)
+        return like.new_empty(like.shape).bernoulli_(1 - rate).div_(1 - rate)
+
+    def call(self, inputs: torch.Tensor, initial_state: Any = None) -> Any:
+        x = inputs.flip(1) if self.go_backwards else inputs
+        states = self._initial_states(x, initial_state)
+        training = self.training
+        if training and self.dropout > 0:
+            x = x * self._mask(x[:, :1], self.dropout)
+        rec_mask = None
+        if training and self.recurrent_dropout > 0:
+            rec_mask = self._mask(states[0], self.recurrent_dropout)
+        if rec_mask is None and self._fused:
+            outputs, states = self._run_fused(x, states)
+        else:
+            outputs, states = self._run_loop(x, states, rec_mask)
+        output = outputs if self.return_sequences else outputs[:, -1]
+        return [output] + states if self.return_state else output
+
+    @property
+    def _fused(self) -> bool:
+        return False
+
+    def _run_fused(self, x: torch.Tensor, states: list[torch.Tensor]) -> tuple[Any, list]:
+        raise NotImplementedError
+
+    def _run_loop(self, x: torch.Tensor, states: list[torch.Tensor],
+                  rec_mask: torch.Tensor | None) -> tuple[torch.Tensor, list]:
+        raise NotImplementedError
+
+    def _torch_params(self) -> list[torch.Tensor]:
+        if not self.use_bias:
+            return [self.kernel, self.recurrent_kernel]
+        return [self.kernel, self.recurrent_kernel, self.bias, torch.zeros_like(self.bias)]
+
+    def compute_output_shape(self, input_shape: Shape) -> Any:
+        input_shape = standardize_shape(input_shape)
+        self.check_input_shape(input_shape)
+        batch = input_shape[0]
+        out = (batch, input_shape[1], self.units) if self.return_sequences else (batch, self.units)
+        if self.return_state:
+            return [out] + [(batch, self.units)] * self._n_states
+        return out
+
+    def extra_repr(self) -> str:
+        return (f"name={self.name!r}, units={self.units}, return_sequences="
+                f"{self.return_sequences}, return_state={self.return_state}")
+
+
+class SimpleRNN(_RNN):
+    """Fully connected recurrence ``h_t = activation(x_t W + h_{t-1} U + b)`` (Keras ``SimpleRNN``)."""
+
+    def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform",
+                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
+                 bias_regularizer: Any = None, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, return_sequences: bool = False,
+                 return_state: bool = False, go_backwards: bool = False, stateful: bool = False,
+                 **kwargs: Any) -> None:
+        self._init_rnn(units, activation, None, use_bias, kernel_initializer,
+                       recurrent_initializer, bias_initializer, kernel_regularizer,
+                       recurrent_regularizer, bias_regularizer, dropout, recurrent_dropout,
+                       return_sequences, return_state, go_backwards, stateful, kwargs)
+
+    def _build_weights(self, in_features: int) -> None:
+        self._add_matrices(in_features)
+        if self.use_bias:
+            self.add_weight((self.units,), self.bias_initializer, name="bias",
+                            regularizer=self.bias_regularizer)
+        else:
+            self.bias = None
+
+    @property
+    def _fused(self) -> bool:
+        return self.activation in (torch.tanh, torch.relu)
+
+    def _run_fused(self, x: torch.Tensor, states: list[torch.Tensor]) -> tuple[Any, list]:
+        op = torch.rnn_tanh if self.activation is torch.tanh else torch.rnn_relu
+        out, h = op(x, states[0].unsqueeze(0), self._torch_params(), self.use_bias, 1, 0.0,
+                    self.training, False, True)
+        return out, [h[0]]
+
+    def _run_loop(self, x: torch.Tensor, states: list[torch.Tensor],
+                  rec_mask: torch.Tensor | None) -> tuple[torch.Tensor, list]:
+        xw = F.linear(x, self.kernel, self.bias)
+        h, outputs = states[0], []
+        for t in range(x.shape[1]):
+            hd = h if rec_mask is None else h * rec_mask
+            h = self.activation(xw[:, t] + F.linear(hd, self.recurrent_kernel))
+            outputs.append(h)
+        return torch.stack(outputs, 1), [h]
+
+
+class LSTM(_RNN):
+    """Long short-term memory (Keras ``LSTM``: gates i, f, c, o; ``unit_forget_bias``).
+
+    ``return_state=True`` returns ``[output, h, c]``; ``initial_state=[h, c]`` may be passed to the call.
+    """
+
+    _gates = 4
+    _n_states = 2
+
+    def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = "sigmoid",
+                 use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
+                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
+                 unit_forget_bias: bool = True, kernel_regularizer: Any = None,
+                 recurrent_regularizer: Any = None, bias_regularizer: Any = None,
+                 dropout: float = 0.0, recurrent_dropout: float = 0.0,
+                 return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, **kwargs: Any) -> None:
+        self._init_rnn(units, activation, recurrent_activation, use_bias, kernel_initializer,
+                       recurrent_initializer, bias_initializer, kernel_regularizer,
+                       recurrent_regularizer, bias_regularizer, dropout, recurrent_dropout,
+                       return_sequences, return_state, go_backwards, stateful, kwargs)
+        self.unit_forget_bias = bool(unit_forget_bias)
+
+    def _build_weights(self, in_features: int) -> None:
+        # torch's LSTM gate order (i, f, g, o) is Keras's (i, f, c, o): only a transpose
+        self._add_matrices(in_features)
+        if self.use_bias:
+            init = _UnitForgetBias(self.bias_initializer, self.units) if self.unit_forget_bias \
+                else self.bias_initializer
+            self.add_weight((4 * self.units,), init, name="bias",
+                            regularizer=self.bias_regularizer)
+        else:
+            self.bias = None
+
+    @property
+    def _fused(self) -> bool:
+        return self.activation is torch.tanh and self.recurrent_activation is torch.sigmoid
+
+    def _run_fused(self, x: torch.Tensor, states: list[torch.Tensor]) -> tuple[Any, list]:
+        h0, c0 = (s.unsqueeze(0) for s in states)
+        out, h, c = torch.lstm(x, (h0, c0), self._torch_params(), self.use_bias, 1, 0.0,
+                               self.training, False, True)
+        return out, [h[0], c[0]]
+
+    def _run_loop(self, x: torch.Tensor, states: list[torch.Tensor],
+                  rec_mask: torch.Tensor | None) -> tuple[torch.Tensor, list]:
+        xw = F.linear(x, self.kernel, self.bias)
+        (h, c), outputs = states, []
+        act, rec_act = self.activation, self.recurrent_activation
+        for t in range(x.shape[1]):
+            hd = h if rec_mask is None else h * rec_mask
+            i, f, g, o = (xw[:, t] + F.linear(hd, self.recurrent_kernel)).chunk(4, dim=-1)
+            c = rec_act(f) * c + rec_act(i) * act(g)
+            h = rec_act(o) * act(c)
+            outputs.append(h)
+        return torch.stack(outputs, 1), [h, c]
+
+
+class GRU(_RNN):
+    """Gated recurrent unit (Keras ``GRU``: gates z, r, h; ``reset_after=True`` by default).
+
+    With ``reset_after=True`` the bias has shape ``(2, 3 * units)`` (input and recurrent biases) and
+    the layer matches torch's/cuDNN's GRU; ``reset_after=False`` applies the reset gate before the
+    recurrent matmul (bias ``(3 * units,)``).
+    """
+
+    _gates = 3
+
+    def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = "sigmoid",
+                 use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
+                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
+                 bias_regularizer: Any = None, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, return_sequences: bool = False,
+                 return_state: bool = False, go_backwards: bool = False, stateful: bool = False,
+                 reset_after: bool = True, **kwargs: Any) -> None:
+        self._init_rnn(units, activation, recurrent_activation, use_bias, kernel_initializer,
+                       recurrent_initializer, bias_initializer, kernel_regularizer,
+                       recurrent_regularizer, bias_regularizer, dropout, recurrent_dropout,
+                       return_sequences, return_state, go_backwards, stateful, kwargs)
+        self.reset_after = bool(reset_after)
+
+    def _build_weights(self, in_features: int) -> None:
+        self._add_matrices(in_features, layout=(_gru_matrix_to_torch, _gru_matrix_to_keras))
+        if self.use_bias:
+            shape = (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+            self.add_weight(shape, self.bias_initializer, name="bias",
+                            regularizer=self.bias_regularizer, layout=(_swap_zr, _swap_zr))
+        else:
+            self.bias = None
+
+    @property
+    def _fused(self) -> bool:
+        return (self.reset_after and self.activation is torch.tanh
+                and self.recurrent_activation is torch.sigmoid)
+
+    def _torch_params(self) -> list[torch.Tensor]:
+        if not self.use_bias:
+            return [self.kernel, self.recurrent_kernel]
+        return [self.kernel, self.recurrent_kernel, self.bias[0], self.bias[1]]
+
+    def _run_fused(self, x: torch.Tensor, states: list[torch.Tensor]) -> tuple[Any, list]:
+        out, h = torch.gru(x, states[0].unsqueeze(0), self._torch_params(), self.use_bias, 1,
+                           0.0, self.training, False, True)
+        return out, [h[0]]
+
+    def _run_loop(self, x: torch.Tensor, states: list[torch.Tensor],
+                  rec_mask: torch.Tensor | None) -> tuple[torch.Tensor, list]:
+        act, rec_act = self.activation, self.recurrent_activation
+        if self.bias is None:
+            b_in = b_rec = None
+        elif self.reset_after:
+            b_in, b_rec = self.bias[0], self.bias[1]
+        else:
+            b_in, b_rec = self.bias, None
+        xw = F.linear(x, self.kernel, b_in)
+        u_rz, u_n = self.recurrent_kernel[:2 * self.units], self.recurrent_kernel[2 * self.units:]
+        h, outputs = states[0], []
+        for t in range(x.shape[1]):
+            # Keras applies the recurrent dropout mask to the previous state itself
+            if rec_mask is not None:
+                h = h * rec_mask
+            x_r, x_z, x_n = xw[:, t].chunk(3, dim=-1)
+            if self.reset_after:
+                h_r, h_z, h_n = F.linear(h, self.recurrent_kernel, b_rec).chunk(3, dim=-1)
+                r, z = rec_act(x_r + h_r), rec_act(x_z + h_z)
+                n = act(x_n + r * h_n)
+            else:
+                h_r, h_z = F.linear(h, u_rz).chunk(2, dim=-1)
+                r, z = rec_act(x_r + h_r), rec_act(x_z + h_z)
+                n = act(x_n + F.linear(r * h, u_n))
+            h = z * h + (1 - z) * n
+            outputs.append(h)
+        return torch.stack(outputs, 1), [h]
+
