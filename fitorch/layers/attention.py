@@ -9,6 +9,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from fitorch.layers import initializers, regularizers
 from fitorch.layers.base import IncompatibleInputError, Layer, is_shape, shape_of, standardize_shape
 from fitorch.layers.core import check_positive_int, check_rate
 
@@ -73,8 +74,10 @@ class MultiHeadAttention(Layer):
         super().__init__(**kwargs)
         self.output_shape = output_shape
         self.use_bias = bool(use_bias)
-        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
-        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
 
     def _build_from_call(self, args: tuple, kwargs: dict) -> None:
         names = ("query", "value", "key")

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from fitorch import backend
-from fitorch.layers import activations
+from fitorch.layers import activations, initializers, regularizers
 from fitorch.layers.base import Layer, Shape, describe, standardize_shape
 from fitorch.layers.conv_utils import (axis_padding, conv_output_length, deconv_output_length,
                                        deconv_plan, normalize_padding, normalize_tuple,
@@ -148,8 +148,10 @@ class Conv(_BaseConv):
         self._init_window(kernel_size, strides, padding, data_format, dilation_rate, activation,
                           allow_causal=True)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
-        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
         self._op = _CONV[self.rank]
 
     def build(self, input_shape: Shape) -> None:
@@ -225,8 +227,10 @@ class ConvTranspose(_BaseConv):
             raise ValueError(f"{owner}: output_padding={output_padding!r} must be smaller than "
                              f"strides={self.strides}")
         self.use_bias = bool(use_bias)
-        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
-        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
         self._op = _CONV_T[self.rank]
 
     def build(self, input_shape: Shape) -> None:
@@ -317,8 +321,10 @@ class DepthwiseConv(_BaseConv):
         self._init_window(kernel_size, strides, padding, data_format, dilation_rate, activation,
                           allow_causal=False)
         self.use_bias = bool(use_bias)
-        self.depthwise_initializer, self.bias_initializer = depthwise_initializer, bias_initializer
-        self.depthwise_regularizer, self.bias_regularizer = depthwise_regularizer, bias_regularizer
+        self.depthwise_initializer = initializers.get(depthwise_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
         self._op = _CONV[self.rank]
 
     def build(self, input_shape: Shape) -> None:
@@ -382,12 +388,12 @@ class SeparableConv(_BaseConv):
         self._init_window(kernel_size, strides, padding, data_format, dilation_rate, activation,
                           allow_causal=False)
         self.use_bias = bool(use_bias)
-        self.depthwise_initializer = depthwise_initializer
-        self.pointwise_initializer = pointwise_initializer
-        self.bias_initializer = bias_initializer
-        self.depthwise_regularizer = depthwise_regularizer
-        self.pointwise_regularizer = pointwise_regularizer
-        self.bias_regularizer = bias_regularizer
+        self.depthwise_initializer = initializers.get(depthwise_initializer)
+        self.pointwise_initializer = initializers.get(pointwise_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
         self._op = _CONV[self.rank]
 
     def build(self, input_shape: Shape) -> None:

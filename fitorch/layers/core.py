@@ -8,7 +8,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from fitorch.layers import activations
+from fitorch.layers import activations, initializers, regularizers
 from fitorch.layers.base import Layer, Shape, describe, infer_output_shape, standardize_shape
 
 
@@ -48,8 +48,10 @@ class Dense(Layer):
         self.activation = activations.get(activation)
         super().__init__(**kwargs)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
-        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
         self._act = activations.fused(self.activation)
 
     def build(self, input_shape: Shape) -> None:

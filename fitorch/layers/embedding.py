@@ -7,6 +7,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from fitorch.layers import initializers, regularizers
 from fitorch.layers.base import Layer, Shape, describe, standardize_shape
 from fitorch.layers.core import check_positive_int
 
@@ -39,8 +40,8 @@ class Embedding(Layer):
         super().__init__(**kwargs)
         self.input_length = input_length
         self.mask_zero = False
-        self.embeddings_initializer = embeddings_initializer
-        self.embeddings_regularizer = embeddings_regularizer
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
 
     def build(self, input_shape: Shape) -> None:
         if self.input_length is not None and len(input_shape) > 1 and \
