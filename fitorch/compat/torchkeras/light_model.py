@@ -33,7 +33,7 @@ class LightModel(lightning.LightningModule):
     ``.history["val_loss"]``, ``.to_pandas()``) gets one entry per training epoch, and with
     ``verbose=True`` each epoch prints torchkeras's block (on the main process only)::
 
-        ================================================================================2021-01-16 22:32:45
+        ======== ... (80 of them) ... ========2021-01-16 22:32:45
         epoch =  0
         {'val_loss': 0.095, 'val_acc': 0.972}
         {'loss': 0.278, 'acc': 0.910}

@@ -106,8 +106,8 @@ class Model(CoreModel):
         the input), concatenated, on the CPU."""
         return super().predict(dl, verbose=0)
 
-    def summary(self, input_shape: Any, input_dtype: Any = torch.FloatTensor,  # type: ignore[override]
-                batch_size: int = -1) -> None:
+    def summary(self, input_shape: Any,  # type: ignore[override]
+                input_dtype: Any = torch.FloatTensor, batch_size: int = -1) -> None:
         """Print torchkeras's (torchsummary's) table for an input of ``input_shape``."""
         from fitorch.compat.torchkeras.summary import summary
 
