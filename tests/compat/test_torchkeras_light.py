@@ -74,6 +74,13 @@ def test_seed_dnn_trains_logs_checkpoints_and_keeps_a_history(tmp_path, capsys):
     best = frame["val_loss"].idxmin()
     assert float(ckpt_cb.best_model_score) == pytest.approx(frame["val_loss"][best])
     assert f"epoch={best}-" in ckpt_cb.best_model_path
+    # the best checkpoint reloads (the net is passed again) and validates to that val_loss
+    best_model = Model.load_from_checkpoint(ckpt_cb.best_model_path, net=Net(), verbose=False)
+    checked = trainer(tmp_path, 1).validate(best_model, dl_valid, verbose=False)[0]
+    assert checked["val_loss"] == pytest.approx(frame["val_loss"][best], rel=1e-5)
+    # validate() is not a training epoch: a later fit without validation logs no val_ keys
+    trainer(tmp_path, 1).fit(best_model, dl_train)
+    assert list(best_model.history.history) == ["loss", "acc"]
 
     # the seed's epoch blocks: rule, "epoch =  N", the validation dict, the training dict
     lines = [line for line in capsys.readouterr().out.splitlines() if line

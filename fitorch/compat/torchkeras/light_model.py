@@ -37,6 +37,9 @@ class LightModel(lightning.LightningModule):
         epoch =  0
         {'val_loss': 0.095, 'val_acc': 0.972}
         {'loss': 0.278, 'acc': 0.910}
+
+    The net is not saved as a hyperparameter: reload a checkpoint with
+    ``Model.load_from_checkpoint(path, net=Net())``.
     """
 
     def __init__(self, net: nn.Module | None = None, verbose: bool = True) -> None:
