@@ -332,18 +332,17 @@ class GRU(_RNN):
         u_rz, u_n = self.recurrent_kernel[:2 * self.units], self.recurrent_kernel[2 * self.units:]
         h, outputs = states[0], []
         for t in range(x.shape[1]):
-            # Keras applies the recurrent dropout mask to the previous state itself
-            if rec_mask is not None:
-                h = h * rec_mask
+            # the recurrent dropout mask drops the state entering the matmuls, not the carry
+            hd = h if rec_mask is None else h * rec_mask
             x_r, x_z, x_n = xw[:, t].chunk(3, dim=-1)
             if self.reset_after:
-                h_r, h_z, h_n = F.linear(h, self.recurrent_kernel, b_rec).chunk(3, dim=-1)
+                h_r, h_z, h_n = F.linear(hd, self.recurrent_kernel, b_rec).chunk(3, dim=-1)
                 r, z = rec_act(x_r + h_r), rec_act(x_z + h_z)
                 n = act(x_n + r * h_n)
             else:
-                h_r, h_z = F.linear(h, u_rz).chunk(2, dim=-1)
+                h_r, h_z = F.linear(hd, u_rz).chunk(2, dim=-1)
                 r, z = rec_act(x_r + h_r), rec_act(x_z + h_z)
-                n = act(x_n + F.linear(r * h, u_n))
+                n = act(x_n + F.linear(r * hd, u_n))
             h = z * h + (1 - z) * n
             outputs.append(h)
         return torch.stack(outputs, 1), [h]
