@@ -200,6 +200,7 @@ class Layer(nn.Module):
         self._weight_regularizers: list[tuple[str, Any]] = []
         self._keras_layout: dict[str, tuple[Callable, Callable]] = {}
         self._weight_names: list[str] = []
+        self._weight_ids: dict[int, str] = {}
         self.activity_regularizer = activity
         self._activity_losses: list[torch.Tensor] = []
         if activity is not None:
@@ -339,7 +340,36 @@ class Layer(nn.Module):
             self._weight_regularizers.append((name, reg))
         self._keras_layout[name] = (to_storage, to_keras)
         self._weight_names.append(name)
-        return getattr(self, name)
+        weight = getattr(self, name)
+        self._weight_ids[id(weight)] = name
+        return weight
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Keras style ``self.w = self.add_weight(...)``: move the weight to the attribute's name
+        # instead of registering the same tensor twice (it would be counted and saved twice)
+        ids = self.__dict__.get("_weight_ids")
+        if ids and isinstance(value, torch.Tensor) and id(value) in ids:
+            old = ids[id(value)]
+            if old != name and (self._parameters.get(old) is value
+                                or self._buffers.get(old) is value):
+                self._rename_weight(old, name, value)
+                return
+        super().__setattr__(name, value)
+
+    def _rename_weight(self, old: str, new: str, value: torch.Tensor) -> None:
+        if new in self._weight_names or new in self._parameters or new in self._buffers:
+            raise ValueError(f"{describe(self)}: a weight named {new!r} already exists")
+        if isinstance(value, nn.Parameter):
+            del self._parameters[old]
+            super().__setattr__(new, value)
+        else:
+            del self._buffers[old]
+            self.register_buffer(new, value)
+        self._weight_ids[id(value)] = new
+        self._weight_names[self._weight_names.index(old)] = new
+        self._keras_layout[new] = self._keras_layout.pop(old)
+        self._weight_regularizers = [(new if n == old else n, r)
+                                     for n, r in self._weight_regularizers]
 
     @property
     def weights(self) -> list[torch.Tensor]:

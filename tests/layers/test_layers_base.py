@@ -243,3 +243,37 @@ def test_weights_follow_input_device_and_default_dtype():
     assert layers.Dense(1).dtype == torch.float32
     with pytest.raises(ValueError, match="dtype='f32'"):
         layers.Dense(1, dtype="f32")
+
+
+def test_keras_guide_custom_layer_with_add_weight():
+    class Linear(layers.Layer):
+        def __init__(self, units=32, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1], self.units),
+                                     initializer="random_normal", trainable=True,
+                                     regularizer="l2")
+            self.b = self.add_weight(shape=(self.units,), initializer="zeros", trainable=True)
+            self.total = self.add_weight(shape=(), initializer="zeros", trainable=False)
+
+        def call(self, inputs):
+            return torch.matmul(inputs, self.w) + self.b
+
+    layer = Linear(4)
+    x = torch.randn(2, 3)
+    torch.testing.assert_close(layer(x), x @ layer.w + layer.b)
+    assert list(layer.state_dict()) == ["w", "b", "total"]  # each weight once, by attribute
+    assert layer.count_params() == 3 * 4 + 4 + 1
+    assert len(layer.losses) == 1 and layer.get_config()["units"] == 4
+    assert [p.shape for p in layer.parameters()] == [(3, 4), (4,)]
+
+
+def test_weights_are_created_on_the_input_device():
+    dense = layers.Dense(2)
+    out = dense(torch.randn(4, 3, device="meta"))
+    assert out.device.type == "meta" and dense.kernel.device.type == "meta"
+    conv = layers.Conv1D(2, 3)
+    conv.maybe_build((None, 8, 3), device="meta")
+    assert conv.kernel.device.type == "meta"
