@@ -493,15 +493,15 @@ class Layer(nn.Module):
         auto: dict[str, Any] = {}
         for pname, param in list(signature.parameters.items())[1:]:
             if param.kind is inspect.Parameter.VAR_KEYWORD:
-                auto.update(bound.arguments.get(pname, {}))
+                # the declared input shape is reported once, as batch_input_shape
+                auto.update({k: v for k, v in bound.arguments.get(pname, {}).items() if k not in
+                             ("input_shape", "input_dim", "batch_input_shape", "batch_size")})
             elif param.kind is inspect.Parameter.VAR_POSITIONAL:
                 if bound.arguments.get(pname):
                     raise ValueError(f"{describe(self)} cannot be serialized: it was given "
                                      f"positional *{pname} arguments; override get_config()")
             else:
                 auto[pname] = bound.arguments.get(pname, param.default)
-        for key in ("input_shape", "input_dim", "batch_input_shape", "batch_size"):
-            auto.pop(key, None)
         if "data_format" in auto and isinstance(getattr(self, "data_format", None), str):
             auto["data_format"] = self.data_format  # the resolved global default, for portability
         auto = {k: serialize_value(v, self, k) for k, v in auto.items()}
