@@ -44,7 +44,11 @@ class CallbackList:
     """Holds the callbacks of one ``fit`` / ``evaluate`` / ``predict`` call."""
 
     def __init__(self, callbacks: list[Callback], model: Any, params: dict[str, Any]) -> None:
-        self.callbacks = list(callbacks)
+        from fitorch.callbacks._dist import is_main_process
+
+        # Under several processes, callbacks that print or write files run on rank 0 only.
+        main = is_main_process()
+        self.callbacks = [cb for cb in callbacks if main or not cb._wants_main_process_only]
         for cb in self.callbacks:
             cb.set_model(model)
             cb.set_params(params)

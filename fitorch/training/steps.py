@@ -57,15 +57,20 @@ def _seed_attr(model: nn.Module, name: str) -> Any:
 def train_step(model: nn.Module, x: Any, y: Any, sample_weight: Any = None,
                return_dict: bool = False) -> Any:
     """One training step on one batch; returns ``[loss, *metrics]`` of that batch."""
-    return as_compiled_model(model).train_on_batch(x, y, sample_weight=sample_weight,
-                                                   return_dict=return_dict)
+    from fitorch.models.model import Model
+
+    # Model's own methods: a subclass (e.g. compat.torchkeras) may redefine the public names
+    return Model.train_on_batch(as_compiled_model(model), x, y, sample_weight=sample_weight,
+                                return_dict=return_dict)
 
 
 def valid_step(model: nn.Module, x: Any, y: Any, sample_weight: Any = None,
                return_dict: bool = False) -> Any:
     """Loss and metrics of one batch in evaluation mode, without gradients."""
-    return as_compiled_model(model).test_on_batch(x, y, sample_weight=sample_weight,
-                                                  return_dict=return_dict)
+    from fitorch.models.model import Model
+
+    return Model.test_on_batch(as_compiled_model(model), x, y, sample_weight=sample_weight,
+                               return_dict=return_dict)
 
 
 class StepLogger(Callback):
@@ -78,6 +83,10 @@ class StepLogger(Callback):
             raise ValueError(f"log_step_freq={log_step_freq!r}: expected an int >= 1")
         self.log_step_freq = log_step_freq
         self.print = print_fn
+
+    @property
+    def _wants_main_process_only(self) -> bool:
+        return True
 
     def _rule(self) -> None:
         self.print("=" * 80 + datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S"))
@@ -105,8 +114,10 @@ def train_model(model: nn.Module, epochs: int, dl_train: Any, dl_valid: Any = No
                 log_step_freq: int = 1, callbacks: list | None = None) -> Any:
     """Train with ``fit`` and the seed's logging; returns the history ``DataFrame``
     (columns ``epoch, loss, <metric>, val_loss, val_<metric>``)."""
+    from fitorch.models.model import Model
+
     logger = StepLogger(log_step_freq)
-    history = as_compiled_model(model).fit(
-        dl_train, validation_data=dl_valid, epochs=epochs, verbose=0,
+    history = Model.fit(
+        as_compiled_model(model), dl_train, validation_data=dl_valid, epochs=epochs, verbose=0,
         callbacks=[logger, *(callbacks or [])])
     return history.to_pandas()
