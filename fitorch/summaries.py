@@ -580,7 +580,7 @@ def _render_module_summary(result: ModuleSummary) -> str:
     shape_texts = [str(r["output_shape"]) if r["output_shape"] is not None else "--"
                    for r in rows]
     shape_width = max([25] + [len(s) + 1 for s in shape_texts])
-    width = name_width + shape_width + 18
+    width = name_width + shape_width + 19  # torchsummary's rules are one wider than its rows
     rule, double = "-" * width, "=" * width
     header = (f"{'Layer (type)':<{name_width}}" if nested else f"{'Layer (type)':>{name_width}}")
     lines = [rule, f"{header}  {'Output Shape':>{shape_width}} {'Param #':>15}", double]

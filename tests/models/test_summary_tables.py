@@ -233,6 +233,18 @@ def test_torchkeras_style_model_summary_of_the_linear_model():
                  "Estimated Total Size (MB): 0.000027"):
         assert line in text.splitlines()
     assert result.estimated_total_size_mb == pytest.approx((8 + 8 + 12) / 1024 ** 2)
+    seed_block = "\n".join([  # the seed prints exactly this (high-level API, linear model)
+        "-" * 64,
+        "        Layer (type)               Output Shape         Param #",
+        "=" * 64,
+        "            Linear-1                    [-1, 1]               3",
+        "=" * 64,
+        "Total params: 3", "Trainable params: 3", "Non-trainable params: 0",
+        "-" * 64,
+        "Input size (MB): 0.000008", "Forward/backward pass size (MB): 0.000008",
+        "Params size (MB): 0.000011", "Estimated Total Size (MB): 0.000027",
+        "-" * 64])
+    assert text.strip("\n") == seed_block
 
 
 class Blocks(nn.Module):
