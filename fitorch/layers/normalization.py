@@ -110,17 +110,19 @@ class BatchNormalization(Layer):
 
     def _train_step(self, x: torch.Tensor) -> torch.Tensor:
         # torch moves running_var towards the unbiased batch variance, Keras towards the biased
-        # one; scaling the buffer by n/(n-1) around the fused call makes torch's update Keras's.
+        # one. The fused call updates a scaled copy (n/(n-1) * moving_variance), which is then
+        # scaled back into the buffer: exactly Keras's update. The copy, not the buffer, is what
+        # autograd saves, so changing the buffer afterwards cannot break the backward pass.
         n = x.numel() // self._features
         if n < 2:
             raise ValueError(f"{describe(self)}: training needs more than one value per feature "
                              f"to compute batch statistics, got input of shape {tuple(x.shape)}")
         with torch.no_grad():
-            self.moving_variance.mul_(n / (n - 1))
-        y = F.batch_norm(x, self.moving_mean, self.moving_variance, self.gamma, self.beta, True,
+            running_var = self.moving_variance * (n / (n - 1))
+        y = F.batch_norm(x, self.moving_mean, running_var, self.gamma, self.beta, True,
                          1.0 - self.momentum, self.epsilon)
         with torch.no_grad():
-            self.moving_variance.mul_((n - 1) / n)
+            torch.mul(running_var, (n - 1) / n, out=self.moving_variance)
         return y
 
     def _fixed_axes(self) -> dict[int, int]:

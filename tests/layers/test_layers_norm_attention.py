@@ -34,6 +34,22 @@ def test_batch_norm_training_step_and_moving_stats_follow_keras():
     assert [n for n in bn.state_dict()] == ["gamma", "beta", "moving_mean", "moving_variance"]
 
 
+def test_batch_norm_gradients_match_torch_batch_norm():
+    bn = layers.BatchNormalization()
+    ref = torch.nn.BatchNorm1d(3, eps=1e-3)
+    x = torch.randn(8, 3, requires_grad=True)
+    (bn(x) ** 3).sum().backward()
+    grad = x.grad.clone()
+    x.grad = None
+    (ref(x) ** 3).sum().backward()
+    torch.testing.assert_close(grad, x.grad)
+    torch.testing.assert_close(bn.gamma.grad, ref.weight.grad)
+    shared = layers.BatchNormalization()  # one layer used twice in one graph
+    y = torch.randn(4, 3, requires_grad=True)
+    (shared(y).sum() + (shared(y) ** 2).sum()).backward()
+    assert y.grad is not None
+
+
 def test_batch_norm_frozen_runs_in_inference_mode_and_axis_1():
     bn = layers.BatchNormalization(axis=1)
     bn.maybe_build((None, 3, 5, 5))

@@ -82,3 +82,17 @@ def test_config_round_trip_and_weight_transfer(make, shape):
     assert clone.count_params() == layer.count_params()
     out_shape = layer.compute_output_shape([in_shape, in_shape] if len(args) == 2 else in_shape)
     assert tuple(out_shape) == (None,) + tuple(expected.shape[1:])
+
+
+@pytest.mark.parametrize("make,shape", CASES, ids=lambda v: "" if callable(v) else None)
+def test_training_forward_and_backward_reach_every_weight(make, shape):
+    layer = make()
+    x = torch.randint(0, 11, (3, 5)) if shape == "ids" else torch.randn((3,) + shape)
+    args = (x, x) if isinstance(layer, layers.MultiHeadAttention) else (x,)
+    if x.is_floating_point():
+        x.requires_grad_(True)
+    for _ in range(2):  # the second step also runs after stateful updates (BatchNorm)
+        layer.train()
+        (layer(*args) ** 2).sum().backward()
+    for name, param in layer.named_parameters():
+        assert param.grad is not None, name
