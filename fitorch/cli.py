@@ -1,4 +1,8 @@
-"""The ``fitorch`` command: ``fitorch demo [NAME] [--epochs N] [--out DIR]``."""
+"""The ``fitorch`` command.
+
+``fitorch demo`` lists the demos; ``fitorch demo NAME [NAME ...] [--epochs N] [--out DIR]`` runs
+the named demos in turn, e.g. ``fitorch demo linear ring --out demo-out``.
+"""
 
 from __future__ import annotations
 
@@ -8,28 +12,47 @@ import sys
 from fitorch.demos import DEMOS, run_demo
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``fitorch`` console script."""
-    parser = argparse.ArgumentParser(prog="fitorch", description=__doc__)
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fitorch", description="fitorch: Keras conveniences for PyTorch.",
+        epilog="example: fitorch demo linear ring --out demo-out")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run one of the seed's worked examples with fit")
-    demo.add_argument("name", nargs="?", default=None,
-                      help=f"one of {', '.join(DEMOS)}; without a name, the default demos run")
-    demo.add_argument("--list", action="store_true", help="list the demos and exit")
-    demo.add_argument("--epochs", type=int, default=None, help="override the number of epochs")
-    demo.add_argument("--out", default=None, help="folder for the figures (PNG)")
+    demo = sub.add_parser("demo", help="list the demos, or run the named ones",
+                          description="Without a name: list the demos. With names: run each in "
+                                      "turn (summary, progress bar, final metrics, figures).")
+    demo.add_argument("names", nargs="*", metavar="NAME", help=f"one of: {', '.join(DEMOS)}")
+    demo.add_argument("--epochs", type=int, default=None,
+                      help="train for N epochs instead of each demo's default")
+    demo.add_argument("--out", default=None, metavar="DIR",
+                      help="write the PNG figures to DIR (created if missing)")
+    return parser
+
+
+def list_demos() -> str:
+    """The demo names with their one-line descriptions, one per line."""
+    width = max(len(name) for name in DEMOS)
+    lines = [f"  {name:{width}s}  {doc}" for name, (_, doc) in DEMOS.items()]
+    return "\n".join(["demos (run one with: fitorch demo NAME [--epochs N] [--out DIR]):",
+                      *lines])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``fitorch`` console script; returns the exit status."""
+    parser = _parser()
     args = parser.parse_args(argv)
-    if args.list:
-        for name, (_, doc) in DEMOS.items():
-            print(f"{name:12s} {doc}")
-        return 0
-    if args.name is not None and args.name not in DEMOS:
-        parser.error(f"unknown demo {args.name!r}; choose from {', '.join(DEMOS)}")
+    # every name and option is checked before the first demo starts training
+    unknown = [name for name in args.names if name not in DEMOS]
+    if unknown:
+        parser.error(f"unknown demo {unknown[0]!r}; choose from {', '.join(DEMOS)}")
     if args.epochs is not None and args.epochs < 1:
         parser.error(f"--epochs={args.epochs}: expected a positive number")
-    names = [args.name] if args.name else ["linear", "ring"]
-    for name in names:
+    if not args.names:
+        print(list_demos())
+        return 0
+    for name in args.names:
         run_demo(name, epochs=args.epochs, out=args.out)
+    if args.out is not None:
+        print(f"\nfigures written to {args.out}")
     return 0
 
 

@@ -10,26 +10,35 @@ from torch import nn
 
 import fitorch as ft
 from fitorch import datasets
+from fitorch.demos.common import close, figure_path, heading
+
+EPOCHS = 40
 
 
 def run(epochs: int | None = None, out: str | None = None, verbose: Any = "auto"
         ) -> dict[str, Any]:
-    """Train and report; returns ``{"w": [...], "b": ..., "loss": ..., "val_loss": ...}``."""
+    """Train and report; returns ``{"w": [...], "b": ..., "loss": ..., "val_loss": ...,
+    "files": [...]}`` (``files``: the PNGs written to ``out``)."""
     torch.manual_seed(0)
     x, y = datasets.linear_data(seed=0)
     model = ft.Model(nn.Linear(2, 1))
-    print("\n== linear regression: y = x @ w + b, true w = [2, -3], b = 10 ==")
+    heading("linear regression: y = x @ w + b, true w = [2, -3], b = 10")
     ft.summary(model, input_shape=(2,))
     model.compile(optimizer=ft.optimizers.Adam(learning_rate=0.1), loss="mse", metrics=["mae"])
-    history = model.fit(x, y, batch_size=10, epochs=epochs or 40, validation_split=0.3,
+    history = model.fit(x, y, batch_size=10, epochs=epochs or EPOCHS, validation_split=0.3,
                         verbose=verbose)
     w = model.weight.detach().flatten().tolist()
     b = float(model.bias.detach())
-    print(f"learned w = [{w[0]:.3f}, {w[1]:.3f}], b = {b:.3f}")
+    logs = {k: v[-1] for k, v in history.history.items()}
+    print(f"learned w = [{w[0]:.3f}, {w[1]:.3f}], b = {b:.3f}; "
+          f"loss = {logs['loss']:.3f}, val_loss = {logs['val_loss']:.3f}")
+    files = []
     if out is not None:
         from fitorch import plot
 
-        plot.plot_regression_data(x, y, path=f"{out}/linear_result.png", w=w, b=b)
-        plot.plot_history(history, metrics=("loss", "mae"), path=f"{out}/linear_history.png")
-    return {"w": w, "b": b, "loss": history.history["loss"][-1],
-            "val_loss": history.history["val_loss"][-1]}
+        paths = [figure_path(out, f"linear_{part}.png") for part in ("data", "history", "result")]
+        close(plot.plot_regression_data(x, y, path=paths[0]),
+              plot.plot_history(history, metrics=("loss", "mae"), path=paths[1]),
+              plot.plot_regression_data(x, y, path=paths[2], w=w, b=b))
+        files = [str(p) for p in paths]
+    return {"w": w, "b": b, "loss": logs["loss"], "val_loss": logs["val_loss"], "files": files}

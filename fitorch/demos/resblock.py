@@ -1,0 +1,95 @@
+"""The seed's subclassed Keras model: a custom ``ResBlock`` layer (three Conv1D, a residual
+``Add``, MaxPool1D; layers created in ``build``) used twice inside ``ImdbModel``, a subclassed
+``Model`` (103,197 parameters), trained on a SYNTHETIC IMDB-shaped token corpus (not real
+reviews)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+import fitorch as ft
+from fitorch import layers, models
+from fitorch.demos.common import IMDB_MAX_LEN, IMDB_MAX_WORDS, close, figure_path, heading, imdb_tokens
+
+EPOCHS = 4
+
+
+class ResBlock(layers.Layer):
+    """The seed's residual block, with only the imports changed to fitorch."""
+
+    def __init__(self, kernel_size: int, **kwargs: Any) -> None:
+        super(ResBlock, self).__init__(**kwargs)
+        self.kernel_size = kernel_size
+
+    def build(self, input_shape: Any) -> None:
+        self.conv1 = layers.Conv1D(filters=64, kernel_size=self.kernel_size,
+                                   activation="relu", padding="same")
+        self.conv2 = layers.Conv1D(filters=32, kernel_size=self.kernel_size,
+                                   activation="relu", padding="same")
+        self.conv3 = layers.Conv1D(filters=input_shape[-1],
+                                   kernel_size=self.kernel_size, activation="relu", padding="same")
+        self.maxpool = layers.MaxPool1D(2)
+        super(ResBlock, self).build(input_shape)
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        x = self.conv1(inputs)
+        x = self.conv2(x)
+        x = self.conv3(x)
+        x = layers.Add()([inputs, x])
+        x = self.maxpool(x)
+        return x
+
+    def get_config(self) -> dict[str, Any]:
+        config = super(ResBlock, self).get_config()
+        config.update({"kernel_size": self.kernel_size})
+        return config
+
+
+class ImdbModel(models.Model):
+    """The seed's subclassed model (its ``ayers.Dense`` typo fixed)."""
+
+    def __init__(self) -> None:
+        super(ImdbModel, self).__init__()
+
+    def build(self, input_shape: Any) -> None:
+        self.embedding = layers.Embedding(IMDB_MAX_WORDS, 7)
+        self.block1 = ResBlock(7)
+        self.block2 = ResBlock(5)
+        self.dense = models.Sequential([layers.Dense(1, activation="sigmoid")])
+        super(ImdbModel, self).build(input_shape)
+
+    def call(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.embedding(x)
+        x = self.block1(x)
+        x = self.block2(x)
+        x = layers.Flatten()(x)
+        x = self.dense(x)
+        return x
+
+
+def run(epochs: int | None = None, out: str | None = None, verbose: Any = "auto"
+        ) -> dict[str, Any]:
+    """Train and report; returns the last epoch's logs and ``files``."""
+    torch.manual_seed(0)
+    ft.backend.clear_session()
+    (x_train, y_train), (x_test, y_test) = imdb_tokens()
+    heading("subclassed layers: ResBlock x2 in ImdbModel, SYNTHETIC IMDB-shaped tokens "
+            "(not real reviews)")
+    model = ImdbModel()
+    model.build(input_shape=(None, IMDB_MAX_LEN))
+    model.summary()
+    model.compile(optimizer="Nadam", loss="binary_crossentropy", metrics=["accuracy", "AUC"])
+    history = model.fit(x_train, y_train, batch_size=32, epochs=epochs or EPOCHS,
+                        validation_data=(x_test, y_test), verbose=verbose)
+    logs: dict[str, Any] = {k: v[-1] for k, v in history.history.items()}
+    print("final: " + ", ".join(f"{k} = {v:.4f}" for k, v in logs.items()))
+    logs["files"] = []
+    if out is not None:
+        from fitorch import plot
+
+        path = figure_path(out, "resblock_history.png")
+        close(plot.plot_history(history, metrics=("loss", "accuracy", "auc"), path=path))
+        logs["files"] = [str(path)]
+    return logs
