@@ -1,13 +1,14 @@
 """``Layer``: an ``nn.Module`` with Keras's lazy ``build``, names, configs and Keras-layout weights.
 
-A layer creates its parameters in ``build(input_shape)`` from the first real input it sees (or from a
-symbolic shape through ``maybe_build``). The build runs from a forward pre-hook that removes itself
+A layer creates its parameters in ``build(input_shape)`` from the first real input it sees (or
+from a symbolic shape through ``maybe_build``). The build runs from a forward pre-hook that removes itself
 once the layer is built, so a built layer's ``__call__`` takes torch's hook-free fast path and
 ``forward`` *is* the subclass's ``call`` (bound at class creation): no extra Python frame per step.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from collections.abc import Callable, Sequence
@@ -28,8 +29,8 @@ _LAYER_CLASSES: dict[str, type] = {}
 class IncompatibleInputError(ValueError):
     """A layer was given an input whose shape it cannot take.
 
-    ``layer`` and ``input_shape`` are attributes, so a container (Sequential, the functional API) can
-    re-raise with the layer's position in the model.
+    ``layer`` and ``input_shape`` are attributes, so a container (Sequential, the functional API)
+    can re-raise with the layer's position in the model.
     """
 
     def __init__(self, layer: nn.Module, input_shape: Any, message: str):
@@ -45,7 +46,7 @@ def describe(module: nn.Module) -> str:
 
 
 def to_snake_case(name: str) -> str:
-    """Keras's default-name rule: ``Conv1D`` -> ``conv1d``, ``BatchNormalization`` -> ``batch_normalization``."""
+    """Keras's default-name rule: ``Conv1D`` -> ``conv1d``, ``LSTM`` -> ``lstm``."""
     name = re.sub(r"\W+", "", name)
     name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
@@ -95,7 +96,8 @@ def _module_device(module: nn.Module) -> torch.device | None:
     return None
 
 
-def infer_output_shape(module: nn.Module, input_shape: Any, dtype: torch.dtype | None = None) -> Any:
+def infer_output_shape(module: nn.Module, input_shape: Any,
+                       dtype: torch.dtype | None = None) -> Any:
     """Output shape(s) of any module, found by running it once on zeros (batch size 1).
 
     The run is in eval mode under ``no_grad``, so dropout is off and no BatchNorm statistics move;
@@ -138,8 +140,8 @@ def _build_pre_hook(layer: Layer, args: tuple, kwargs: dict) -> None:
 class Layer(nn.Module):
     """Base class of all fitorch layers: a ``torch.nn.Module`` with Keras's layer protocol.
 
-    Keyword arguments: ``name`` (default: snake-cased class name made unique, ``dense``, ``dense_1``,
-    ...), ``dtype`` of the weights (default ``backend.floatx()``), ``trainable``, and
+    Keyword arguments: ``name`` (default: snake-cased class name made unique, ``dense``,
+    ``dense_1``, ...), ``dtype`` of the weights (default ``backend.floatx()``), ``trainable``, and
     ``input_shape`` / ``batch_input_shape`` / ``input_dim`` (the shape a ``Sequential`` builds the
     layer for before any data; read back as ``layer._declared_input_shape``).
 
@@ -241,6 +243,12 @@ class Layer(nn.Module):
         if value and self._build_handle is not None:
             self._build_handle.remove()
             self._build_handle = None
+
+    def call(self, *args: Any, **kwargs: Any) -> Any:
+        """The layer's computation (Keras name; ``forward`` is the same function)."""
+        raise NotImplementedError(f"{type(self).__name__} must define call() or forward()")
+
+    forward = call
 
     # ---- building -----------------------------------------------------------------------
     def build(self, input_shape: Any) -> None:
@@ -406,11 +414,11 @@ class Layer(nn.Module):
         return entries
 
     def get_weights(self) -> list[np.ndarray]:
-        """The weights as NumPy arrays in Keras's layout and order (``keras_layer.get_weights()``)."""
+        """The weights as NumPy arrays in Keras's layout and order (as Keras's ``get_weights``)."""
         return [f(t.detach()).cpu().numpy() for _, t, f in self._keras_weight_entries()]
 
     def set_weights(self, weights: Sequence[Any]) -> None:
-        """Load weights given in Keras's layout and order (e.g. from ``keras_layer.get_weights()``)."""
+        """Load weights given in Keras's layout and order (e.g. from Keras's ``get_weights()``)."""
         entries = self._keras_weight_entries()
         if not self._built:
             raise ValueError(f"{describe(self)}: set_weights called before the layer is built; "
@@ -531,11 +539,7 @@ def _wrap_build(build: Callable) -> Callable:
         if not self._trainable:
             self.trainable = False
 
-    build_wrapper.__wrapped__ = build
-    build_wrapper.__doc__ = build.__doc__
-    build_wrapper.__name__ = build.__name__
-    build_wrapper.__qualname__ = build.__qualname__
-    return build_wrapper
+    return functools.update_wrapper(build_wrapper, build)
 
 
 # the base build gets the same wrapper, so a layer without its own build is checked and marked too
@@ -558,7 +562,8 @@ def _standardize_dtype(owner: str, dtype: Any) -> torch.dtype:
         return dtype
     if isinstance(dtype, str) and isinstance(getattr(torch, dtype, None), torch.dtype):
         return getattr(torch, dtype)
-    raise ValueError(f"{owner}: dtype={dtype!r} is not a torch.dtype or a dtype name like 'float32'")
+    raise ValueError(f"{owner}: dtype={dtype!r} is not a torch.dtype or a dtype name like "
+                     "'float32'")
 
 
 def _declared_shape(owner: str, input_shape: Any, batch_input_shape: Any, input_dim: Any,

@@ -35,7 +35,8 @@ class Dense(Layer):
     """Densely connected layer ``activation(x @ kernel + bias)`` on the last axis (Keras ``Dense``).
 
     Inputs of rank > 2 are transformed along their last axis, as in Keras. The kernel is stored in
-    ``F.linear`` layout ``(units, in)``; ``get_weights`` / ``set_weights`` use Keras's ``(in, units)``.
+    ``F.linear`` layout ``(units, in)``; ``get_weights`` / ``set_weights`` use Keras's
+    ``(in, units)``.
     """
 
     _min_ndim = 2
@@ -122,7 +123,8 @@ class Dropout(Layer):
     def __init__(self, rate: float, noise_shape: Sequence[int | None] | None = None,
                  seed: int | None = None, **kwargs: Any) -> None:
         self.rate = check_rate(type(self).__name__, rate)
-        if noise_shape is not None and not all(d is None or isinstance(d, int) for d in noise_shape):
+        if noise_shape is not None and not all(d is None or isinstance(d, int)
+                                               for d in noise_shape):
             raise ValueError(f"{type(self).__name__}: noise_shape={noise_shape!r} must be a tuple "
                              "of ints/None")
         super().__init__(**kwargs)

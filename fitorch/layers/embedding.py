@@ -16,8 +16,8 @@ class Embedding(Layer):
     """Maps integer ids in ``[0, input_dim)`` to ``output_dim``-vectors: ``(batch, n)`` ->
     ``(batch, n, output_dim)``.
 
-    Keras defaults: ``embeddings_initializer="uniform"`` (U(-0.05, 0.05)). ``input_length`` (Keras 2)
-    declares the input shape ``(None, input_length)`` so a Sequential can build before data.
+    Keras defaults: ``embeddings_initializer="uniform"`` (U(-0.05, 0.05)). ``input_length``
+    (Keras 2) declares the input shape ``(None, input_length)`` so a Sequential can build before data.
     Float inputs are cast to integers, as Keras does.
     """
 

@@ -41,7 +41,8 @@ class _Merge(Layer):
             if len(sizes) > 1:
                 raise IncompatibleInputError(
                     self, shapes, f"inputs have incompatible shapes {shapes} (axis {axis} has "
-                    f"sizes {sorted(sizes)}); elementwise merges need equal or broadcastable shapes")
+                    f"sizes {sorted(sizes)}); elementwise merges need equal or broadcastable "
+                    "shapes")
             if sizes:
                 out.append(sizes.pop())
             else:
@@ -199,7 +200,8 @@ class Dot(_Merge):
         x = x.movedim(ax, -1)
         y = y.movedim(ay, 1)
         rest_x, rest_y = x.shape[1:-1], y.shape[2:]
-        out = torch.bmm(x.reshape(x.shape[0], -1, x.shape[-1]), y.reshape(y.shape[0], y.shape[1], -1))
+        out = torch.bmm(x.reshape(x.shape[0], -1, x.shape[-1]),
+                        y.reshape(y.shape[0], y.shape[1], -1))
         out = out.reshape((x.shape[0],) + tuple(rest_x) + tuple(rest_y))
         return out if out.ndim > 1 else out.unsqueeze(1)
 

@@ -37,8 +37,8 @@ class BatchNormalization(Layer):
     """Batch normalization over the feature ``axis`` (default -1, channels_last), as in Keras.
 
     Training (``model.train()`` and ``trainable``) normalizes with batch statistics and moves
-    ``moving_mean`` / ``moving_variance`` (buffers) by ``momentum`` using the *biased* batch variance,
-    as Keras does; inference uses the moving statistics. As in Keras, ``trainable = False`` also
+    ``moving_mean`` / ``moving_variance`` (buffers) by ``momentum`` using the *biased* batch
+    variance, as Keras does; inference uses the moving statistics. As in Keras, ``trainable = False`` also
     switches the layer to inference mode.
     """
 
@@ -137,7 +137,7 @@ class BatchNormalization(Layer):
 
 
 class LayerNormalization(Layer):
-    """Normalizes each sample over ``axis`` (default -1) with ``gamma`` / ``beta`` over those axes."""
+    """Normalizes each sample over ``axis`` (default -1), then scales by ``gamma``, adds ``beta``."""
 
     def __init__(self, axis: int | Sequence[int] = -1, epsilon: float = 1e-3, center: bool = True,
                  scale: bool = True, beta_initializer: Any = "zeros",

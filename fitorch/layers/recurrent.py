@@ -1,8 +1,8 @@
 """Recurrent layers with Keras semantics: SimpleRNN, LSTM, GRU.
 
 Weights follow Keras (``kernel``, ``recurrent_kernel``, ``bias``; LSTM gates i, f, c, o; GRU gates
-z, r, h with ``reset_after``) in ``get_weights`` / ``set_weights``; they are stored in torch's layout
-so that with Keras's default activations the layer runs torch's fused RNN kernels (cuDNN on GPU).
+z, r, h with ``reset_after``) in ``get_weights`` / ``set_weights``; they are stored in torch's
+layout so that with Keras's default activations the layer runs torch's fused RNN kernels (cuDNN on GPU).
 Other activations, ``recurrent_dropout`` in training and ``GRU(reset_after=False)`` run a
 step-by-step loop with the same weights.
 """
@@ -169,7 +169,7 @@ class _RNN(Layer):
 
 
 class SimpleRNN(_RNN):
-    """Fully connected recurrence ``h_t = activation(x_t W + h_{t-1} U + b)`` (Keras ``SimpleRNN``)."""
+    """Keras ``SimpleRNN``: ``h_t = activation(x_t W + h_{t-1} U + b)``."""
 
     def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform",
@@ -216,7 +216,7 @@ class SimpleRNN(_RNN):
 class LSTM(_RNN):
     """Long short-term memory (Keras ``LSTM``: gates i, f, c, o; ``unit_forget_bias``).
 
-    ``return_state=True`` returns ``[output, h, c]``; ``initial_state=[h, c]`` may be passed to the call.
+    ``return_state=True`` returns ``[output, h, c]``; the call takes ``initial_state=[h, c]``.
     """
 
     _gates = 4

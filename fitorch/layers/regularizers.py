@@ -1,7 +1,8 @@
 """Weight penalties with Keras names: ``L1``, ``L2``, ``L1L2`` (``"l1"``, ``"l2"``, ``"l1_l2"``).
 
 A regularizer is a callable ``reg(weight) -> scalar tensor``. Layers keep the penalties of their
-weights in ``layer.losses``; ``fitorch.layers.regularization_losses(model)`` sums them for a trainer.
+weights in ``layer.losses``; ``fitorch.layers.regularization_losses(model)`` sums them for a
+trainer.
 """
 
 from __future__ import annotations

@@ -134,7 +134,7 @@ def _pairs(value: Any, rank: int, name: str, owner: str) -> tuple[tuple[int, int
 
 
 class _Spatial(Layer):
-    # a layer acting on the spatial axes of (batch, *spatial, channels) or (batch, channels, *spatial)
+    # acts on the spatial axes of (batch, *spatial, channels) or (batch, channels, *spatial)
     rank = 1
 
     def _init_format(self, data_format: str | None) -> None:
@@ -174,7 +174,7 @@ class ZeroPadding1D(_ZeroPadding):
 
 
 class ZeroPadding2D(_ZeroPadding):
-    """Pads rows and columns with zeros: int, ``(rows, cols)`` or ``((top, bottom), (left, right))``."""
+    """Pads rows and columns with zeros: int, ``(rows, cols)`` or ``((top, bot), (left, right))``."""
 
     rank = 2
 

@@ -107,7 +107,7 @@ class Bidirectional(Layer):
 
 
 class TimeDistributed(Layer):
-    """Applies ``layer`` (any ``nn.Module``) to every timestep: ``(batch, time, ...)`` in and out."""
+    """Applies ``layer`` (any ``nn.Module``) to every timestep of ``(batch, time, ...)``."""
 
     _min_ndim = 3
 
