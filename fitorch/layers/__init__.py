@@ -1,4 +1,4 @@
-"""Keras-semantics layers for PyTorch: each layer is an ``nn.Module`` built lazily from its input."""
+"""Keras-semantics layers for PyTorch: each an ``nn.Module`` built lazily from its input."""
 
 from __future__ import annotations
 

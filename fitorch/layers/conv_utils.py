@@ -69,7 +69,7 @@ def axis_padding(length: int, kernel: int, padding: str, stride: int,
 
 
 def torch_pad_arg(pads: list[tuple[int, int]]) -> tuple[int, ...]:
-    """Per-axis (left, right) pairs, first spatial axis first -> ``F.pad``'s last-axis-first form."""
+    """Per-axis (left, right) pairs, first spatial axis first -> ``F.pad``'s reversed form."""
     out: tuple[int, ...] = ()
     for left, right in reversed(pads):
         out += (left, right)

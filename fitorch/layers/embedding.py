@@ -17,7 +17,8 @@ class Embedding(Layer):
     ``(batch, n, output_dim)``.
 
     Keras defaults: ``embeddings_initializer="uniform"`` (U(-0.05, 0.05)). ``input_length``
-    (Keras 2) declares the input shape ``(None, input_length)`` so a Sequential can build before data.
+    (Keras 2) declares the input shape ``(None, input_length)`` so a Sequential can build before
+    any data.
     Float inputs are cast to integers, as Keras does.
     """
 

@@ -38,8 +38,8 @@ class BatchNormalization(Layer):
 
     Training (``model.train()`` and ``trainable``) normalizes with batch statistics and moves
     ``moving_mean`` / ``moving_variance`` (buffers) by ``momentum`` using the *biased* batch
-    variance, as Keras does; inference uses the moving statistics. As in Keras, ``trainable = False`` also
-    switches the layer to inference mode.
+    variance, as Keras does; inference uses the moving statistics. As in Keras,
+    ``trainable = False`` also switches the layer to inference mode.
     """
 
     def __init__(self, axis: int | Sequence[int] = -1, momentum: float = 0.99,
@@ -137,7 +137,7 @@ class BatchNormalization(Layer):
 
 
 class LayerNormalization(Layer):
-    """Normalizes each sample over ``axis`` (default -1), then scales by ``gamma``, adds ``beta``."""
+    """Normalizes each sample over ``axis`` (default -1), then scales by gamma and adds beta."""
 
     def __init__(self, axis: int | Sequence[int] = -1, epsilon: float = 1e-3, center: bool = True,
                  scale: bool = True, beta_initializer: Any = "zeros",

@@ -2,7 +2,8 @@
 
 Weights follow Keras (``kernel``, ``recurrent_kernel``, ``bias``; LSTM gates i, f, c, o; GRU gates
 z, r, h with ``reset_after``) in ``get_weights`` / ``set_weights``; they are stored in torch's
-layout so that with Keras's default activations the layer runs torch's fused RNN kernels (cuDNN on GPU).
+layout so that with Keras's default activations the layer runs torch's fused RNN kernels (cuDNN
+on GPU).
 Other activations, ``recurrent_dropout`` in training and ``GRU(reset_after=False)`` run a
 step-by-step loop with the same weights.
 """

@@ -174,7 +174,7 @@ class ZeroPadding1D(_ZeroPadding):
 
 
 class ZeroPadding2D(_ZeroPadding):
-    """Pads rows and columns with zeros: int, ``(rows, cols)`` or ``((top, bot), (left, right))``."""
+    """Zero-pads rows and columns: int, ``(rows, cols)`` or ``((top, bot), (left, right))``."""
 
     rank = 2
 
