@@ -2,8 +2,9 @@
 
 A layer creates its parameters in ``build(input_shape)`` from the first real input it sees (or
 from a symbolic shape through ``maybe_build``). The build runs from a forward pre-hook that
-removes itself once the layer is built, so a built layer's ``__call__`` takes torch's hook-free fast path and
-``forward`` *is* the subclass's ``call`` (bound at class creation): no extra Python frame per step.
+removes itself once the layer is built, so a built layer's ``__call__`` takes torch's hook-free
+fast path, and ``forward`` *is* the subclass's ``call`` (bound at class creation): no extra Python
+frame per step.
 """
 
 from __future__ import annotations

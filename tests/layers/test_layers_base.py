@@ -117,7 +117,8 @@ def test_built_dense_rejects_other_feature_size_with_clear_error():
 
 def test_rank_errors_are_raised_before_build():
     conv = layers.Conv2D(8, 3, name="c")
-    with pytest.raises(layers.IncompatibleInputError, match=r"Conv2D 'c'.*rank 4.*\(None, 28, 28\)"):
+    with pytest.raises(layers.IncompatibleInputError,
+                       match=r"Conv2D 'c'.*rank 4.*\(None, 28, 28\)"):
         conv(torch.randn(2, 28, 28))
     assert not conv.built and len(list(conv.parameters())) == 0
     with pytest.raises(ValueError, match="kernel_size"):
