@@ -141,7 +141,7 @@ class MultiHeadAttention(Layer):
 
     def call(self, query: torch.Tensor, value: torch.Tensor, key: torch.Tensor | None = None,
              attention_mask: torch.Tensor | None = None, return_attention_scores: bool = False,
-             use_causal_mask: bool = False) -> Any:
+             use_causal_mask: bool = False, training: bool | None = None) -> Any:
         key = value if key is None else key
         q = self._heads(query, self.query_kernel, self.query_bias, self.key_dim)
         k = self._heads(key, self.key_kernel, self.key_bias, self.key_dim)
@@ -151,14 +151,14 @@ class MultiHeadAttention(Layer):
             causal = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool,
                                 device=q.device).tril()
             mask = causal if mask is None else mask & causal
-        dropout = self.dropout if self.training else 0.0
+        dropout = self.dropout if (self.training if training is None else training) else 0.0
         scale = 1.0 / math.sqrt(self.key_dim)
         if return_attention_scores:
             scores = (q @ k.transpose(-1, -2)) * scale
             if mask is not None:
                 scores = scores.masked_fill(~mask, -1e9)  # Keras's large negative, not -inf
             scores = scores.softmax(dim=-1)
-            out = F.dropout(scores, dropout, self.training) @ v
+            out = F.dropout(scores, dropout, dropout > 0) @ v
         else:
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout,
                                                  scale=scale)

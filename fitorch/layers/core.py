@@ -132,8 +132,9 @@ class Dropout(Layer):
         self.seed = seed
         self._generator: torch.Generator | None = None
 
-    def call(self, inputs: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.rate == 0:
+    def call(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
+        # ``training`` (Keras's call argument) overrides the module's train/eval mode
+        if not (self.training if training is None else training) or self.rate == 0:
             return inputs
         if self.noise_shape is None and self.seed is None:
             return F.dropout(inputs, self.rate, True)
@@ -178,8 +179,8 @@ class _SpatialDropout(Dropout):
             return (n,) + ones + (inputs.shape[-1],)
         return (n, inputs.shape[1]) + ones
 
-    def call(self, inputs: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.rate == 0:
+    def call(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
+        if not (self.training if training is None else training) or self.rate == 0:
             return inputs
         return inputs * self._mask(inputs, self._mask_shape(inputs))
 

@@ -90,7 +90,7 @@ class BatchNormalization(Layer):
         self.add_weight((features,), self.moving_variance_initializer, name="moving_variance",
                         trainable=False)
 
-    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+    def call(self, inputs: torch.Tensor, training: bool | None = None) -> torch.Tensor:
         # F.batch_norm wants features on axis 1; channels_last folds all other axes into the batch
         # (a free view), any other axis is moved there and back
         if self._channels_last:
@@ -99,7 +99,7 @@ class BatchNormalization(Layer):
             x = inputs
         else:
             x = inputs.movedim(self._axis_index, 1)
-        if self.training and self._trainable:
+        if (self.training if training is None else training) and self._trainable:
             y = self._train_step(x)
         else:
             y = F.batch_norm(x, self.moving_mean, self.moving_variance, self.gamma, self.beta,

@@ -123,10 +123,11 @@ class _RNN(Layer):
         # one mask per sequence, shared by all timesteps (Keras's recurrent dropout semantics)
         return like.new_empty(like.shape).bernoulli_(1 - rate).div_(1 - rate)
 
-    def call(self, inputs: torch.Tensor, initial_state: Any = None) -> Any:
+    def call(self, inputs: torch.Tensor, initial_state: Any = None,
+             training: bool | None = None) -> Any:
         x = inputs.flip(1) if self.go_backwards else inputs
         states = self._initial_states(x, initial_state)
-        training = self.training
+        training = self.training if training is None else training
         if training and self.dropout > 0:
             x = x * self._mask(x[:, :1], self.dropout)
         rec_mask = None
@@ -151,6 +152,8 @@ class _RNN(Layer):
         raise NotImplementedError
 
     def _torch_params(self) -> list[torch.Tensor]:
+        # (the fused ops get train=torch.is_grad_enabled(): their inter-layer dropout is 0, and
+        # cuDNN only keeps what backward needs in train mode, so eval-mode gradients still work)
         if not self.use_bias:
             return [self.kernel, self.recurrent_kernel]
         return [self.kernel, self.recurrent_kernel, self.bias, torch.zeros_like(self.bias)]
@@ -200,7 +203,7 @@ class SimpleRNN(_RNN):
     def _run_fused(self, x: torch.Tensor, states: list[torch.Tensor]) -> tuple[Any, list]:
         op = torch.rnn_tanh if self.activation is torch.tanh else torch.rnn_relu
         out, h = op(x, states[0].unsqueeze(0), self._torch_params(), self.use_bias, 1, 0.0,
-                    self.training, False, True)
+                    torch.is_grad_enabled(), False, True)
         return out, [h[0]]
 
     def _run_loop(self, x: torch.Tensor, states: list[torch.Tensor],
@@ -255,7 +258,7 @@ class LSTM(_RNN):
     def _run_fused(self, x: torch.Tensor, states: list[torch.Tensor]) -> tuple[Any, list]:
         h0, c0 = (s.unsqueeze(0) for s in states)
         out, h, c = torch.lstm(x, (h0, c0), self._torch_params(), self.use_bias, 1, 0.0,
-                               self.training, False, True)
+                               torch.is_grad_enabled(), False, True)
         return out, [h[0], c[0]]
 
     def _run_loop(self, x: torch.Tensor, states: list[torch.Tensor],
@@ -317,7 +320,7 @@ class GRU(_RNN):
 
     def _run_fused(self, x: torch.Tensor, states: list[torch.Tensor]) -> tuple[Any, list]:
         out, h = torch.gru(x, states[0].unsqueeze(0), self._torch_params(), self.use_bias, 1,
-                           0.0, self.training, False, True)
+                           0.0, torch.is_grad_enabled(), False, True)
         return out, [h[0]]
 
     def _run_loop(self, x: torch.Tensor, states: list[torch.Tensor],

@@ -63,13 +63,14 @@ class Bidirectional(Layer):
         super().check_input_shape(input_shape)
         self.forward_layer.check_input_shape(input_shape)
 
-    def call(self, inputs: torch.Tensor, initial_state: Any = None) -> Any:
+    def call(self, inputs: torch.Tensor, initial_state: Any = None,
+             training: bool | None = None) -> Any:
         forward_state = backward_state = None
         if initial_state is not None:
             half = len(initial_state) // 2
             forward_state, backward_state = initial_state[:half], initial_state[half:]
-        y = self.forward_layer(inputs, initial_state=forward_state)
-        y_rev = self.backward_layer(inputs, initial_state=backward_state)
+        y = self.forward_layer(inputs, initial_state=forward_state, training=training)
+        y_rev = self.backward_layer(inputs, initial_state=backward_state, training=training)
         states: list[torch.Tensor] = []
         if self.return_state:
             states = list(y[1:]) + list(y_rev[1:])

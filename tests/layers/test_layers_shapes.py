@@ -181,3 +181,16 @@ def test_activation_lambda_identity_input_layer():
     assert inp.name == "input_layer" and inp._declared_input_shape == (None, 4)
     assert torch.equal(inp(x), x)
     assert layers.InputLayer.from_config(inp.get_config())._declared_input_shape == (None, 4)
+
+
+def test_training_call_argument_overrides_module_mode():
+    x = torch.ones(32, 16)
+    drop = layers.Dropout(0.5).eval()
+    assert not torch.equal(drop(x, training=True), x)
+    assert torch.equal(drop.train()(x, training=False), x)
+    bn = layers.BatchNormalization()
+    bn(torch.randn(8, 3) + 5, training=False)  # inference: moving statistics stay put
+    assert torch.equal(bn.moving_mean, torch.zeros(3))
+    rnn = layers.GRU(3, dropout=0.5).eval()
+    seq = torch.randn(2, 4, 3)
+    assert not torch.equal(rnn(seq, training=True), rnn(seq))
