@@ -14,8 +14,9 @@ from fitorch.layers.conv import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspos
                                  DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D,
                                  SeparableConv2D)
 from fitorch.layers.core import (Activation, Dense, Dropout, Identity, InputLayer, Lambda,
-                                 SpatialDropout1D, SpatialDropout2D, SpatialDropout3D)
+                                 Rescaling, SpatialDropout1D, SpatialDropout2D, SpatialDropout3D)
 from fitorch.layers.embedding import Embedding
+from fitorch.layers.noise import GaussianDropout, GaussianNoise
 from fitorch.layers.merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,
                                   Subtract, add, average, concatenate, dot, maximum, minimum,
                                   multiply, subtract)
@@ -32,6 +33,7 @@ from fitorch.layers.reshaping import (Cropping1D, Cropping2D, Cropping3D, Flatte
                                       RepeatVector, Reshape, UpSampling1D, UpSampling2D,
                                       UpSampling3D, ZeroPadding1D, ZeroPadding2D, ZeroPadding3D)
 from fitorch.layers.recurrent import GRU, LSTM, SimpleRNN
+from fitorch.layers.advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from fitorch.layers.attention import MultiHeadAttention
 from fitorch.layers.wrappers import Bidirectional, TimeDistributed
 

@@ -275,3 +275,20 @@ class InputLayer(Layer):
     def get_config(self) -> dict[str, Any]:
         return {"batch_shape": self._declared_input_shape, "name": self.name,
                 "dtype": str(self._dtype).removeprefix("torch.")}
+
+
+class Rescaling(Layer):
+    """``inputs * scale + offset`` (e.g. ``Rescaling(1 / 255)`` for images)."""
+
+    def __init__(self, scale: float, offset: float = 0.0, **kwargs: Any) -> None:
+        for name, value in (("scale", scale), ("offset", offset)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"Rescaling: {name}={value!r} must be a number")
+        super().__init__(**kwargs)
+        self.scale, self.offset = float(scale), float(offset)
+
+    def call(self, inputs: torch.Tensor) -> torch.Tensor:
+        return inputs * self.scale + self.offset
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return standardize_shape(input_shape)

@@ -55,6 +55,14 @@ CASES = [
     (lambda: layers.UpSampling1D(3), (5, 3)),
     (lambda: layers.UpSampling2D(2, interpolation="bilinear"), (4, 4, 3)),
     (lambda: layers.MultiHeadAttention(2, 3, dropout=0.1), (5, 4)),
+    (lambda: layers.ReLU(max_value=1.0, negative_slope=0.1, threshold=0.2), (4,)),
+    (lambda: layers.LeakyReLU(), (4,)),
+    (lambda: layers.PReLU(alpha_initializer="ones", shared_axes=[1]), (5, 3)),
+    (lambda: layers.ELU(0.5), (4,)),
+    (lambda: layers.Softmax(axis=1), (5, 3)),
+    (lambda: layers.GaussianNoise(0.1), (4,)),
+    (lambda: layers.GaussianDropout(0.2), (4,)),
+    (lambda: layers.Rescaling(1 / 255, offset=-1.0), (4,)),
 ]
 
 

@@ -194,3 +194,33 @@ def test_training_call_argument_overrides_module_mode():
     rnn = layers.GRU(3, dropout=0.5).eval()
     seq = torch.randn(2, 4, 3)
     assert not torch.equal(rnn(seq, training=True), rnn(seq))
+
+
+def test_activation_layers_and_noise():
+    x = torch.linspace(-3, 3, 13).reshape(1, 13)
+    relu = layers.ReLU(max_value=2.0, negative_slope=0.1, threshold=0.5)
+    expected = torch.where(x >= 0.5, x, 0.1 * (x - 0.5)).clamp(max=2.0)
+    torch.testing.assert_close(_run(relu, x), expected)
+    torch.testing.assert_close(_run(layers.LeakyReLU(), x), F.leaky_relu(x, 0.3))
+    torch.testing.assert_close(_run(layers.LeakyReLU(alpha=0.1), x), F.leaky_relu(x, 0.1))
+    torch.testing.assert_close(_run(layers.ELU(2.0), x), F.elu(x, 2.0))
+    mask = torch.tensor([[True, False, True]])
+    probs = layers.Softmax()(torch.zeros(1, 3), mask=mask)
+    torch.testing.assert_close(probs, torch.tensor([[0.5, 0.0, 0.5]]))
+    prelu = layers.PReLU(alpha_initializer="ones", shared_axes=[1])
+    seq = torch.randn(2, 4, 3)
+    prelu.maybe_build((None, 4, 3))
+    assert prelu.alpha.shape == (1, 3) and prelu.count_params() == 3
+    with torch.no_grad():
+        prelu.alpha.fill_(0.25)
+    torch.testing.assert_close(_run(prelu, seq), torch.where(seq > 0, seq, 0.25 * seq))
+    backend.clear_session()
+    assert [layers.ReLU().name, layers.LeakyReLU().name, layers.PReLU().name] == \
+        ["re_lu", "leaky_re_lu", "p_re_lu"]  # Keras's own default names
+    ones = torch.ones(4000)
+    noisy = _run(layers.GaussianNoise(0.5), ones)
+    assert abs(float(noisy.std()) - 0.5) < 0.05
+    assert torch.equal(_run(layers.GaussianNoise(0.5).eval(), ones), ones)
+    scaled = _run(layers.GaussianDropout(0.5), ones)
+    assert abs(float(scaled.mean()) - 1.0) < 0.1 and abs(float(scaled.std()) - 1.0) < 0.1
+    torch.testing.assert_close(_run(layers.Rescaling(0.5, offset=1.0), x), x * 0.5 + 1.0)
