@@ -104,3 +104,8 @@ def test_training_forward_and_backward_reach_every_weight(make, shape):
         (layer(*args) ** 2).sum().backward()
     for name, param in layer.named_parameters():
         assert param.grad is not None, name
+    # built layers take torch's hook-free call path, and forward is call itself
+    for module in layer.modules():
+        if isinstance(module, layers.Layer):
+            assert module.built and not module._forward_pre_hooks, module.name
+            assert type(module).forward is type(module).call
