@@ -90,6 +90,6 @@ def run(epochs: int | None = None, out: str | None = None, verbose: Any = "auto"
         from fitorch import plot
 
         path = figure_path(out, "resblock_history.png")
-        close(plot.plot_history(history, metrics=("loss", "accuracy", "auc"), path=path))
+        close(plot.plot_history(history, metrics=("loss", "accuracy", "AUC"), path=path))
         logs["files"] = [str(path)]
     return logs
