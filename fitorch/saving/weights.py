@@ -1,4 +1,4 @@
-"""Files on disk: crash-safe writes and weight files (safetensors, never pickle).
+"""Weight files: safetensors, never pickle.
 
 Weights are written with safetensors; plain torch ``state_dict`` files are read only through
 ``torch.load(weights_only=True)``, so loading a file can never run code from it.
@@ -6,74 +6,22 @@ Weights are written with safetensors; plain torch ``state_dict`` files are read 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import uuid
-from collections.abc import Iterator, Mapping
-from typing import IO, Any
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn
 
-__all__ = ["atomic_write", "unwrap_module", "save_weights", "load_weights"]
+from fitorch.saving.atomic import atomic_write, require_folder
+
+__all__ = ["unwrap_module", "save_weights", "load_weights", "WEIGHTS_SUFFIX", "state_to_bytes",
+           "state_from_bytes", "load_state_checked"]
 
 WEIGHTS_SUFFIX = ".safetensors"
 # safetensors metadata key holding {duplicate name: kept name} for tied (shared) tensors.
 _ALIASES_KEY = "fitorch.aliases"
-
-
-@contextlib.contextmanager
-def atomic_write(path: str | os.PathLike, mode: str = "wb", *, encoding: str = "utf-8",
-                 newline: str | None = None) -> Iterator[IO[Any]]:
-    """Open ``path`` for writing so that readers only ever see the old file or the whole new one.
-
-    The data goes to a temporary file in the same folder (so the final rename stays on one file
-    system), is flushed and fsync'ed, then ``os.replace`` d over ``path``. If the block raises,
-    the temporary file is removed and ``path`` is left untouched. ``mode`` is ``"wb"`` or ``"w"``
-    (text, with ``encoding`` and ``newline`` as for ``open``).
-    """
-    if mode not in ("wb", "w", "wt"):
-        raise ValueError(f"atomic_write: mode={mode!r} is not supported; expected 'wb' or 'w'")
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    _require_folder(path, folder, "atomic_write")
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"atomic_write: path {path!r} is a directory, expected a file path")
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{uuid.uuid4().hex[:12]}.tmp")
-    # os.open with 0o666 lets the umask decide permissions, as a plain open() would
-    # (tempfile.mkstemp would leave the final file readable by its owner only).
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        text_kwargs = {} if "b" in mode else {"encoding": encoding, "newline": newline}
-        with os.fdopen(fd, mode, **text_kwargs) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise
-    _fsync_folder(folder)
-
-
-def _fsync_folder(folder: str) -> None:
-    # Makes the rename itself durable on POSIX; Windows cannot open folders, and there
-    # os.replace is already as durable as it gets.
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _require_folder(path: str, folder: str, who: str) -> None:
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(
-            f"{who}: the folder {folder!r} of path {path!r} does not exist; create it first")
 
 
 def unwrap_module(module: nn.Module) -> nn.Module:
@@ -147,6 +95,34 @@ def _tensors_for_file(state: Mapping[str, Any]) -> tuple[dict[str, torch.Tensor]
     return tensors, aliases
 
 
+def state_to_bytes(state: Mapping[str, Any]) -> bytes:
+    """A ``state_dict`` (or any name -> tensor mapping) as safetensors bytes; tied tensors are
+    stored once and recorded as aliases."""
+    from safetensors.torch import save as safetensors_bytes
+
+    tensors, aliases = _tensors_for_file(state)
+    metadata = {"format": "pt"}
+    if aliases:
+        metadata[_ALIASES_KEY] = json.dumps(aliases)
+    return safetensors_bytes(tensors, metadata=metadata)
+
+
+def state_from_bytes(data: bytes, source: str) -> dict[str, torch.Tensor]:
+    """The inverse of :func:`state_to_bytes`: CPU tensors (a GPU-saved file loads anywhere)."""
+    from safetensors.torch import load as safetensors_load
+
+    try:
+        state = safetensors_load(data)
+        size = int.from_bytes(data[:8], "little")
+        metadata = json.loads(data[8:8 + size]).get("__metadata__") or {}
+        aliases = json.loads(metadata.get(_ALIASES_KEY, "{}"))
+    except Exception as e:  # safetensors raises its own error types for damaged data
+        raise ValueError(f"{source} is not a readable safetensors file (truncated or damaged): {e}") from e
+    for alias, kept in aliases.items():
+        state[alias] = state[kept]
+    return state
+
+
 def save_weights(module: nn.Module, path: str | os.PathLike, overwrite: bool = True) -> None:
     """Write ``module.state_dict()`` to a ``.safetensors`` file, atomically.
 
@@ -154,43 +130,38 @@ def save_weights(module: nn.Module, path: str | os.PathLike, overwrite: bool = T
     the keys are those of the inner module and the file loads into an unwrapped model. Tied
     weights are stored once. The parent folder must exist.
     """
-    from safetensors.torch import save as safetensors_bytes
-
     module = _check_module(module, "save_weights")
     path = _check_weights_path(path, "save_weights")
-    _require_folder(path, os.path.dirname(os.path.abspath(path)), "save_weights")
+    require_folder(path, os.path.dirname(os.path.abspath(path)), "save_weights")
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"save_weights: {path!r} already exists and overwrite=False")
-    tensors, aliases = _tensors_for_file(module.state_dict())
-    metadata = {"format": "pt"}
-    if aliases:
-        metadata[_ALIASES_KEY] = json.dumps(aliases)
-    data = safetensors_bytes(tensors, metadata=metadata)
+    data = state_to_bytes(module.state_dict())
     with atomic_write(path, "wb") as f:
         f.write(data)
 
 
 def _read_state(path: str) -> dict[str, torch.Tensor]:
-    if path.endswith(WEIGHTS_SUFFIX):
-        from safetensors import safe_open
+    from fitorch.saving import archive
 
-        state: dict[str, torch.Tensor] = {}
-        try:
-            with safe_open(path, framework="pt", device="cpu") as f:
-                for name in f.keys():
-                    state[name] = f.get_tensor(name)
-                aliases = json.loads((f.metadata() or {}).get(_ALIASES_KEY, "{}"))
-        except Exception as e:  # safetensors raises its own error types for damaged files
-            raise ValueError(f"load_weights: {path!r} is not a readable safetensors file: "
-                             f"{e}") from e
-        for alias, kept in aliases.items():
-            state[alias] = state[kept]
-        return state
+    kind = archive.sniff(path)
+    if kind == "fitorch":  # a .fitorch model file or a backup: its weights member
+        members = archive.read_archive(path, "load_weights")
+        return state_from_bytes(members[archive.WEIGHTS_MEMBER], f"load_weights: {path!r}")
+    if kind == "safetensors" or path.endswith(WEIGHTS_SUFFIX):
+        with open(path, "rb") as f:
+            return state_from_bytes(f.read(), f"load_weights: {path!r}")
+    if kind not in ("torch-zip", "pickle"):
+        raise ValueError(f"load_weights: {path!r} is not a weights file: it looks like "
+                         f"{archive.describe_kind(kind, path)}")
     try:
+        # weights_only=True: torch's restricted unpickler refuses anything but tensors and
+        # plain containers, so a crafted file cannot run code.
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise ValueError(f"load_weights: {path!r} is neither a .safetensors file nor a torch "
-                         f"state_dict that loads with torch.load(weights_only=True): {e}") from e
+        raise ValueError(f"load_weights: {path!r} is a torch.save file (a pickle) that does not "
+                         "load with torch.load(weights_only=True), e.g. a whole pickled module "
+                         "or a crafted payload; it was refused and nothing from it ran. Save "
+                         f"weights with model.save_weights('x.safetensors') instead ({e})") from e
     if not isinstance(obj, Mapping) or not all(
             isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items()):
         what = (f"a mapping with keys {list(obj)[:8]}" if isinstance(obj, Mapping)
@@ -200,19 +171,14 @@ def _read_state(path: str) -> dict[str, torch.Tensor]:
     return dict(obj)
 
 
-def load_weights(module: nn.Module, path: str | os.PathLike, strict: bool = True) -> Any:
-    """Load weights saved by :func:`save_weights` (or a plain torch ``state_dict`` file).
+def load_state_checked(module: nn.Module, state: Mapping[str, torch.Tensor], source: str,
+                       strict: bool = True) -> Any:
+    """``module.load_state_dict(state)`` after checking every key and shape first.
 
-    Everything is checked before anything is copied: on a mismatch the error lists every
-    missing, unexpected and shape-mismatched key (with both shapes) and the model is unchanged.
-    ``strict=False`` tolerates missing and unexpected keys, never a shape mismatch. Returns
-    torch's ``(missing_keys, unexpected_keys)`` result.
+    On a mismatch the ``ValueError`` lists every missing, unexpected and shape-mismatched key
+    (with both shapes) and the module is unchanged. ``strict=False`` tolerates missing and
+    unexpected keys, never a shape mismatch.
     """
-    module = _check_module(module, "load_weights")
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"load_weights: no such file: {path!r}")
-    state = _read_state(path)
     expected = module.state_dict()
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
@@ -228,6 +194,23 @@ def load_weights(module: nn.Module, path: str | os.PathLike, strict: bool = True
     if mismatched:
         problems.append(f"shape mismatches: {mismatched}")
     if problems:
-        raise ValueError(f"load_weights: {path!r} does not fit {type(module).__name__}; "
+        raise ValueError(f"{source} does not fit {type(module).__name__}; "
                          "nothing was loaded.\n  " + "\n  ".join(problems))
-    return module.load_state_dict(state, strict=strict)
+    return module.load_state_dict(dict(state), strict=strict)
+
+
+def load_weights(module: nn.Module, path: str | os.PathLike, strict: bool = True) -> Any:
+    """Load weights saved by :func:`save_weights`, the weights of a ``.fitorch`` file, or a plain
+    torch ``state_dict`` file (read with ``torch.load(weights_only=True)`` only).
+
+    Everything is checked before anything is copied: on a mismatch the error lists every
+    missing, unexpected and shape-mismatched key (with both shapes) and the model is unchanged.
+    ``strict=False`` tolerates missing and unexpected keys, never a shape mismatch. Returns
+    torch's ``(missing_keys, unexpected_keys)`` result.
+    """
+    module = _check_module(module, "load_weights")
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"load_weights: no such file: {path!r}")
+    state = _read_state(path)
+    return load_state_checked(module, state, f"load_weights: {path!r}", strict)

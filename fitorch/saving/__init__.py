@@ -1,0 +1,13 @@
+"""Files on disk: models, weights and backups in safetensors + JSON, written atomically.
+
+Nothing fitorch writes is a pickle and nothing it reads is unpickled (plain ``state_dict`` files
+go through ``torch.load(weights_only=True)`` only), so loading a file never runs code from it.
+"""
+
+from fitorch.saving.atomic import atomic_write
+from fitorch.saving.model_file import MODEL_SUFFIX, load_model, save_model
+from fitorch.saving.registry import register_serializable
+from fitorch.saving.weights import WEIGHTS_SUFFIX, load_weights, save_weights, unwrap_module
+
+__all__ = ["atomic_write", "save_weights", "load_weights", "unwrap_module", "save_model",
+           "load_model", "register_serializable", "WEIGHTS_SUFFIX", "MODEL_SUFFIX"]

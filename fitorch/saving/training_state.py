@@ -1,0 +1,169 @@
+"""Optimizer and LR-scheduler state, and the ``compile`` arguments, as JSON + tensors."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import torch
+
+from fitorch.saving.archive import pack, unpack
+
+__all__ = ["pack_training_state", "restore_training_state", "compile_spec", "compile_from_spec"]
+
+
+def pack_training_state(model: Any, tensors: dict[str, torch.Tensor], strict: bool) -> dict:
+    """``{"optimizer": ..., "lr_scheduler": ...}`` of a compiled model, tensors into ``tensors``.
+
+    With ``strict=False`` a scheduler whose state holds Python objects is left out with a
+    warning; with ``strict=True`` (backups, which must resume exactly) it raises.
+    """
+    state: dict[str, Any] = {}
+    optimizer = model.optimizer
+    if optimizer is not None:
+        state["optimizer"] = pack(optimizer.state_dict(), tensors, "optimizer")
+    scheduler = model.lr_scheduler
+    if scheduler is not None and hasattr(scheduler, "state_dict"):
+        try:
+            scratch: dict[str, torch.Tensor] = {}
+            state["lr_scheduler"] = pack(scheduler.state_dict(), scratch, "lr_scheduler")
+            tensors.update(scratch)
+        except TypeError as e:
+            if strict:
+                raise TypeError(f"the LR scheduler {type(scheduler).__name__} holds state "
+                                f"fitorch cannot store: {e}") from e
+            warnings.warn(f"save_model: the state of LR scheduler {type(scheduler).__name__} "
+                          f"was not saved ({e})", stacklevel=4)
+    return state
+
+
+def restore_training_state(model: Any, state: dict, tensors: dict[str, torch.Tensor],
+                           source: str) -> None:
+    """Load ``pack_training_state``'s output into the model's optimizer and scheduler (which
+    must exist); optimizer tensors go to their parameters' device (a GPU file loads on CPU)."""
+    if "optimizer" in state:
+        if model.optimizer is None:
+            raise ValueError(f"{source}: the file holds optimizer state but the model has no "
+                             "optimizer yet (lazy layers are built at the first batch): build "
+                             "the model (model.build(input_shape)) before compile")
+        try:
+            model.optimizer.load_state_dict(unpack(state["optimizer"], tensors))
+        except (ValueError, KeyError) as e:
+            raise ValueError(f"{source}: the saved optimizer state does not fit the model's "
+                             f"{type(model.optimizer).__name__}: {e}") from e
+    if "lr_scheduler" in state and model.lr_scheduler is not None:
+        model.lr_scheduler.load_state_dict(unpack(state["lr_scheduler"], tensors))
+
+
+def _storable(value: Any) -> bool:
+    """A loss / metric spec that is plain data (names, lists, dicts of names)."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_storable(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _storable(v) for k, v in value.items())
+    return False
+
+
+def _optimizer_spec(config: Any) -> dict | None:
+    from fitorch.optimizers import Optimizer
+
+    spec = config.optimizer_spec
+    if isinstance(spec, str):
+        return {"name": spec}
+    if isinstance(spec, Optimizer) and hasattr(spec, "get_config"):
+        return {"spec": type(spec).__name__, "config": spec.get_config()}
+    optimizer = config.optimizer
+    if optimizer is None:
+        return None
+    # The torch class under fitorch's Keras-lr subclass; its hyper-parameters come back with
+    # load_state_dict (param_groups), so the class name is enough.
+    base = next((c for c in type(optimizer).__mro__
+                 if c.__module__.startswith("torch.optim") and c is not torch.optim.Optimizer),
+                None)
+    if base is not None and getattr(torch.optim, base.__name__, None) is base and \
+            len(optimizer.param_groups) == 1:
+        return {"torch": base.__name__}
+    return None
+
+
+def compile_spec(model: Any) -> tuple[dict, list[str]]:
+    """The ``compile`` arguments that can be stored, and the names of those that cannot."""
+    config = model._config
+    spec: dict[str, Any] = {"gradient_accumulation_steps": config.accumulation}
+    lost = []
+    optimizer = _optimizer_spec(config)
+    if optimizer is None:
+        lost.append(f"optimizer {config.optimizer_spec!r}")
+    else:
+        spec["optimizer"] = optimizer
+    for key, value in (("loss", config.loss_spec), ("metrics", config.metrics_spec),
+                       ("weighted_metrics", config.weighted_metrics_spec)):
+        if _storable(value):
+            spec[key] = pack(value, {}, key)
+        else:
+            lost.append(f"{key} {value!r}")
+    weights = config.compiled_loss.loss_weights if config.compiled_loss is not None and \
+        hasattr(config.compiled_loss, "loss_weights") else None
+    if _storable(weights):
+        spec["loss_weights"] = pack(weights, {}, "loss_weights")
+    scheduler = config.lr_scheduler
+    if scheduler is not None:
+        cls = type(scheduler)
+        if getattr(torch.optim.lr_scheduler, cls.__name__, None) is cls:
+            spec["lr_scheduler"] = cls.__name__
+        else:
+            lost.append(f"lr_scheduler {cls.__name__}")
+    return spec, lost
+
+
+def compile_from_spec(model: Any, spec: dict, custom_objects: dict[str, Any],
+                      source: str) -> None:
+    """``model.compile(...)`` from ``compile_spec``'s output; optimizer and scheduler classes
+    come from fitorch's and torch's own names (or ``custom_objects``), never from imports."""
+    from fitorch import optimizers
+
+    optimizer_entry = spec.get("optimizer")
+    optimizer: Any
+    if optimizer_entry is None:
+        optimizer = "rmsprop"
+    elif "name" in optimizer_entry:
+        optimizer = optimizer_entry["name"]
+    elif "spec" in optimizer_entry:
+        cls = custom_objects.get(optimizer_entry["spec"]) or next(
+            (c for c in optimizers.SPECS.values() if c.__name__ == optimizer_entry["spec"]), None)
+        if cls is None:
+            raise ValueError(f"{source}: unknown optimizer spec {optimizer_entry['spec']!r}; "
+                             "pass it in custom_objects")
+        optimizer = cls.from_config(optimizer_entry["config"])
+    else:
+        cls = custom_objects.get(optimizer_entry["torch"]) or getattr(
+            torch.optim, str(optimizer_entry["torch"]), None)
+        if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
+            raise ValueError(f"{source}: unknown optimizer class {optimizer_entry['torch']!r}; "
+                             "pass it in custom_objects")
+        optimizer = cls
+    scheduler = None
+    name = spec.get("lr_scheduler")
+    if name is not None:
+        cls = custom_objects.get(name) or getattr(torch.optim.lr_scheduler, str(name), None)
+        if not isinstance(cls, type):
+            raise ValueError(f"{source}: unknown LR scheduler {name!r}; pass it in custom_objects")
+        scheduler = _scheduler_factory(cls)
+    model.compile(optimizer=optimizer, loss=unpack(spec.get("loss"), {}),
+                  metrics=unpack(spec.get("metrics"), {}),
+                  weighted_metrics=unpack(spec.get("weighted_metrics"), {}),
+                  loss_weights=unpack(spec.get("loss_weights"), {}), lr_scheduler=scheduler,
+                  gradient_accumulation_steps=int(spec.get("gradient_accumulation_steps", 1)))
+
+
+def _scheduler_factory(cls: type) -> Any:
+    """A callable optimizer -> scheduler of class ``cls`` whose settings then come from the
+    saved ``state_dict`` (every torch scheduler keeps its settings there)."""
+    def build(optimizer: torch.optim.Optimizer) -> Any:
+        scheduler = object.__new__(cls)
+        scheduler.optimizer = optimizer
+        return scheduler
+
+    return build
