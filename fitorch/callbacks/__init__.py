@@ -1,5 +1,6 @@
 """Callbacks: hooks into ``fit`` / ``evaluate`` / ``predict``, with Keras names and semantics."""
 
+from fitorch.callbacks.backup_and_restore import BackupAndRestore
 from fitorch.callbacks.callback import Callback
 from fitorch.callbacks.callback_list import BatchLogs, CallbackList
 from fitorch.callbacks.csv_logger import CSVLogger
@@ -18,4 +19,5 @@ ProgbarLogger = ProgressBar
 
 __all__ = ["Callback", "CallbackList", "BatchLogs", "History", "ProgressBar", "ProgbarLogger",
            "EarlyStopping", "ReduceLROnPlateau", "LearningRateScheduler", "CSVLogger",
-           "TerminateOnNaN", "LambdaCallback", "TensorBoard", "ModelCheckpoint"]
+           "TerminateOnNaN", "LambdaCallback", "TensorBoard", "ModelCheckpoint",
+           "BackupAndRestore"]

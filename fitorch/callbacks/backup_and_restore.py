@@ -1,0 +1,157 @@
+"""BackupAndRestore: a run killed at any moment resumes, when run again, exactly where it was."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from fitorch.callbacks._dist import is_main_process
+from fitorch.callbacks.callback import Callback
+
+BACKUP_NAME = "backup.fitorch-backup"
+_FORMAT = "fitorch.backup"
+
+
+class BackupAndRestore(Callback):
+    """Back up the training state to ``backup_dir`` and restore it when ``fit`` starts again.
+
+    Put it in ``fit(callbacks=[...])``. Each backup holds the weights and buffers, the optimizer
+    and LR-scheduler state, the epoch and step reached, the History so far, and the Python /
+    NumPy / torch random states with the state that drew the epoch's data order. When the
+    process dies (SIGKILL, power loss) and the same script runs again, ``fit`` continues from the
+    last backup: the remaining batches come in the same order with the same dropout masks, so on
+    the CPU the final weights are bit-identical to a run that was never interrupted.
+
+    The backup is one file written atomically (a crash leaves the previous backup whole).
+
+    Args:
+        backup_dir: folder for the backup (created if missing).
+        save_freq: ``"epoch"`` (back up at the end of every epoch) or an int ``n``: also every
+            ``n`` training batches.
+        delete_checkpoint: remove the backup when ``fit`` finishes (Keras's behaviour), so the
+            next run starts afresh.
+    """
+
+    def __init__(self, backup_dir: str | os.PathLike, save_freq: str | int = "epoch",
+                 delete_checkpoint: bool = True) -> None:
+        super().__init__()
+        if not isinstance(backup_dir, (str, os.PathLike)) or not os.fspath(backup_dir):
+            raise ValueError(f"BackupAndRestore: backup_dir={backup_dir!r} must be a folder path")
+        if save_freq != "epoch" and (not isinstance(save_freq, int) or isinstance(save_freq, bool)
+                                     or save_freq < 1):
+            raise ValueError(f"BackupAndRestore: save_freq={save_freq!r}: expected 'epoch' or an "
+                             "int >= 1")
+        self.backup_dir = os.fspath(backup_dir)
+        self.save_freq = save_freq
+        self.delete_checkpoint = bool(delete_checkpoint)
+        self._batches_seen = 0
+
+    @property
+    def backup_path(self) -> str:
+        """The backup file inside ``backup_dir``."""
+        return os.path.join(self.backup_dir, BACKUP_NAME)
+
+    def _overrides(self, hook: str) -> bool:
+        # With save_freq="epoch" the per-batch hook is never called, so it costs nothing.
+        if hook == "on_train_batch_end":
+            return self.save_freq != "epoch"
+        return super()._overrides(hook)  # type: ignore[misc]
+
+    # ------------------------------------------------------------------ restoring
+    def on_train_begin(self, logs: Mapping | None = None) -> None:
+        self._batches_seen = 0
+        if os.path.isfile(self.backup_path):
+            self._restore()
+
+    def _restore(self) -> None:
+        from fitorch.saving import archive
+        from fitorch.saving.training_state import restore_training_state
+        from fitorch.saving.weights import load_state_checked, state_from_bytes
+        from fitorch.training.trainer import restore_rng_states
+
+        path, model = self.backup_path, self.model
+        source = f"BackupAndRestore: backup {path!r}"
+        members = archive.read_archive(path, "BackupAndRestore", _FORMAT)
+        state = members["state.json"]
+        tensors = state_from_bytes(members["state.safetensors"], source)
+        load_state_checked(_unwrapped(model), state_from_bytes(
+            members[archive.WEIGHTS_MEMBER], source), source)
+        restore_training_state(model, state["training"], tensors, source)
+        history = model.history
+        saved = state["history"]
+        if history is not None:
+            history.epoch[:] = list(saved["epoch"])
+            history.history.clear()
+            history.history.update({k: list(v) for k, v in saved["history"].items()})
+        position = state["position"]
+        rng = archive.unpack(state["rng"], tensors)
+        epoch_rng = archive.unpack(state["epoch_rng_state"], tensors)
+        if position["step"] == 0:
+            # The trainer re-seeds torch from epoch_rng_state and skips nothing; Python's and
+            # NumPy's generators are put back here.
+            restore_rng_states(rng)
+        model._fit_state.resume_from(int(position["epoch"]), int(position["step"]), epoch_rng,
+                                     rng)
+        self._batches_seen = int(position.get("batches_seen", 0))
+
+    # ------------------------------------------------------------------ backing up
+    def on_train_batch_end(self, batch: int, logs: Mapping | None = None) -> None:
+        self._batches_seen += 1
+        if self._batches_seen % self.save_freq == 0:  # type: ignore[operator]
+            state = self.model._fit_state
+            self._backup(state.epoch, batch + 1, state.epoch_rng_state)
+
+    def on_epoch_end(self, epoch: int, logs: Mapping | None = None) -> None:
+        # The next epoch draws its data order from the RNG state as it is now.
+        self._backup(epoch + 1, 0, torch.get_rng_state(), epoch_logs=(epoch, logs))
+
+    def _backup(self, epoch: int, step: int, epoch_rng_state: torch.Tensor | None,
+                epoch_logs: tuple | None = None) -> None:
+        if not is_main_process():
+            return
+        from fitorch.saving import archive
+        from fitorch.saving.training_state import pack_training_state
+        from fitorch.saving.weights import state_to_bytes
+        from fitorch.training.trainer import capture_rng_states
+
+        model = self.model
+        tensors: dict[str, torch.Tensor] = {}
+        history = model.history
+        epochs = list(history.epoch) if history is not None else []
+        columns = {k: list(v) for k, v in history.history.items()} if history is not None else {}
+        if epoch_logs is not None and (not epochs or epochs[-1] != epoch_logs[0]):
+            # History records this epoch after the other callbacks; the backup must hold it.
+            done, logs = epoch_logs
+            epochs.append(done)
+            for key, value in (logs or {}).items():
+                column = columns.setdefault(key, [])
+                column.extend([float("nan")] * (len(epochs) - 1 - len(column)))
+                column.append(float(value))
+        state = {
+            "position": {"epoch": epoch, "step": step, "batches_seen": self._batches_seen},
+            "training": pack_training_state(model, tensors, strict=True),
+            "history": {"epoch": epochs, "history": columns},
+            "rng": archive.pack(capture_rng_states(), tensors, "rng"),
+            "epoch_rng_state": archive.pack(epoch_rng_state, tensors, "epoch_rng_state"),
+        }
+        os.makedirs(self.backup_dir, exist_ok=True)
+        archive.write_archive(self.backup_path, _FORMAT, {
+            archive.WEIGHTS_MEMBER: state_to_bytes(_unwrapped(model).state_dict()),
+            "state.json": state, "state.safetensors": state_to_bytes(tensors)})
+
+    def on_train_end(self, logs: Mapping | None = None) -> None:
+        # fit ended without dying: as in Keras, the next run starts afresh.
+        if self.delete_checkpoint and is_main_process():
+            try:
+                os.remove(self.backup_path)
+            except FileNotFoundError:
+                pass
+
+
+def _unwrapped(model: Any) -> Any:
+    from fitorch.saving.weights import unwrap_module
+
+    return unwrap_module(model)
