@@ -117,7 +117,8 @@ def state_from_bytes(data: bytes, source: str) -> dict[str, torch.Tensor]:
         metadata = json.loads(data[8:8 + size]).get("__metadata__") or {}
         aliases = json.loads(metadata.get(_ALIASES_KEY, "{}"))
     except Exception as e:  # safetensors raises its own error types for damaged data
-        raise ValueError(f"{source} is not a readable safetensors file (truncated or damaged): {e}") from e
+        raise ValueError(f"{source} is not a readable safetensors file (truncated or "
+                         f"damaged): {e}") from e
     for alias, kept in aliases.items():
         state[alias] = state[kept]
     return state
