@@ -66,6 +66,58 @@ def _storable(value: Any) -> bool:
     return False
 
 
+def _torch_loss_entry(loss: Any) -> dict | None:
+    """``{"torch_loss": name, "kwargs": ...}`` for a ``torch.nn`` loss module that its plain
+    constructor arguments rebuild exactly (checked by rebuilding it), else ``None``."""
+    import inspect
+
+    cls = type(loss)
+    if not (isinstance(loss, torch.nn.modules.loss._Loss) and getattr(torch.nn, cls.__name__, None)
+            is cls):
+        return None
+    kwargs = {}
+    for name in list(inspect.signature(cls.__init__).parameters)[1:]:
+        value = loss.__dict__.get(name)
+        if name not in ("size_average", "reduce") and isinstance(value, (int, float, str, bool)):
+            kwargs[name] = value
+    try:
+        rebuilt = cls(**kwargs)
+    except (TypeError, ValueError):
+        return None
+    same = all(rebuilt.__dict__.get(k) == v for k, v in loss.__dict__.items()
+               if isinstance(v, (int, float, str, bool, type(None))))
+    buffers_same = all(b is None for b in loss._buffers.values())  # e.g. no class weights
+    return {"torch_loss": cls.__name__, "kwargs": kwargs} if same and buffers_same else None
+
+
+def _loss_spec(value: Any) -> Any:
+    """A loss spec as data: names as they are, torch loss modules as ``_torch_loss_entry``;
+    raises ``TypeError`` for anything else."""
+    if isinstance(value, (list, tuple)):
+        return [_loss_spec(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _loss_spec(v) for k, v in value.items()}
+    if value is None or isinstance(value, str):
+        return value
+    entry = _torch_loss_entry(value)
+    if entry is None:
+        raise TypeError(repr(value))
+    return entry
+
+
+def _loss_from_spec(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_loss_from_spec(v) for v in value]
+    if isinstance(value, dict) and "torch_loss" in value:
+        cls = getattr(torch.nn, str(value["torch_loss"]), None)
+        if not (isinstance(cls, type) and issubclass(cls, torch.nn.modules.loss._Loss)):
+            raise ValueError(f"unknown torch loss {value['torch_loss']!r}")
+        return cls(**value["kwargs"])
+    if isinstance(value, dict):
+        return {k: _loss_from_spec(v) for k, v in value.items()}
+    return value
+
+
 def _optimizer_spec(config: Any) -> dict | None:
     from fitorch.optimizers import Optimizer
 
@@ -98,7 +150,11 @@ def compile_spec(model: Any) -> tuple[dict, list[str]]:
         lost.append(f"optimizer {config.optimizer_spec!r}")
     else:
         spec["optimizer"] = optimizer
-    for key, value in (("loss", config.loss_spec), ("metrics", config.metrics_spec),
+    try:
+        spec["loss"] = _loss_spec(config.loss_spec)
+    except TypeError:
+        lost.append(f"loss {config.loss_spec!r}")
+    for key, value in (("metrics", config.metrics_spec),
                        ("weighted_metrics", config.weighted_metrics_spec)):
         if _storable(value):
             spec[key] = pack(value, {}, key)
@@ -151,7 +207,7 @@ def compile_from_spec(model: Any, spec: dict, custom_objects: dict[str, Any],
         if not isinstance(cls, type):
             raise ValueError(f"{source}: unknown LR scheduler {name!r}; pass it in custom_objects")
         scheduler = _scheduler_factory(cls)
-    model.compile(optimizer=optimizer, loss=unpack(spec.get("loss"), {}),
+    model.compile(optimizer=optimizer, loss=_loss_from_spec(spec.get("loss")),
                   metrics=unpack(spec.get("metrics"), {}),
                   weighted_metrics=unpack(spec.get("weighted_metrics"), {}),
                   loss_weights=unpack(spec.get("loss_weights"), {}), lr_scheduler=scheduler,

@@ -231,3 +231,27 @@ def test_gpu_model_file_loads_on_cpu(tmp_path):
     loaded = ft.load_model(tmp_path / "g.fitorch", compile=False)
     assert loaded.device.type == "cpu"
     assert torch.equal(loaded.predict(x, verbose=0), model.to("cpu").predict(x, verbose=0))
+
+
+def test_torch_loss_objects_are_stored_and_python_losses_warn(tmp_path):
+    model = _sequential()
+    model.compile(optimizer=ft.optimizers.Adam(learning_rate=3e-3),
+                  loss=nn.SmoothL1Loss(beta=0.5, reduction="sum"),
+                  lr_scheduler=lambda opt: torch.optim.lr_scheduler.ExponentialLR(opt, 0.75))
+    x, y = _data()
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    ft.save_model(model, tmp_path / "a.fitorch")
+    loaded = ft.load_model(tmp_path / "a.fitorch")
+    assert isinstance(loaded.loss, nn.SmoothL1Loss)
+    assert (loaded.loss.beta, loaded.loss.reduction) == (0.5, "sum")
+    assert loaded.optimizer.param_groups[0]["lr"] == pytest.approx(3e-3 * 0.75 ** 2)
+    assert loaded.lr_scheduler.last_epoch == 2
+    assert loaded.evaluate(x, y, verbose=0) == model.evaluate(x, y, verbose=0)
+
+    model.compile(optimizer="sgd", loss=lambda pred, true: ((pred - true) ** 4).mean())
+    ft.save_model(model, tmp_path / "b.fitorch")
+    with pytest.warns(UserWarning, match="returned uncompiled"):
+        plain = ft.load_model(tmp_path / "b.fitorch")
+    assert not plain.compiled
+    _same(model, plain)
+    assert not ft.load_model(tmp_path / "a.fitorch", compile=False).compiled
