@@ -9,6 +9,7 @@ program registered or fitorch and torch define: a file cannot make the loader ru
 
 from __future__ import annotations
 
+import inspect
 import os
 import warnings
 from typing import Any
@@ -53,8 +54,8 @@ def _architecture(model: nn.Module) -> dict[str, Any]:
         if isinstance(model, (Sequential, Functional)) and entry["registered_name"] is None:
             from fitorch.models.configs import serialize_module
 
-            entry["class_name"] = serialize_module(model)["class_name"]
-            entry["config"] = serialize_module(model)["config"]
+            serialized = serialize_module(model)
+            entry["class_name"], entry["config"] = serialized["class_name"], serialized["config"]
         elif hasattr(model, "get_config"):
             entry["config"] = model.get_config()
         elif entry["registered_name"] is None:
@@ -130,7 +131,7 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
                          "damaged")
     if safe_mode:
         check_config_safe(entry.get("config"), source)
-    model = _rebuild(entry, objects, custom_objects, path)
+    model = _rebuild(entry, objects, path)
     state = state_from_bytes(members[archive.WEIGHTS_MEMBER], source)
     if "build_input_shape" in entry and not getattr(model, "built", True):
         model.build(archive.unpack(entry["build_input_shape"], {}))
@@ -150,12 +151,11 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
     return model
 
 
-def _rebuild(entry: dict, objects: dict[str, Any], custom_objects: dict | None,
-             path: str) -> Any:
+def _rebuild(entry: dict, objects: dict[str, Any], path: str) -> Any:
     from fitorch.models.model import Model
 
     class_name, registered = str(entry["class_name"]), entry.get("registered_name")
-    cls = resolve_class(class_name, registered, custom_objects)
+    cls = resolve_class(class_name, registered, objects)
     advice = (f"decorate the class with @fitorch.saving.register_serializable() or pass "
               f"custom_objects={{{class_name!r}: {class_name}}}; or build the model in code and "
               f"call model.load_weights({path!r}) (a .fitorch file holds its weights)")
@@ -171,16 +171,19 @@ def _rebuild(entry: dict, objects: dict[str, Any], custom_objects: dict | None,
     try:
         if config is None:
             model = cls()
-        elif class_name in ("Sequential", "Functional") or isinstance(cls, type) and \
-                issubclass(cls, Model):
-            model = cls.from_config(config, custom_objects=objects)
         elif hasattr(cls, "from_config"):
-            model = cls.from_config(config)
+            # Sequential/Functional resolve nested layers against custom_objects too
+            takes = "custom_objects" in inspect.signature(cls.from_config).parameters
+            model = cls.from_config(config, custom_objects=objects) if takes \
+                else cls.from_config(config)
         else:
             model = cls(**config)
     except (TypeError, ValueError, KeyError) as e:
         raise ValueError(f"load_model: {path!r}: could not rebuild {class_name} from its "
-                         f"config ({type(e).__name__}: {e}); {advice}") from e
+                         f"config ({type(e).__name__}: {e}). Register the classes it names with "
+                         "@fitorch.saving.register_serializable() or pass them in "
+                         "custom_objects={'Name': cls}; or build the model in code and call "
+                         f"model.load_weights({path!r})") from e
     if not isinstance(model, Model):
         model = Model(model)
     return model

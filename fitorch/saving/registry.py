@@ -60,10 +60,10 @@ def serializable_objects(custom_objects: dict[str, Any] | None) -> dict[str, Any
     return objects
 
 
-def resolve_class(class_name: str, registered: str | None,
-                  custom_objects: dict[str, Any] | None) -> type | None:
-    """The class a model file names, or ``None`` when nothing known has that name."""
-    objects = serializable_objects(custom_objects)
+def resolve_class(class_name: str, registered: str | None, objects: dict[str, Any]
+                  ) -> type | None:
+    """The class a model file names, looked up in ``objects`` (``serializable_objects``) and
+    fitorch's own models and layers; ``None`` when nothing known has that name."""
     for key in (registered, class_name):
         if key and key in objects:
             return objects[key]

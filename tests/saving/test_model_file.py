@@ -255,3 +255,36 @@ def test_torch_loss_objects_are_stored_and_python_losses_warn(tmp_path):
     assert not plain.compiled
     _same(model, plain)
     assert not ft.load_model(tmp_path / "a.fitorch", compile=False).compiled
+
+
+class Scale(layers.Layer):
+    """A custom layer: its constructor arguments are its config."""
+
+    def __init__(self, factor: float = 2.0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.factor = factor
+        self.offset = nn.Parameter(torch.zeros(1))
+
+    def call(self, x):
+        return x * self.factor + self.offset
+
+
+def test_custom_layer_round_trip_and_unknown_layer_named(tmp_path):
+    model = ft.Sequential([layers.Dense(3, input_shape=(4,)), Scale(factor=3.0)])
+    with torch.no_grad():
+        model[1].offset.fill_(0.5)
+    path = tmp_path / "c.fitorch"
+    model.save(path)
+    loaded = ft.load_model(path, custom_objects={"Scale": Scale})
+    assert isinstance(loaded[1], Scale) and loaded[1].factor == 3.0
+    _same(model, loaded)
+
+    def rename(config):
+        config["config"]["layers"][1]["class_name"] = "MissingScale"
+
+    from tests.saving.test_file_safety import _rewrite_config
+
+    renamed = tmp_path / "renamed.fitorch"
+    _rewrite_config(path, renamed, rename)
+    with pytest.raises(ValueError, match=r"MissingScale.*register_serializable.*custom_objects"):
+        ft.load_model(renamed)
