@@ -48,6 +48,7 @@ class BackupAndRestore(Callback):
         self.save_freq = save_freq
         self.delete_checkpoint = bool(delete_checkpoint)
         self._batches_seen = 0
+        self._due = False
 
     @property
     def backup_path(self) -> str:
@@ -63,6 +64,7 @@ class BackupAndRestore(Callback):
     # ------------------------------------------------------------------ restoring
     def on_train_begin(self, logs: Mapping | None = None) -> None:
         self._batches_seen = 0
+        self._due = False
         if os.path.isfile(self.backup_path):
             self._restore()
 
@@ -101,6 +103,13 @@ class BackupAndRestore(Callback):
     def on_train_batch_end(self, batch: int, logs: Mapping | None = None) -> None:
         self._batches_seen += 1
         if self._batches_seen % self.save_freq == 0:  # type: ignore[operator]
+            self._due = True
+        # Gradients of a half-done accumulation window are not part of a backup: wait until
+        # the window's optimizer step.
+        config = self.model.__dict__.get("_ft")
+        accumulation = config.accumulation if config is not None else 1
+        if self._due and (batch + 1) % accumulation == 0:
+            self._due = False
             state = self.model._fit_state
             self._backup(state.epoch, batch + 1, state.epoch_rng_state)
 

@@ -134,3 +134,29 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="backup_dir"):
         callbacks.BackupAndRestore("")
     assert isinstance(callbacks.BackupAndRestore("b"), callbacks.Callback)
+
+
+def test_resume_with_gradient_accumulation_waits_for_the_window(tmp_path):
+    def make():
+        torch.manual_seed(3)
+        model = ft.Sequential([layers.Dense(6, activation="relu", input_shape=(3,)),
+                               layers.Dropout(0.2), layers.Dense(1)])
+        model.compile(optimizer="adam", loss="mse", gradient_accumulation_steps=2)
+        return model
+
+    x, y = torch.randn(48, 3), torch.randn(48, 1)
+    reference = make()
+    reference.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    crashed = make()
+    backup = callbacks.BackupAndRestore(tmp_path, save_freq=1, delete_checkpoint=False)
+    with pytest.raises(KeyboardInterrupt):  # dies inside a window (after batch 3 of 6)
+        crashed.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[backup, _Crash(1, 2)])
+    from fitorch.saving import archive
+
+    position = archive.read_archive(tmp_path / BACKUP_NAME, "test")["state.json"]["position"]
+    assert (position["epoch"], position["step"]) == (1, 2)  # the last closed window
+    resumed = make()
+    resumed.fit(x, y, batch_size=8, epochs=2, verbose=0,
+                callbacks=[callbacks.BackupAndRestore(tmp_path)])
+    for key, value in reference.state_dict().items():
+        assert torch.equal(resumed.state_dict()[key], value), key
