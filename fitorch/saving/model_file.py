@@ -236,6 +236,8 @@ def check_config_safe(config: Any, source: str) -> None:
 
 
 def _check_node(node: Any, source: str) -> None:
+    from fitorch.models.functional import Ref
+
     if not isinstance(node, dict):
         raise ValueError(f"{source}: a graph node {node!r:.80} is not a dict; the file is damaged")
     kind = node.get("kind")
@@ -246,13 +248,15 @@ def _check_node(node: Any, source: str) -> None:
                              "operator function; refused (safe_mode=True)")
         if _function_allowlist()[name] is getattr:
             attr = _decoded_arg(node, 1)
-            if not isinstance(attr, str) or attr.startswith("_"):
+            if not isinstance(_decoded_arg(node, 0), Ref) or not isinstance(attr, str) or \
+                    attr.startswith("_"):
                 raise ValueError(f"{source}: the model graph reads attribute {attr!r}, which is "
                                  "not a public tensor attribute; refused (safe_mode=True)")
     elif kind == "method":
         name = node.get("method")
         if not isinstance(name, str) or name.startswith("_") or \
-                not callable(getattr(torch.Tensor, name, None)):
+                not callable(getattr(torch.Tensor, name, None)) or \
+                not isinstance(_decoded_arg(node, 0), Ref):
             raise ValueError(f"{source}: the model graph calls method {name!r}, which is not a "
                              "public tensor method; refused (safe_mode=True)")
     elif kind not in ("input", "module"):
@@ -260,6 +264,7 @@ def _check_node(node: Any, source: str) -> None:
 
 
 def _decoded_arg(node: dict, index: int) -> Any:
+    """Argument ``index`` of a graph node as ``from_config`` will see it (``None`` if absent)."""
     from fitorch.models.configs import decode_value
 
     try:

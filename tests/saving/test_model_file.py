@@ -85,11 +85,14 @@ def test_functional_model_round_trip(tmp_path):
     x, _ = _data()
     inputs = ft.Input(shape=(4,))
     h = layers.Dense(6)(inputs)
-    outputs = layers.Dense(1)(torch.relu(h) + h[:, :1] * 2)
+    # a torch function, operators, indexing, a tensor method and a property: what safe_mode allows
+    outputs = layers.Dense(1)((torch.relu(h) + h[:, :1] * 2).flatten(1).T.T)
     model = ft.Model(inputs=inputs, outputs=outputs)
     ft.save_model(model, tmp_path / "f.fitorch")
     loaded = ft.load_model(tmp_path / "f.fitorch")
     assert not loaded.compiled
+    kinds = {node["kind"] for node in model.get_config()["nodes"]}
+    assert kinds == {"input", "module", "function", "method"}
     _same(model, loaded)
     assert torch.equal(model.predict(x, verbose=0), loaded.predict(x, verbose=0))
 
