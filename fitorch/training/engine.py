@@ -109,6 +109,11 @@ class Distributed:
         self.world_size = state.num_processes
         self.device = state.device
         self.is_main = state.is_main_process
+        # A process group left to the interpreter's shutdown can abort the process ("terminate
+        # called without an active exception") while gloo's threads still run.
+        import atexit
+
+        atexit.register(_destroy_process_group)
 
     # -- models
     def wrap(self, model: torch.nn.Module) -> torch.nn.Module:
@@ -163,6 +168,14 @@ class Distributed:
         parts = [torch.empty_like(padded) for _ in range(self.world_size)]
         dist.all_gather(parts, padded)
         return torch.cat([p[:int(s.item())] for p, s in zip(parts, sizes)]).to(tensor.device)
+
+
+def _destroy_process_group() -> None:
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()  # nobody tears down connections a peer still uses
+        dist.destroy_process_group()
 
 
 _DISTRIBUTED: Distributed | None = None
