@@ -139,13 +139,21 @@ class Model(nn.Module):
 
     @property
     def optimizer(self) -> torch.optim.Optimizer | None:
-        """The torch optimizer (built at compile, or at the first batch for lazy layers)."""
+        """The torch optimizer (built at compile, or at the first batch for lazy layers).
+
+        Before ``compile`` it is a plain attribute, so the seed's function style
+        (``model.optimizer = torch.optim.SGD(...)``) works on a ``Model`` too.
+        """
         config = self.__dict__.get("_ft")
-        return None if config is None else config.optimizer
+        return self.__dict__.get("optimizer") if config is None else config.optimizer
 
     @optimizer.setter
     def optimizer(self, value: Any) -> None:
-        self._config.set_optimizer(value, self)
+        config = self.__dict__.get("_ft")
+        if config is None:
+            self.__dict__["optimizer"] = value
+        else:
+            config.set_optimizer(value, self)
 
     @property
     def lr_scheduler(self) -> Any:

@@ -9,6 +9,7 @@ which ``optimizer``, ``loss_func`` and optionally ``metric_func`` / ``metric_nam
 from __future__ import annotations
 
 import datetime
+import warnings
 from typing import Any
 
 from torch import nn
@@ -35,6 +36,10 @@ def as_compiled_model(model: nn.Module) -> Any:
             f"{type(model).__name__} is not compiled: compile a fitorch.Model, or set "
             "model.optimizer and model.loss_func (and optionally model.metric_func and "
             "model.metric_name) as the seed does")
+    if isinstance(model, nn.Sequential) and model._modules.get("loss_func") is loss:
+        warnings.warn("model.loss_func was set on an nn.Sequential, which registers the loss as "
+                      "its last layer (torch behaviour): the forward pass now runs it too. Keep "
+                      "the loss outside the Sequential, or compile a fitorch.Model", stacklevel=3)
     metric = _seed_attr(model, "metric_func")
     metric_name = _seed_attr(model, "metric_name") or "metric"
     wrapped = model if isinstance(model, Model) else Model(model)

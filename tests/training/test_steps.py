@@ -73,3 +73,32 @@ def test_train_model_returns_the_seed_history_table(capsys):
 def test_an_uncompiled_module_is_refused_with_a_hint():
     with pytest.raises(ValueError, match="loss_func"):
         training.train_step(nn.Linear(2, 1), torch.randn(2, 2), torch.randn(2, 1))
+
+
+def test_seed_style_attributes_work_on_an_uncompiled_fitorch_model():
+    import fitorch as ft
+
+    class FtNet(ft.Model):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 3)
+
+        def forward(self, x):
+            return self.fc(x)
+
+    torch.manual_seed(0)
+    net = FtNet()
+    net.optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+    net.loss_func = nn.CrossEntropyLoss()
+    x, y = data()
+    loss = training.train_step(net, x[:16], y[:16])
+    assert loss > 0 and net.optimizer is net._config.optimizer
+
+
+def test_a_loss_registered_inside_a_sequential_is_warned_about():
+    net = nn.Sequential(nn.Linear(4, 3))
+    net.optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+    net.loss_func = nn.CrossEntropyLoss()
+    with pytest.warns(UserWarning, match="registers the loss"):
+        with pytest.raises(TypeError):  # the Sequential now calls the loss as a layer
+            training.train_step(net, torch.randn(4, 4), torch.tensor([0, 1, 2, 0]))
