@@ -273,7 +273,7 @@ class Trainer:
         state = FitState()
         model.__dict__["_fit_state"] = state
         dist = config.distributed
-        if dist is not None and config.optimizer is None:
+        if config.optimizer is None:  # lazy layers: callbacks (and DDP) need built weights
             self._materialize(config, train_data)
         cbs.on_train_begin(None)
         resume = state.resume_point
@@ -340,8 +340,9 @@ class Trainer:
         return history
 
     def _materialize(self, config: CompileConfig, data: data_lib.DataAdapter) -> None:
-        """Give lazy layers their parameters before DDP wraps the model (DDP cannot wrap
-        uninitialized parameters, and must broadcast rank 0's weights before the first step)."""
+        """Give lazy layers their parameters before training starts: callbacks such as
+        ``BackupAndRestore`` restore optimizer state in ``on_train_begin``, and DDP cannot wrap
+        uninitialized parameters (it must broadcast rank 0's weights before the first step)."""
         with torch.random.fork_rng(), torch.no_grad():  # the data order must not change
             xb, _, _ = next(iter(data))
             was_training = self.model.training

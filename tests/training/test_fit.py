@@ -332,3 +332,19 @@ def test_a_per_batch_scheduler_steps_every_batch(regression_data):
                          opt, max_lr=0.1, total_steps=8))
     model.fit(x, y, batch_size=16, epochs=2, verbose=0)  # 4 batches x 2 epochs = 8 steps
     assert model.lr_scheduler.last_epoch == 8
+
+
+def test_lazy_layers_are_built_before_callbacks_start(regression_data):
+    x, y = regression_data
+    seen = []
+
+    class Look(ft.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            seen.append(self.model.optimizer)
+
+    torch.manual_seed(0)
+    model = ft.Model(nn.Sequential(nn.LazyLinear(4), nn.ReLU(), nn.LazyLinear(1)))
+    model.compile(optimizer="adam", loss="mse", device="cpu")
+    assert model.optimizer is None
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[Look()])
+    assert isinstance(seen[0], torch.optim.Adam)
