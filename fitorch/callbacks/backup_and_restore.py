@@ -95,8 +95,9 @@ class BackupAndRestore(Callback):
             # The trainer re-seeds torch from epoch_rng_state and skips nothing; Python's and
             # NumPy's generators are put back here.
             restore_rng_states(rng)
+        phase = archive.unpack(state.get("phase"), tensors)
         model._fit_state.resume_from(int(position["epoch"]), int(position["step"]), epoch_rng,
-                                     rng)
+                                     rng, phase_state=phase)
         self._batches_seen = int(position.get("batches_seen", 0))
 
     # ------------------------------------------------------------------ backing up
@@ -119,6 +120,9 @@ class BackupAndRestore(Callback):
 
     def _backup(self, epoch: int, step: int, epoch_rng_state: torch.Tensor | None,
                 epoch_logs: tuple | None = None) -> None:
+        # Mid-epoch, the epoch's loss and metric sums so far go into the backup, so the resumed
+        # run logs the same epoch values. Every process takes part (the sums are reduced).
+        phase = self.model._fit_state.train_phase.state() if step else None
         if not is_main_process():
             return
         from fitorch.saving import archive
@@ -145,6 +149,7 @@ class BackupAndRestore(Callback):
             "history": {"epoch": epochs, "history": columns},
             "rng": archive.pack(capture_rng_states(), tensors, "rng"),
             "epoch_rng_state": archive.pack(epoch_rng_state, tensors, "epoch_rng_state"),
+            "phase": archive.pack(phase, tensors, "phase"),
         }
         os.makedirs(self.backup_dir, exist_ok=True)
         archive.write_archive(self.backup_path, _FORMAT, {

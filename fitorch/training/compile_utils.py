@@ -255,6 +255,24 @@ class MetricSet:
                 [t if t is None else gather(t) for t in targets],
                 None if sample_weight is None else gather(sample_weight))
 
+    def state(self) -> list[dict[str, Any]]:
+        """Each metric's accumulated state (tensors and numbers), after pending batches."""
+        self.flush()
+        return [_metric_state(metric) for _, _, metric, _ in self.entries or []]
+
+    def load_state(self, states: list[dict[str, Any]]) -> None:
+        """Continue from ``state()`` (the same metrics, in the same order)."""
+        entries = self.entries or []
+        if len(states) != len(entries):
+            raise ValueError(f"metric state for {len(states)} metrics, but compile has "
+                             f"{len(entries)} ({self.names()})")
+        self._pending, self._pending_elements = [], 0
+        for (_, _, metric, _), state in zip(entries, states):
+            target = getattr(metric, "metric", metric)  # a torchmetrics object, if wrapped
+            for key, value in state.items():
+                setattr(target, key, value)
+        self._checked = True
+
     def names(self) -> list[str]:
         return [] if self.entries is None else [e[0] for e in self.entries]
 
@@ -268,6 +286,17 @@ class MetricSet:
         self._pending, self._pending_elements = [], 0
         for _, _, metric, _ in self.entries or []:
             metric.reset_state()
+
+
+def _metric_state(metric: Any) -> dict[str, Any]:
+    """The accumulated values of a metric: its tensor and number attributes (for a wrapped
+    torchmetrics object, its registered states)."""
+    inner = getattr(metric, "metric", None)
+    if inner is not None and hasattr(inner, "metric_state"):
+        return dict(inner.metric_state)
+    return {k: v for k, v in vars(metric).items()
+            if v is None or isinstance(v, torch.Tensor)
+            or (isinstance(v, (int, float)) and not isinstance(v, bool))}
 
 
 def _cat_targets(targets: list[Any]) -> Any:
@@ -367,6 +396,19 @@ class LossTracker:
         self.count += float(weights.sum()) if self.reduce is not None else sum(self._pending_n)
         self.steps += len(self._pending)
         self._pending, self._pending_parts, self._pending_n = [], [], []
+
+    def state(self) -> dict[str, Any]:
+        """The sums so far (after summing what is pending), to continue an epoch elsewhere."""
+        self._flush()
+        return {"total": self.total, "parts_total": self.parts_total, "count": self.count,
+                "steps": self.steps, "first_bad_step": self.first_bad_step}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Continue from ``state()``."""
+        self.reset()
+        self.total, self.parts_total = state["total"], state["parts_total"]
+        self.count, self.steps = state["count"], state["steps"]
+        self.first_bad_step = state["first_bad_step"]
 
     def result(self) -> float:
         self._flush()

@@ -87,6 +87,18 @@ class _Phase:
         if self.metrics is not None:
             self.metrics.reset()
 
+    def state(self) -> dict[str, Any]:
+        """The epoch's sums so far (loss and metrics), e.g. for a backup taken mid-epoch.
+        Under several processes every process must call it (it reduces across them)."""
+        return {"loss": self.loss.state(),
+                "metrics": [] if self.metrics is None else self.metrics.state()}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Continue an epoch from ``state()``."""
+        self.loss.load_state(state["loss"])
+        if self.metrics is not None:
+            self.metrics.load_state(state["metrics"])
+
     def logs(self, prefix: str = "") -> dict[str, float]:
         logs = {f"{prefix}loss": self.loss.result()}
         if self.config.compiled_loss is not None:
@@ -271,10 +283,11 @@ class Trainer:
         if config.optimizer is not None:
             config.optimizer.zero_grad(set_to_none=True)
         state = FitState()
+        state.train_phase = train_phase
         model.__dict__["_fit_state"] = state
         dist = config.distributed
         if config.optimizer is None:  # lazy layers: callbacks (and DDP) need built weights
-            self._materialize(config, train_data)
+            self._prepare(config, train_data)
         cbs.on_train_begin(None)
         resume = state.resume_point
         logs: dict[str, float] = {}
@@ -289,6 +302,10 @@ class Trainer:
                 dist.sync_rng()  # every process draws the same data order
             state.epoch_rng_state = torch.get_rng_state()
             train_phase.reset()
+            if skip and resume["phase_state"] is not None:
+                if not config.built:  # metrics exist once outputs were seen
+                    self._prepare(config, train_data)
+                train_phase.load_state(resume["phase_state"])
             cbs.on_epoch_begin(epoch, None)
             config.forward_module.train()
             batches = iter(epoch_batches)
@@ -339,19 +356,23 @@ class Trainer:
         cbs.on_train_end(logs)
         return history
 
-    def _materialize(self, config: CompileConfig, data: data_lib.DataAdapter) -> None:
+    def _prepare(self, config: CompileConfig, data: data_lib.DataAdapter) -> None:
         """Give lazy layers their parameters before training starts: callbacks such as
         ``BackupAndRestore`` restore optimizer state in ``on_train_begin``, and DDP cannot wrap
         uninitialized parameters (it must broadcast rank 0's weights before the first step)."""
         with torch.random.fork_rng(), torch.no_grad():  # the data order must not change
-            xb, _, _ = next(iter(data))
+            xb, yb, _ = next(iter(data))
             was_training = self.model.training
             self.model.eval()
             try:
-                call_model(self.model, xb)
+                y_pred = call_model(self.model, xb)
+                if not config.built:
+                    config.build_outputs(self.model, y_pred, yb)
+                    config.find_regularizers(self.model)
             finally:
                 self.model.train(was_training)
-        config.build_optimizer(self.model)
+        if config.optimizer is None:
+            config.build_optimizer(self.model)
 
     # ------------------------------------------------------------------ evaluate
     def _evaluate_loop(self, config: CompileConfig, phase: _Phase, data: Any,
@@ -513,13 +534,16 @@ class FitState:
         self.step = 0
         self.epoch_rng_state: torch.Tensor | None = None
         self.resume_point: dict[str, Any] | None = None
+        self.train_phase: Any = None  # the epoch's loss and metric sums (``state()``)
 
     def resume_from(self, epoch: int, step: int, epoch_rng_state: torch.Tensor,
-                    rng_states: dict[str, Any]) -> None:
+                    rng_states: dict[str, Any], phase_state: dict[str, Any] | None = None
+                    ) -> None:
         """Start at ``epoch`` after its first ``step`` batches; ``rng_states`` (from
-        ``capture_rng_states``) are restored once those batches are skipped."""
+        ``capture_rng_states``) are restored once those batches are skipped, and
+        ``phase_state`` (from ``train_phase.state()``) continues the epoch's loss and metrics."""
         self.resume_point = {"epoch": epoch, "step": step, "epoch_rng_state": epoch_rng_state,
-                             "rng_states": rng_states}
+                             "rng_states": rng_states, "phase_state": phase_state}
 
 
 def capture_rng_states() -> dict[str, Any]:

@@ -51,8 +51,8 @@ def main() -> None:
     history = model.fit(x, y, batch_size=16, epochs=4, shuffle=True, verbose=0, callbacks=cbs,
                         validation_split=0.2)
     model.save_weights(out)
-    with open(out + ".epochs", "w") as f:
-        f.write(repr(history.epoch))
+    with open(out + ".epochs", "w") as f:  # the epochs and every logged value
+        f.write(repr((history.epoch, history.history)))
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ def test_killed_run_resumes_bit_identical(tmp_path, uninterrupted, kill):
     assert list(resumed) == list(expected)
     for key in expected:
         assert torch.equal(resumed[key], expected[key]), key
+    # the History too: the interrupted epoch's loss and accuracy continue from the backup's sums
     assert (tmp_path / "resumed.safetensors.epochs").read_text() == expected_epochs
     assert not (tmp_path / "backup" / BACKUP_NAME).exists()  # deleted once fit finished
 
