@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import random
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -79,3 +82,32 @@ def unique_name(prefix: str) -> str:
 def clear_session() -> None:
     """Reset the default-name counters, as ``keras.backend.clear_session()`` does."""
     _name_counters.clear()
+
+
+_deserialization: dict[str, Any] = {"safe_mode": True, "custom_objects": {}}
+
+
+def in_safe_mode() -> bool:
+    """Whether rebuilding from a config may not bring back Python code (``Lambda`` functions).
+
+    ``True`` unless inside ``load_model(..., safe_mode=False)``."""
+    return _deserialization["safe_mode"]
+
+
+def deserialization_objects() -> dict[str, Any]:
+    """The ``custom_objects`` of the ``load_model`` call in progress (functions for ``Lambda``)."""
+    return _deserialization["custom_objects"]
+
+
+@contextlib.contextmanager
+def deserialization_scope(safe_mode: bool = True, custom_objects: dict[str, Any] | None = None
+                          ) -> Iterator[None]:
+    """While rebuilding a model from a file: whether Python functions may be looked up, and where
+    (Keras's ``SafeModeScope``; layer ``from_config`` methods take no extra arguments)."""
+    previous = dict(_deserialization)
+    _deserialization.update(safe_mode=bool(safe_mode), custom_objects=dict(custom_objects or {}))
+    try:
+        yield
+    finally:
+        _deserialization.clear()
+        _deserialization.update(previous)

@@ -206,12 +206,34 @@ class SpatialDropout3D(_SpatialDropout):
     _rank = 3
 
 
+def _function_name(fn: Callable) -> str:
+    return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+
+
+def _supplied_function(name: str, layer: str | None) -> Callable:
+    from fitorch import backend
+
+    where = f"Lambda layer {layer!r}" if layer else "a Lambda layer"
+    if backend.in_safe_mode():
+        raise ValueError(
+            f"{where} needs the Python function {name!r}, which files never hold as code; "
+            f"loading it runs code you supply: load_model(path, safe_mode=False, "
+            f"custom_objects={{{name!r}: your_function}})")
+    objects = backend.deserialization_objects()
+    fn = objects.get(name) or objects.get(name.rsplit(".", 1)[-1])
+    if not callable(fn):
+        raise ValueError(f"{where} needs the function {name!r}: pass it as "
+                         f"custom_objects={{{name!r}: your_function}}")
+    return fn
+
+
 class Lambda(Layer):
     """Wraps a function as a layer: ``Lambda(lambda x: x ** 2)``.
 
     ``output_shape`` (a shape without the batch axis, or a function of the input shape) saves a
     trial run in ``compute_output_shape``; ``arguments`` are extra keyword arguments for the
-    function. A Lambda holds Python code, so ``get_config`` raises.
+    function. A Lambda holds Python code, which files never store: its config names the function,
+    and ``load_model(path, safe_mode=False, custom_objects={name: function})`` supplies it again.
     """
 
     def __init__(self, function: Callable, output_shape: Any = None,
@@ -235,10 +257,22 @@ class Lambda(Layer):
         return infer_output_shape(self, input_shape)
 
     def get_config(self) -> dict[str, Any]:
-        fn = getattr(self.function, "__qualname__", repr(self.function))
-        raise ValueError(f"{describe(self)} cannot be serialized: its function {fn} is Python "
-                         "code, which fitorch configs do not store (they never pickle); write a "
-                         "Layer subclass with get_config() instead")
+        config = Layer.get_config(self)
+        config["function"] = {"python_function": _function_name(self.function)}
+        if callable(self.output_shape):
+            config["output_shape"] = {"python_function": _function_name(self.output_shape)}
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Lambda:
+        """Rebuild with the function named in the config, taken from the ``custom_objects`` of
+        ``load_model(..., safe_mode=False)``; in safe mode (the default) this raises."""
+        config = dict(config)
+        for key in ("function", "output_shape"):
+            if isinstance(config.get(key), dict) and "python_function" in config[key]:
+                config[key] = _supplied_function(config[key]["python_function"],
+                                                 config.get("name"))
+        return cls(**config)
 
     def extra_repr(self) -> str:
         fn = getattr(self.function, "__qualname__", repr(self.function))

@@ -131,7 +131,10 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
                          "damaged")
     if safe_mode:
         check_config_safe(entry.get("config"), source)
-    model = _rebuild(entry, objects, path)
+    from fitorch.backend import deserialization_scope
+
+    with deserialization_scope(safe_mode, custom_objects):  # Lambda functions come from here
+        model = _rebuild(entry, objects, path)
     state = state_from_bytes(members[archive.WEIGHTS_MEMBER], source)
     if "build_input_shape" in entry and not getattr(model, "built", True):
         model.build(archive.unpack(entry["build_input_shape"], {}))
