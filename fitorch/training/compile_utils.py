@@ -112,7 +112,10 @@ class CompileLoss:
             try:
                 adapter.check(pred, true)
             except (ValueError, TypeError) as err:
-                raise type(err)(f"loss {adapter.name!r}{where}: {err}") from None
+                message = str(err)
+                if message.startswith(f"{adapter.name}: "):  # the adapters name themselves
+                    message = message[len(adapter.name) + 2:]
+                raise type(err)(f"loss {adapter.name!r}{where}: {message}") from None
 
     def __call__(self, outputs: list[torch.Tensor], targets: list[Any],
                  sample_weight: torch.Tensor | None) -> tuple[torch.Tensor, list[torch.Tensor]]:
