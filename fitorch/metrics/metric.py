@@ -169,6 +169,14 @@ class _Reduce(Metric):
         else:
             count.add_(values.shape[0] if values.dim() else 1)
 
+    def update_state(self, values: Any, sample_weight: Any = None) -> None:  # type: ignore[override]
+        """Add ``values`` (a scalar, or one value per sample), optionally weighted."""
+        self._accumulate(values, sample_weight)
+
+    def update(self, y_pred: Any, y_true: Any = None, sample_weight: Any = None) -> None:
+        """Torch order is the same as Keras's here: only the values count."""
+        self._accumulate(y_pred, sample_weight)
+
     def _count(self) -> torch.Tensor | float:
         if self.count is None:
             return float(self.unweighted_count)
@@ -179,14 +187,6 @@ class Mean(_Reduce):
     """The (weighted) mean of the values given: ``Mean(name="mean")``,
     ``update_state(values, sample_weight=None)``."""
 
-    def update_state(self, values: Any, sample_weight: Any = None) -> None:  # type: ignore[override]
-        """Add ``values`` (a scalar, or one value per sample) with optional weights."""
-        self._accumulate(values, sample_weight)
-
-    def update(self, y_pred: Any, y_true: Any = None, sample_weight: Any = None) -> None:
-        """Torch order is the same as Keras's here: only the values count."""
-        self._accumulate(y_pred, sample_weight)
-
     def result(self) -> torch.Tensor:
         if self.total is None:
             return torch.zeros((), dtype=self.dtype)
@@ -196,14 +196,6 @@ class Mean(_Reduce):
 
 class Sum(_Reduce):
     """The (weighted) sum of the values given: ``Sum(name="sum")``."""
-
-    def update_state(self, values: Any, sample_weight: Any = None) -> None:  # type: ignore[override]
-        """Add ``values`` (times ``sample_weight``) to the total."""
-        self._accumulate(values, sample_weight)
-
-    def update(self, y_pred: Any, y_true: Any = None, sample_weight: Any = None) -> None:
-        """Torch order is the same as Keras's here: only the values count."""
-        self._accumulate(y_pred, sample_weight)
 
     def result(self) -> torch.Tensor:
         if self.total is None:
