@@ -360,6 +360,8 @@ class Trainer:
         """Give lazy layers their parameters before training starts: callbacks such as
         ``BackupAndRestore`` restore optimizer state in ``on_train_begin``, and DDP cannot wrap
         uninitialized parameters (it must broadcast rank 0's weights before the first step)."""
+        if isinstance(data, data_lib.GeneratorAdapter) and not callable(data.source):
+            return  # a one-shot generator: peeking would lose its first batch; build on it later
         with torch.random.fork_rng(), torch.no_grad():  # the data order must not change
             xb, yb, _ = next(iter(data))
             was_training = self.model.training

@@ -348,3 +348,18 @@ def test_lazy_layers_are_built_before_callbacks_start(regression_data):
     assert model.optimizer is None
     model.fit(x, y, epochs=1, verbose=0, callbacks=[Look()])
     assert isinstance(seen[0], torch.optim.Adam)
+
+
+def test_lazy_model_on_a_one_shot_generator_keeps_every_batch(regression_data):
+    x, y = regression_data
+    seen = []
+
+    def batches():
+        for i in range(0, 64, 16):
+            seen.append(i)
+            yield x[i:i + 16], y[i:i + 16]
+
+    model = ft.Model(nn.Sequential(nn.LazyLinear(1)))
+    model.compile(optimizer="sgd", loss="mse", device="cpu")
+    history = model.fit(batches(), epochs=1, verbose=0)
+    assert seen == [0, 16, 32, 48] and len(history.history["loss"]) == 1
