@@ -306,7 +306,39 @@ def _depthwise_layout(rank: int, multiplier: int) -> tuple[Callable, Callable]:
             functools.partial(_depthwise_to_keras, rank=rank, multiplier=multiplier))
 
 
-class DepthwiseConv(_BaseConv):
+class _DepthwiseWeights:
+    """The depthwise kernel shared by depthwise and separable convolutions."""
+
+    def _init_depthwise(self, depthwise_initializer: Any, depthwise_regularizer: Any,
+                        use_bias: bool, bias_initializer: Any, bias_regularizer: Any) -> None:
+        self.use_bias = bool(use_bias)
+        self.depthwise_initializer = initializers.get(depthwise_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self._op = _CONV[self.rank]
+
+    def _build_depthwise(self, input_shape: Shape) -> int:
+        """Check the input, add ``depthwise_kernel``; returns the input channel count."""
+        channels = self._in_channels(input_shape)
+        self._check_spatial(input_shape)
+        self._built_in_channels = channels
+        self.add_weight(self.kernel_size + (channels, self.depth_multiplier),
+                        self.depthwise_initializer, name="depthwise_kernel",
+                        regularizer=self.depthwise_regularizer,
+                        layout=_depthwise_layout(self.rank, self.depth_multiplier))
+        return channels
+
+    def _build_bias(self, size: int) -> None:
+        if self.use_bias:
+            self.add_weight((size,), self.bias_initializer, name="bias",
+                            regularizer=self.bias_regularizer)
+        else:
+            self.bias = None
+        self._plan_padding()
+
+
+class DepthwiseConv(_DepthwiseWeights, _BaseConv):
     """Depthwise convolution: each input channel convolved with ``depth_multiplier`` own filters."""
 
     def __init__(self, kernel_size: Any, strides: Any = 1, padding: str = "valid",
@@ -320,27 +352,12 @@ class DepthwiseConv(_BaseConv):
         super().__init__(**kwargs)
         self._init_window(kernel_size, strides, padding, data_format, dilation_rate, activation,
                           allow_causal=False)
-        self.use_bias = bool(use_bias)
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self._op = _CONV[self.rank]
+        self._init_depthwise(depthwise_initializer, depthwise_regularizer, use_bias,
+                             bias_initializer, bias_regularizer)
 
     def build(self, input_shape: Shape) -> None:
-        channels = self._in_channels(input_shape)
-        self._check_spatial(input_shape)
-        self._built_in_channels = channels
-        self.add_weight(self.kernel_size + (channels, self.depth_multiplier),
-                        self.depthwise_initializer, name="depthwise_kernel",
-                        regularizer=self.depthwise_regularizer,
-                        layout=_depthwise_layout(self.rank, self.depth_multiplier))
-        if self.use_bias:
-            self.add_weight((channels * self.depth_multiplier,), self.bias_initializer,
-                            name="bias", regularizer=self.bias_regularizer)
-        else:
-            self.bias = None
-        self._plan_padding()
+        channels = self._build_depthwise(input_shape)
+        self._build_bias(channels * self.depth_multiplier)
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         x = self._pad(self._to_channels_first(inputs))
@@ -367,7 +384,7 @@ class DepthwiseConv2D(DepthwiseConv):
     rank = 2
 
 
-class SeparableConv(_BaseConv):
+class SeparableConv(_DepthwiseWeights, _BaseConv):
     """Depthwise convolution followed by a 1x1 pointwise convolution (Keras ``SeparableConv``).
 
     Weights: ``depthwise_kernel`` ``(*k, in, depth_multiplier)``, ``pointwise_kernel``
@@ -387,33 +404,18 @@ class SeparableConv(_BaseConv):
         super().__init__(**kwargs)
         self._init_window(kernel_size, strides, padding, data_format, dilation_rate, activation,
                           allow_causal=False)
-        self.use_bias = bool(use_bias)
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
+        self._init_depthwise(depthwise_initializer, depthwise_regularizer, use_bias,
+                             bias_initializer, bias_regularizer)
         self.pointwise_initializer = initializers.get(pointwise_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
         self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self._op = _CONV[self.rank]
 
     def build(self, input_shape: Shape) -> None:
-        channels = self._in_channels(input_shape)
-        self._check_spatial(input_shape)
-        self._built_in_channels = channels
-        self.add_weight(self.kernel_size + (channels, self.depth_multiplier),
-                        self.depthwise_initializer, name="depthwise_kernel",
-                        regularizer=self.depthwise_regularizer,
-                        layout=_depthwise_layout(self.rank, self.depth_multiplier))
+        channels = self._build_depthwise(input_shape)
         self.add_weight((1,) * self.rank + (channels * self.depth_multiplier, self.filters),
                         self.pointwise_initializer, name="pointwise_kernel",
                         regularizer=self.pointwise_regularizer,
                         layout=(permute_to_torch(self.rank), permute_to_keras(self.rank)))
-        if self.use_bias:
-            self.add_weight((self.filters,), self.bias_initializer, name="bias",
-                            regularizer=self.bias_regularizer)
-        else:
-            self.bias = None
-        self._plan_padding()
+        self._build_bias(self.filters)
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         x = self._pad(self._to_channels_first(inputs))
