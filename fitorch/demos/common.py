@@ -47,3 +47,22 @@ def imdb_tokens(num_samples: int = 2000, seed: int = 0) -> tuple[tuple[Any, Any]
                                signal=IMDB_SIGNAL)
     (x_train, y_train), (x_test, y_test) = datasets.train_valid_split(x, y, 0.2, seed=seed)
     return (x_train, y_train.float().unsqueeze(1)), (x_test, y_test.float().unsqueeze(1))
+
+
+def fit_and_report(model: Any, train: tuple[Any, Any], test: tuple[Any, Any], *, epochs: int,
+                   verbose: Any, out: str | os.PathLike | None, figure: str,
+                   metrics: tuple[str, ...]) -> dict[str, Any]:
+    """The token demos' common end: fit with validation, print the final logs, and plot the
+    curves of ``metrics`` to ``out/figure``; returns the last epoch's logs and ``files``."""
+    history = model.fit(*train, batch_size=32, epochs=epochs, validation_data=test,
+                        verbose=verbose)
+    logs: dict[str, Any] = {k: v[-1] for k, v in history.history.items()}
+    print("final: " + ", ".join(f"{k} = {v:.4f}" for k, v in logs.items()))
+    logs["files"] = []
+    if out is not None:
+        from fitorch import plot
+
+        path = figure_path(out, figure)
+        close(plot.plot_history(history, metrics=metrics, path=path))
+        logs["files"] = [str(path)]
+    return logs

@@ -11,7 +11,8 @@ import torch
 
 import fitorch as ft
 from fitorch import layers, models
-from fitorch.demos.common import IMDB_MAX_LEN, IMDB_MAX_WORDS, close, figure_path, heading, imdb_tokens
+from fitorch.demos.common import (IMDB_MAX_LEN, IMDB_MAX_WORDS, fit_and_report, heading,
+                                  imdb_tokens)
 
 EPOCHS = 4
 
@@ -81,15 +82,6 @@ def run(epochs: int | None = None, out: str | None = None, verbose: Any = "auto"
     model.build(input_shape=(None, IMDB_MAX_LEN))
     model.summary()
     model.compile(optimizer="Nadam", loss="binary_crossentropy", metrics=["accuracy", "AUC"])
-    history = model.fit(x_train, y_train, batch_size=32, epochs=epochs or EPOCHS,
-                        validation_data=(x_test, y_test), verbose=verbose)
-    logs: dict[str, Any] = {k: v[-1] for k, v in history.history.items()}
-    print("final: " + ", ".join(f"{k} = {v:.4f}" for k, v in logs.items()))
-    logs["files"] = []
-    if out is not None:
-        from fitorch import plot
-
-        path = figure_path(out, "resblock_history.png")
-        close(plot.plot_history(history, metrics=("loss", "accuracy", "AUC"), path=path))
-        logs["files"] = [str(path)]
-    return logs
+    return fit_and_report(model, (x_train, y_train), (x_test, y_test),
+                          epochs=epochs or EPOCHS, verbose=verbose, out=out,
+                          figure="resblock_history.png", metrics=("loss", "accuracy", "AUC"))

@@ -15,7 +15,7 @@ import torch
 
 import fitorch as ft
 from fitorch import datasets, layers, losses, metrics, models, optimizers
-from fitorch.demos.common import close, figure_path, heading
+from fitorch.demos.common import fit_and_report, heading
 
 MAX_LEN = 300      # the seed's MAX_LEN
 MAX_WORDS = 30982  # x_train.max() + 1 for the seed's Reuters: the summary shows 216,874 = 30982*7
@@ -67,16 +67,6 @@ def run(epochs: int | None = None, out: str | None = None, verbose: Any = "auto"
     heading("text CNN on a SYNTHETIC Reuters-shaped corpus (46 topics, 300 tokens; not real text)")
     model = compile_model(create_model())
     model.summary()
-    history = model.fit(x_train, y_train, batch_size=32, epochs=epochs or EPOCHS,
-                        validation_data=(x_test, y_test), verbose=verbose)
-    logs: dict[str, Any] = {k: v[-1] for k, v in history.history.items()}
-    print("final: " + ", ".join(f"{k} = {v:.4f}" for k, v in logs.items()))
-    logs["files"] = []
-    if out is not None:
-        from fitorch import plot
-
-        path = figure_path(out, "text_history.png")
-        close(plot.plot_history(history, metrics=("loss", "sparse_categorical_accuracy"),
-                                path=path))
-        logs["files"] = [str(path)]
-    return logs
+    return fit_and_report(model, (x_train, y_train), (x_test, y_test),
+                          epochs=epochs or EPOCHS, verbose=verbose, out=out,
+                          figure="text_history.png", metrics=("loss", "sparse_categorical_accuracy"))
