@@ -7,6 +7,7 @@ read when a callback asks for logs (the progress bar, by time) and at the end of
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -346,7 +347,7 @@ class Trainer:
             if val_data is not None and (epoch + 1) % validation_freq == 0 \
                     and not (bad is not None and on_nan != "ignore"):
                 val_logs = self._evaluate_loop(config, test_phase, val_data, cbs,
-                                               validation_steps, in_fit=True)
+                                               validation_steps)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
             if config.lr_scheduler is not None and not config.scheduler_per_batch:
                 _step_epoch_scheduler(config.lr_scheduler, logs)
@@ -378,7 +379,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ evaluate
     def _evaluate_loop(self, config: CompileConfig, phase: _Phase, data: Any,
-                       cbs: CallbackList, steps: int | None, in_fit: bool = False
+                       cbs: CallbackList, steps: int | None
                        ) -> dict[str, float]:
         model = self.model
         was_training = model.training
@@ -442,7 +443,7 @@ class Trainer:
         module.eval()
         chunks: list[Any] = []
         cbs.on_predict_begin(None)
-        autocast = config.precision.autocast if config is not None else _null
+        autocast = config.precision.autocast if config is not None else contextlib.nullcontext
         try:
             for step, (xb, _, _) in enumerate(data):
                 if steps is not None and step >= steps:
@@ -676,12 +677,6 @@ def _batch_size_of(x: Any) -> int | None:
         return data_lib.num_samples(data_lib._to_tensors(x, "x"), "x")
     except (TypeError, ValueError):
         return None
-
-
-def _null() -> Any:
-    import contextlib
-
-    return contextlib.nullcontext()
 
 
 def _check_int(name: str, value: Any, minimum: int, optional: bool = False) -> None:
