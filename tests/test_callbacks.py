@@ -424,10 +424,17 @@ def test_writers_stay_quiet_off_the_main_process(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(torch.distributed, "is_initialized", lambda: True)
     monkeypatch.setattr(torch.distributed, "get_rank", lambda: 1)
     assert not is_main_process()
+
+    def rank0_says_save(box, src):  # rank 0 decided to save: every rank takes part
+        box[0] = str(tmp_path / "w.safetensors")
+
+    monkeypatch.setattr(torch.distributed, "broadcast_object_list", rank0_says_save)
     cbs = [CSVLogger(tmp_path / "log.csv"), ModelCheckpoint(tmp_path / "w.safetensors"),
            EarlyStopping(patience=0, verbose=1)]
-    assert all(cb._wants_main_process_only for cb in cbs[:2])
-    assert not cbs[2]._wants_main_process_only  # every rank must stop together
+    assert cbs[0]._wants_main_process_only
+    # every rank saves together (an FSDP model is gathered from all), only rank 0 writes;
+    # every rank must stop together
+    assert not cbs[1]._wants_main_process_only and not cbs[2]._wants_main_process_only
     assert fake_fit(Net(), cbs, 3, val_loss([1.0, 2.0, 3.0])) == 2
     assert os.listdir(tmp_path) == [] and capsys.readouterr().out == ""
 

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
+from fitorch.training.engine import is_main_process
 
-def is_main_process() -> bool:
-    """True unless ``torch.distributed`` is initialized and this process is not rank 0."""
-    dist = torch.distributed
-    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
+__all__ = ["is_main_process", "print_msg", "broadcast_from_main"]
 
 
 def print_msg(message: str) -> None:
     """Print a callback's message, once per job (on the main process only)."""
     if is_main_process():
         print(message, flush=True)
+
+
+def broadcast_from_main(value: Any) -> Any:
+    """Rank 0's ``value`` on every process (a collective: all must call it); as is when
+    there is one process."""
+    dist = torch.distributed
+    if not (dist.is_available() and dist.is_initialized()):
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]

@@ -120,18 +120,22 @@ class BackupAndRestore(Callback):
 
     def _backup(self, epoch: int, step: int, epoch_rng_state: torch.Tensor | None,
                 epoch_logs: tuple | None = None) -> None:
-        # Mid-epoch, the epoch's loss and metric sums so far go into the backup, so the resumed
-        # run logs the same epoch values. Every process takes part (the sums are reduced).
-        phase = self.model._fit_state.train_phase.state() if step else None
-        if not is_main_process():
-            return
         from fitorch.saving import archive
         from fitorch.saving.training_state import pack_training_state
         from fitorch.saving.weights import state_to_bytes
+        from fitorch.training.sharding import full_state_dict
         from fitorch.training.trainer import capture_rng_states
 
+        # Every process takes part in what follows up to the write: mid-epoch, the epoch's loss
+        # and metric sums so far are reduced (so the resumed run logs the same epoch values),
+        # and a model sharded with FSDP has its weights and optimizer state gathered.
         model = self.model
+        phase = model._fit_state.train_phase.state() if step else None
+        weights = full_state_dict(_unwrapped(model))
         tensors: dict[str, torch.Tensor] = {}
+        training = pack_training_state(model, tensors, strict=True)
+        if not is_main_process():
+            return
         history = model.history
         epochs = list(history.epoch) if history is not None else []
         columns = {k: list(v) for k, v in history.history.items()} if history is not None else {}
@@ -145,7 +149,7 @@ class BackupAndRestore(Callback):
                 column.append(float(value))
         state = {
             "position": {"epoch": epoch, "step": step, "batches_seen": self._batches_seen},
-            "training": pack_training_state(model, tensors, strict=True),
+            "training": training,
             "history": {"epoch": epochs, "history": columns},
             "rng": archive.pack(capture_rng_states(), tensors, "rng"),
             "epoch_rng_state": archive.pack(epoch_rng_state, tensors, "epoch_rng_state"),
@@ -153,7 +157,7 @@ class BackupAndRestore(Callback):
         }
         os.makedirs(self.backup_dir, exist_ok=True)
         archive.write_archive(self.backup_path, _FORMAT, {
-            archive.WEIGHTS_MEMBER: state_to_bytes(_unwrapped(model).state_dict()),
+            archive.WEIGHTS_MEMBER: state_to_bytes(weights),
             "state.json": state, "state.safetensors": state_to_bytes(tensors)})
 
     def on_train_end(self, logs: Mapping | None = None) -> None:

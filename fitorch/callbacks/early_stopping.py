@@ -18,7 +18,8 @@ class EarlyStopping(MonitorCallback):
         baseline: the counter of epochs without improvement only resets once the value also
             beats this baseline.
         restore_best_weights: at the end of training, load the weights of the best epoch
-            (kept as a CPU copy of ``model.state_dict()``), whether or not training stopped early.
+            (kept as a CPU copy of ``model.state_dict()``; under FSDP each process keeps its
+            shards), whether or not training stopped early.
         start_from_epoch: epochs (warm-up) to ignore before watching the value.
     """
 
@@ -49,8 +50,9 @@ class EarlyStopping(MonitorCallback):
         self._reset()
 
     def _snapshot(self) -> dict:
-        # A CPU copy: keeping it on the accelerator would double the model's memory there.
-        return {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+        from fitorch.training.sharding import snapshot
+
+        return snapshot(self.model)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self._last_epoch = epoch

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from fitorch.callbacks._dist import is_main_process, print_msg
+from fitorch.callbacks._dist import broadcast_from_main, is_main_process, print_msg
 from fitorch.callbacks.monitor_callback import MonitorCallback
 from fitorch.saving import WEIGHTS_SUFFIX, save_weights
 
@@ -61,10 +61,6 @@ class ModelCheckpoint(MonitorCallback):
         self._current_epoch = 0
         self._batches_since_save = 0
         self._last_batch_seen: int | None = None
-
-    @property
-    def _wants_main_process_only(self) -> bool:
-        return True
 
     def _overrides(self, hook: str) -> bool:
         # With save_freq="epoch" the per-batch hook is never called, so it costs nothing.
@@ -127,11 +123,17 @@ class ModelCheckpoint(MonitorCallback):
         return False
 
     def _save(self, epoch: int, batch: int | None, logs: Mapping | None) -> None:
-        if not is_main_process():
-            return
-        logs = logs if logs is not None else {}
-        path = self._file_path(epoch, batch, logs)
-        if not self._should_save(epoch, logs, path):
+        # Every process comes here at the same step: a model sharded with FSDP is gathered for
+        # saving, with all of them. Rank 0 alone decides (per-batch logs are each process's
+        # own) and writes.
+        path = None
+        if is_main_process():
+            logs = logs if logs is not None else {}
+            path = self._file_path(epoch, batch, logs)
+            if not self._should_save(epoch, logs, path):
+                path = None
+        path = broadcast_from_main(path)
+        if path is None:
             return
         folder = os.path.dirname(path)
         if folder:

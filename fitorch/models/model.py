@@ -209,18 +209,21 @@ class Model(nn.Module):
         device: Any = None,
         precision: str | None = None,
         gradient_accumulation_steps: int = 1,
+        strategy: Any = "auto",
     ) -> None:
         """Configure training: optimizer, loss(es), metrics, LR scheduler, device, precision.
 
         Accepts objects, classes, callables and Keras string names (``"adam"``, ``"mse"``,
-        ``"accuracy"``...). Losses and metrics may be lists or dicts per output.
+        ``"accuracy"``...). Losses and metrics may be lists or dicts per output. ``strategy``
+        matters under several processes: ``"auto"``/``"ddp"`` (data parallel), ``"fsdp"`` (the
+        model sharded across processes) or an accelerate ``FullyShardedDataParallelPlugin``.
         """
         del run_eagerly, steps_per_execution  # Keras arguments with no meaning here: eager always
         config = CompileConfig(
             self, optimizer=optimizer, loss=loss, metrics=metrics, loss_weights=loss_weights,
             lr_scheduler=lr_scheduler, weighted_metrics=weighted_metrics, jit_compile=jit_compile,
             device=device, precision=precision,
-            gradient_accumulation_steps=gradient_accumulation_steps)
+            gradient_accumulation_steps=gradient_accumulation_steps, strategy=strategy)
         self.__dict__["_ft"] = config  # only after every argument was validated
 
     # ------------------------------------------------------------------ loops
@@ -361,11 +364,16 @@ class Model(nn.Module):
         return load_weights(self, filepath, strict=strict)
 
     def get_weights(self) -> list:
-        """The ``state_dict`` tensors as NumPy arrays, in order."""
-        return [t.detach().cpu().numpy() for t in self.state_dict().values()]
+        """The ``state_dict`` tensors as NumPy arrays, in order (whole, also under FSDP)."""
+        from fitorch.training.sharding import full_state_dict
+
+        state = full_state_dict(self, rank0_only=False)
+        return [t.detach().cpu().numpy() for t in state.values()]
 
     def set_weights(self, weights: list) -> None:
         """Set ``state_dict`` tensors from a list in ``get_weights`` order."""
+        from fitorch.training.sharding import load_full_state_dict
+
         state = self.state_dict()
         if len(weights) != len(state):
             raise ValueError(f"set_weights: got {len(weights)} arrays, the model has "
@@ -377,7 +385,7 @@ class Model(nn.Module):
                 raise ValueError(f"set_weights: {key} has shape {tuple(current.shape)}, "
                                  f"got {tuple(tensor.shape)}")
             new[key] = tensor
-        self.load_state_dict(new)
+        load_full_state_dict(self, new)
 
 
 def _build_on_first_call(module: Model, args: tuple) -> None:

@@ -24,6 +24,8 @@ from fitorch.saving.training_state import (compile_from_spec, compile_spec, pack
                                            restore_training_state)
 from fitorch.saving.weights import (load_state_checked, state_from_bytes, state_to_bytes,
                                     unwrap_module)
+from fitorch.training.engine import is_main_process
+from fitorch.training.sharding import full_state_dict
 
 __all__ = ["save_model", "load_model", "MODEL_SUFFIX"]
 
@@ -78,7 +80,8 @@ def save_model(model: nn.Module, path: str | os.PathLike, overwrite: bool = Fals
     and buffers, and, when the model is compiled and ``include_optimizer``, the compile
     arguments with the optimizer and LR-scheduler state, so ``load_model`` returns a model that
     continues ``fit`` where it stopped. Wrappers (DataParallel, DDP, ``torch.compile``) are
-    unwrapped. Refuses to replace an existing file unless ``overwrite=True``.
+    unwrapped. Refuses to replace an existing file unless ``overwrite=True``. Under several
+    processes only rank 0 writes; an FSDP-sharded model is gathered, so every process must call.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"save_model: model must be a torch.nn.Module, got {type(model).__name__}")
@@ -93,13 +96,16 @@ def save_model(model: nn.Module, path: str | os.PathLike, overwrite: bool = Fals
     model = unwrap_module(model)
     if model is not outer and "_ft" in outer.__dict__ and "_ft" not in model.__dict__:
         model = outer  # compiled through the wrapper: its training state lives there
-    members: dict[str, Any] = {"config.json": _architecture(unwrap_module(model)),
-                               archive.WEIGHTS_MEMBER: state_to_bytes(
-                                   unwrap_module(model).state_dict())}
+    weights = full_state_dict(unwrap_module(model))  # every process takes part under FSDP
     if include_optimizer and getattr(model, "compiled", False):
-        spec, lost = compile_spec(model)
         tensors: dict[str, torch.Tensor] = {}
         state = pack_training_state(model, tensors, strict=False)
+    if not is_main_process():
+        return  # under several processes rank 0 writes the file
+    members: dict[str, Any] = {"config.json": _architecture(unwrap_module(model)),
+                               archive.WEIGHTS_MEMBER: state_to_bytes(weights)}
+    if include_optimizer and getattr(model, "compiled", False):
+        spec, lost = compile_spec(model)
         if "lr_scheduler" not in state:
             spec.pop("lr_scheduler", None)
         members["compile.json"] = {"compile": spec, "not_saved": lost, "state": state}

@@ -18,10 +18,13 @@ def pack_training_state(model: Any, tensors: dict[str, torch.Tensor], strict: bo
     With ``strict=False`` a scheduler whose state holds Python objects is left out with a
     warning; with ``strict=True`` (backups, which must resume exactly) it raises.
     """
+    from fitorch.training.sharding import optimizer_state_dict
+
     state: dict[str, Any] = {}
     optimizer = model.optimizer
     if optimizer is not None:
-        state["optimizer"] = pack(optimizer.state_dict(), tensors, "optimizer")
+        # gathered from every process when the model is sharded (all must call this)
+        state["optimizer"] = pack(optimizer_state_dict(model, optimizer), tensors, "optimizer")
     scheduler = model.lr_scheduler
     if scheduler is not None and hasattr(scheduler, "state_dict"):
         try:
@@ -41,13 +44,15 @@ def restore_training_state(model: Any, state: dict, tensors: dict[str, torch.Ten
                            source: str) -> None:
     """Load ``pack_training_state``'s output into the model's optimizer and scheduler (which
     must exist); optimizer tensors go to their parameters' device (a GPU file loads on CPU)."""
+    from fitorch.training.sharding import load_optimizer_state_dict
+
     if "optimizer" in state:
         if model.optimizer is None:
             raise ValueError(f"{source}: the file holds optimizer state but the model has no "
                              "optimizer yet (lazy layers are built at the first batch): build "
                              "the model (model.build(input_shape)) before compile")
         try:
-            model.optimizer.load_state_dict(unpack(state["optimizer"], tensors))
+            load_optimizer_state_dict(model, model.optimizer, unpack(state["optimizer"], tensors))
         except (ValueError, KeyError) as e:
             raise ValueError(f"{source}: the saved optimizer state does not fit the model's "
                              f"{type(model.optimizer).__name__}: {e}") from e

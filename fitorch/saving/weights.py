@@ -15,6 +15,8 @@ import torch
 from torch import nn
 
 from fitorch.saving.atomic import atomic_write, require_folder
+from fitorch.training.engine import is_main_process
+from fitorch.training.sharding import full_state_dict, load_full_state_dict
 
 __all__ = ["unwrap_module", "save_weights", "load_weights", "WEIGHTS_SUFFIX", "state_to_bytes",
            "state_from_bytes", "load_state_checked"]
@@ -129,14 +131,18 @@ def save_weights(module: nn.Module, path: str | os.PathLike, overwrite: bool = T
 
     Wrappers (``DataParallel``, ``DistributedDataParallel``, ``torch.compile``) are unwrapped so
     the keys are those of the inner module and the file loads into an unwrapped model. Tied
-    weights are stored once. The parent folder must exist.
+    weights are stored once. The parent folder must exist. Under several processes only rank 0
+    writes; a model sharded with FSDP is gathered first, so every process must call this.
     """
     module = _check_module(module, "save_weights")
     path = _check_weights_path(path, "save_weights")
     require_folder(path, os.path.dirname(os.path.abspath(path)), "save_weights")
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"save_weights: {path!r} already exists and overwrite=False")
-    data = state_to_bytes(module.state_dict())
+    state = full_state_dict(module)
+    if not is_main_process():
+        return
+    data = state_to_bytes(state)
     with atomic_write(path, "wb") as f:
         f.write(data)
 
@@ -197,7 +203,7 @@ def load_state_checked(module: nn.Module, state: Mapping[str, torch.Tensor], sou
     if problems:
         raise ValueError(f"{source} does not fit {type(module).__name__}; "
                          "nothing was loaded.\n  " + "\n  ".join(problems))
-    return module.load_state_dict(dict(state), strict=strict)
+    return load_full_state_dict(module, state, strict=strict)
 
 
 def load_weights(module: nn.Module, path: str | os.PathLike, strict: bool = True) -> Any:

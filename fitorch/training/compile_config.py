@@ -13,7 +13,8 @@ import torch
 from torch import nn
 
 from fitorch.training.compile_utils import CompileLoss, MetricSet
-from fitorch.training.engine import Precision, distributed, resolve_device
+from fitorch.training.engine import Precision, check_strategy, distributed, fsdp_plugin, \
+    resolve_device
 
 # Schedulers that expect a step per batch rather than per epoch.
 _PER_BATCH_SCHEDULERS = ("OneCycleLR", "CyclicLR")
@@ -49,7 +50,8 @@ class CompileConfig:
 
     def __init__(self, model: nn.Module, *, optimizer: Any, loss: Any, metrics: Any,
                  loss_weights: Any, lr_scheduler: Any, weighted_metrics: Any, jit_compile: bool,
-                 device: Any, precision: Any, gradient_accumulation_steps: int) -> None:
+                 device: Any, precision: Any, gradient_accumulation_steps: int,
+                 strategy: Any = "auto") -> None:
         from fitorch import optimizers
 
         if isinstance(optimizer, str):
@@ -65,7 +67,10 @@ class CompileConfig:
             raise TypeError(f"compile: lr_scheduler={lr_scheduler!r}: expected a torch LR "
                             "scheduler or a callable optimizer -> scheduler")
         _check_jit_compile(jit_compile)
+        check_strategy(strategy)
         self.distributed = distributed()
+        # FSDP's configuration when several processes shard the model; None: DDP or one process
+        self.fsdp = fsdp_plugin(strategy) if self.distributed is not None else None
         if self.distributed is not None and device is None:
             device = self.distributed.device  # this process's GPU under torchrun
         self.device = resolve_device(device)
@@ -111,23 +116,39 @@ class CompileConfig:
     def build_optimizer(self, model: nn.Module) -> None:
         from fitorch import optimizers
 
-        params = [p for p in model.parameters() if p.requires_grad]
-        if not params:
+        if not any(p.requires_grad for p in model.parameters()):
             raise ValueError(f"compile: {type(model).__name__} has no trainable parameters "
                              "to optimize")
+        if self.fsdp is not None:
+            # The optimizer must hold the shards, so the model is sharded before it is built.
+            from fitorch.training.sharding import adopt_parameters
+
+            moved = self.distributed.shard(model, self.fsdp)
+            if isinstance(self.optimizer_spec, torch.optim.Optimizer):
+                adopt_parameters(self.optimizer_spec, moved)
+        params = [p for p in model.parameters() if p.requires_grad]
         self.optimizer = optimizers.get(self.optimizer_spec, params)
         self._build_scheduler()
         self._wrap(model)
 
     def _wrap(self, model: nn.Module) -> None:
-        """DDP under several processes; ``torch.compile`` when ``jit_compile`` asks for it."""
+        """DDP under several processes (FSDP shards in place instead); ``torch.compile`` when
+        ``jit_compile`` asks for it."""
         module = model
-        if self.distributed is not None:
+        if self.distributed is not None and self.fsdp is None:
             module = self.distributed.wrap(module)
         if self.jit_compile:
             backend = "inductor" if self.jit_compile is True else self.jit_compile
             module = torch.compile(module, backend=backend)
         self.forward_module = module
+
+    def reshard(self) -> None:
+        """After inference under FSDP: free the gathered root weights (and leave only shards
+        visible to ``state_dict``)."""
+        if self.fsdp is not None:
+            from fitorch.training.sharding import reshard
+
+            reshard(self.model)
 
     def jit_failed(self, error: Exception) -> None:
         """Fall back to eager execution (with a warning) when ``torch.compile`` cannot compile."""
@@ -169,14 +190,16 @@ class CompileConfig:
     # ------------------------------------------------------------------ regularization
     def find_regularizers(self, model: nn.Module) -> None:
         """Weight regularizers (Keras ``kernel_regularizer=``...) add to the loss when present."""
-        try:
-            from fitorch.layers.regularizers import regularization_losses
-        except ImportError:
-            return
+        from fitorch.layers.base import regularization_losses
+
         self.regularized = regularization_losses(model) is not None
+        if self.regularized and self.fsdp is not None:
+            raise ValueError("fit: the model has weight regularizers (kernel_regularizer=...), "
+                             "which need whole weights, and strategy='fsdp' holds them sharded; "
+                             "use the optimizer's weight_decay, or strategy='ddp'")
 
     def regularization_loss(self, model: nn.Module) -> torch.Tensor:
-        from fitorch.layers.regularizers import regularization_losses
+        from fitorch.layers.base import regularization_losses
 
         return regularization_losses(model)
 

@@ -279,10 +279,13 @@ class MetricSet:
     def names(self) -> list[str]:
         return [] if self.entries is None else [e[0] for e in self.entries]
 
-    def results(self) -> dict[str, float]:
+    def results(self, sync: bool = True) -> dict[str, float]:
+        """Each metric's value. ``sync=False`` leaves held-back batches pending: under several
+        processes applying them gathers from every process, which all must do at once."""
         if self.entries is None:
             return {}
-        self.flush()
+        if sync:
+            self.flush()
         return {name: _as_float(metric.result()) for name, _, metric, _ in self.entries}
 
     def reset(self) -> None:
@@ -353,6 +356,10 @@ class LossTracker:
     Each step only keeps a reference to its detached loss; the values are summed on the device
     when something reads them (a progress-bar refresh, the end of the epoch). Reading is also
     when non-finite losses are found, so the error can name the first bad step.
+
+    Under several processes a read sums over processes, so every process must read at the same
+    step; ``result(local=True)`` reads this process's share alone, without communicating (for
+    per-batch logs, which a progress bar on rank 0 reads whenever its clock says).
     """
 
     def __init__(self) -> None:
@@ -370,6 +377,10 @@ class LossTracker:
         self._pending: list[torch.Tensor] = []
         self._pending_parts: list[list[torch.Tensor]] = []
         self._pending_n: list[int] = []
+        # this process's own sums (only kept under several processes) and how much of
+        # _pending they include
+        self._local: list[Any] = [None, None, 0]
+        self._local_seen = 0
 
     def update(self, loss: torch.Tensor, n: int, parts: list[torch.Tensor] | None = None
                ) -> None:
@@ -378,25 +389,48 @@ class LossTracker:
         if parts is not None and len(parts) > 1:
             self._pending_parts.append([p.detach() for p in parts])
 
+    @staticmethod
+    def _sums(losses: list[torch.Tensor], parts: list[list[torch.Tensor]], counts: list[int]
+              ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Per-step count-weighted losses, and the count-weighted sum of each loss part."""
+        weights = torch.tensor(counts, dtype=torch.float32, device=losses[0].device)
+        weighted = torch.stack(losses).float() * weights
+        if not parts:
+            return weighted, None
+        return weighted, (torch.stack([torch.stack(p) for p in parts]).float()
+                          * weights[:, None]).sum(0)
+
+    def _absorb_local(self) -> None:
+        start = self._local_seen
+        if self.reduce is None or start == len(self._pending):
+            return
+        weighted, parts = self._sums(self._pending[start:], self._pending_parts[start:],
+                                     self._pending_n[start:])
+        total, parts_total, count = self._local
+        self._local = [weighted.sum() if total is None else total + weighted.sum(),
+                       parts if parts_total is None else parts_total + parts,
+                       count + sum(self._pending_n[start:])]
+        self._local_seen = len(self._pending)
+
     def _flush(self) -> None:
         if not self._pending:
             return
-        values = torch.stack(self._pending).float()
-        weights = torch.tensor(self._pending_n, dtype=values.dtype, device=values.device)
-        weighted = values * weights
+        self._absorb_local()
+        self._local_seen = 0
+        weighted, parts = self._sums(self._pending, self._pending_parts, self._pending_n)
+        count = sum(self._pending_n)
         if self.reduce is not None:
-            weighted, weights = self.reduce(weighted), self.reduce(weights)
+            counts = torch.tensor(self._pending_n, dtype=torch.float32, device=weighted.device)
+            weighted, count = self.reduce(weighted), float(self.reduce(counts).sum())
+            parts = None if parts is None else self.reduce(parts)
         finite = torch.isfinite(weighted)
         if self.first_bad_step is None and not bool(finite.all()):
             self.first_bad_step = self.steps + int((~finite).nonzero()[0, 0])
         chunk = weighted.sum()
         self.total = chunk if self.total is None else self.total + chunk
-        if self._pending_parts:
-            parts = torch.stack([torch.stack(p) for p in self._pending_parts]).float() \
-                * torch.tensor(self._pending_n, dtype=values.dtype, device=values.device)[:, None]
-            parts = parts.sum(0) if self.reduce is None else self.reduce(parts.sum(0))
+        if parts is not None:
             self.parts_total = parts if self.parts_total is None else self.parts_total + parts
-        self.count += float(weights.sum()) if self.reduce is not None else sum(self._pending_n)
+        self.count += count
         self.steps += len(self._pending)
         self._pending, self._pending_parts, self._pending_n = [], [], []
 
@@ -413,14 +447,21 @@ class LossTracker:
         self.count, self.steps = state["count"], state["steps"]
         self.first_bad_step = state["first_bad_step"]
 
-    def result(self) -> float:
+    def _totals(self, local: bool) -> tuple[Any, Any, float]:
+        if local and self.reduce is not None:
+            self._absorb_local()
+            return tuple(self._local)
         self._flush()
-        if self.total is None or self.count == 0:
-            return float("nan")
-        return float(self.total) / self.count
+        return self.total, self.parts_total, self.count
 
-    def part_results(self) -> list[float]:
-        self._flush()
-        if self.parts_total is None or self.count == 0:
+    def result(self, local: bool = False) -> float:
+        total, _, count = self._totals(local)
+        if total is None or count == 0:
+            return float("nan")
+        return float(total) / count
+
+    def part_results(self, local: bool = False) -> list[float]:
+        _, parts_total, count = self._totals(local)
+        if parts_total is None or count == 0:
             return []
-        return [float(v) / self.count for v in self.parts_total.cpu()]
+        return [float(v) / count for v in parts_total.cpu()]

@@ -83,6 +83,67 @@ class Precision:
 
 
 # ---------------------------------------------------------------------------- several processes
+STRATEGIES = ("auto", "ddp", "fsdp")
+
+
+def is_main_process() -> bool:
+    """True unless ``torch.distributed`` is initialized and this process is not rank 0."""
+    dist = torch.distributed
+    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
+
+
+def check_strategy(strategy: Any) -> None:
+    """Refuse an unknown ``compile(strategy=...)`` on any number of processes, so a typo fails
+    on a laptop rather than on the cluster."""
+    if isinstance(strategy, str):
+        if strategy not in STRATEGIES:
+            raise ValueError(f"compile: strategy={strategy!r}: expected one of {list(STRATEGIES)} "
+                             "or an accelerate FullyShardedDataParallelPlugin")
+        return
+    if type(strategy).__name__ != "FullyShardedDataParallelPlugin":
+        raise TypeError(f"compile: strategy={strategy!r} ({type(strategy).__name__}): expected "
+                        f"one of {list(STRATEGIES)} or an accelerate "
+                        "FullyShardedDataParallelPlugin")
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "false").strip().lower() in ("1", "true", "yes")
+
+
+def fsdp_plugin(strategy: Any) -> Any:
+    """The FSDP configuration to train with, or ``None`` for DDP.
+
+    ``"fsdp"`` and ``"auto"`` under ``accelerate launch`` with an FSDP config file read that
+    file's settings (accelerate passes them as ``FSDP_*`` environment variables); a
+    ``FullyShardedDataParallelPlugin`` is used as given.
+    """
+    if _env_flag("ACCELERATE_USE_DEEPSPEED"):
+        raise ValueError("compile: this script was launched with an accelerate DeepSpeed config, "
+                         "and fitorch does not train with DeepSpeed; use an FSDP config "
+                         "(distributed_type: FSDP, fsdp_version: 2) or strategy='fsdp' for "
+                         "sharded training")
+    if strategy == "ddp" or (strategy == "auto" and not _env_flag("ACCELERATE_USE_FSDP")):
+        return None
+    from accelerate.utils import FullyShardedDataParallelPlugin
+
+    if isinstance(strategy, str):
+        try:
+            strategy = FullyShardedDataParallelPlugin(fsdp_version=2)
+        except ValueError as err:
+            raise ValueError(f"compile: the accelerate FSDP configuration of this run is not "
+                             f"one fitorch can use ({err}); fitorch shards with FSDP2: set "
+                             "fsdp_version: 2 in the accelerate config") from err
+    refused = {"fsdp_version": strategy.fsdp_version != 2,
+               "activation_checkpointing": bool(strategy.activation_checkpointing),
+               "cpu_ram_efficient_loading": bool(strategy.cpu_ram_efficient_loading)}
+    refused = [name for name, bad in refused.items() if bad]
+    if refused:
+        raise ValueError(f"compile: strategy: fitorch shards with FSDP2 (fsdp_version=2) and "
+                         f"does not support {refused} of this FullyShardedDataParallelPlugin; "
+                         "leave them at their defaults")
+    return strategy
+
+
 def launched_world_size() -> int:
     """How many processes the launcher (torchrun, ``accelerate launch``, ``ft.launch``) started."""
     try:
@@ -122,6 +183,26 @@ class Distributed:
 
         ids = [self.device.index] if self.device.type == "cuda" else None
         return DistributedDataParallel(model, device_ids=ids)
+
+    def shard(self, model: torch.nn.Module, plugin: Any) -> dict[int, torch.nn.Parameter]:
+        """Shard ``model`` in place as accelerate's FSDP ``plugin`` says (its wrap policy,
+        ``reshard_after_forward``, CPU offload, mixed-precision policy and ignored modules);
+        returns ``{id(old parameter): sharded parameter}``."""
+        from accelerate.utils.fsdp_utils import (fsdp2_prepare_auto_wrap_policy,
+                                                 get_parameters_from_modules)
+        from torch.distributed.fsdp import MixedPrecisionPolicy
+
+        from fitorch.training import sharding
+
+        plugin.set_auto_wrap_policy(model)  # resolves layer class names against this model
+        kwargs: dict[str, Any] = {
+            "reshard_after_forward": plugin.reshard_after_forward,
+            "offload_policy": plugin.cpu_offload,
+            "mp_policy": plugin.mixed_precision_policy or MixedPrecisionPolicy()}
+        if plugin.ignored_modules is not None:
+            kwargs["ignored_params"] = get_parameters_from_modules(
+                plugin.ignored_modules, model, self.device)
+        return sharding.shard(model, fsdp2_prepare_auto_wrap_policy(plugin, model), **kwargs)
 
     # -- data
     def split(self, value: Any) -> Any:

@@ -100,15 +100,27 @@ class _Phase:
         if self.metrics is not None:
             self.metrics.load_state(state["metrics"])
 
-    def logs(self, prefix: str = "") -> dict[str, float]:
-        logs = {f"{prefix}loss": self.loss.result()}
+    def logs(self, prefix: str = "", local: bool = False) -> dict[str, float]:
+        """The phase's loss and metrics so far. Under several processes the default reads
+        over all of them (every process must call it at the same step); ``local=True`` never
+        communicates: this process's loss, and metrics as of their last gathering."""
+        logs = {f"{prefix}loss": self.loss.result(local)}
         if self.config.compiled_loss is not None:
             for name, value in zip(self.config.compiled_loss.log_names(),
-                                   self.loss.part_results()):
+                                   self.loss.part_results(local)):
                 logs[f"{prefix}{name}"] = value
         if self.metrics is not None:
-            logs.update({f"{prefix}{k}": v for k, v in self.metrics.results().items()})
+            logs.update({f"{prefix}{k}": v
+                         for k, v in self.metrics.results(sync=not local).items()})
         return logs
+
+    def batch_logs(self) -> BatchLogs:
+        """Logs for per-batch hooks, read only if a callback looks at them. Callbacks read them
+        whenever they like (a progress bar by its clock), so under several processes they are
+        this process's own values: a read must never wait for the other processes."""
+        if self.config.distributed is None:
+            return BatchLogs(self.logs)
+        return BatchLogs(lambda: self.logs(local=True))
 
 
 class Trainer:
@@ -222,6 +234,8 @@ class Trainer:
             if not config.built:
                 self._first_batch(config, y_pred, y)
             loss, parts, outputs, targets = self._loss(config, y_pred, y, sw)
+            if config.regularized:  # as Keras: the reported loss includes the penalties
+                loss = loss + config.regularization_loss(self.model)
         n = _batch_size(x)
         if n == 0:  # this process's share of a final batch smaller than the process count
             loss = torch.zeros((), device=loss.device)
@@ -325,7 +339,7 @@ class Trainer:
                 self.train_batch(config, train_phase, xb, yb, swb, step, *scale)
                 state.step = step + 1
                 if want_end:
-                    cbs.batch("on_train_batch_end", step, BatchLogs(train_phase.logs))
+                    cbs.batch("on_train_batch_end", step, train_phase.batch_logs())
                 if model.stop_training:
                     break
             if step < 0:
@@ -399,9 +413,10 @@ class Trainer:
                     xb, yb, swb = dist.split(xb), dist.split(yb), dist.split(swb)
                 self.test_batch(config, phase, xb, yb, swb)
                 if want_end:
-                    cbs.batch("on_test_batch_end", step, BatchLogs(phase.logs))
+                    cbs.batch("on_test_batch_end", step, phase.batch_logs())
         finally:
             config.forward_module.train(was_training)
+            config.reshard()
         if phase.loss.count == 0 and phase.loss.steps == 0 and not phase.loss._pending:
             raise ValueError("evaluate: the data produced no batches")
         logs = phase.logs()
@@ -462,6 +477,8 @@ class Trainer:
                     cbs.batch("on_predict_batch_end", step, {"outputs": chunks[-1]})
         finally:
             module.train(was_training)
+            if config is not None:
+                config.reshard()
         cbs.on_predict_end(None)
         if not chunks:
             raise ValueError("predict: the data produced no batches")

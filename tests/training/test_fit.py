@@ -363,3 +363,34 @@ def test_lazy_model_on_a_one_shot_generator_keeps_every_batch(regression_data):
     model.compile(optimizer="sgd", loss="mse", device="cpu")
     history = model.fit(batches(), epochs=1, verbose=0)
     assert seen == [0, 16, 32, 48] and len(history.history["loss"]) == 1
+
+
+def test_weight_regularizers_add_to_the_trained_and_reported_loss():
+    # Keras: kernel_regularizer penalties join the loss that is minimized and reported
+    from fitorch import layers
+
+    torch.manual_seed(0)
+    x, y = torch.randn(16, 3), torch.randn(16, 2)
+    model = ft.Sequential([layers.Dense(2, kernel_regularizer=layers.regularizers.L2(0.5),
+                                        input_shape=(3,))])
+    kernel, bias = (p.detach().clone().requires_grad_() for p in model.parameters())
+
+    def hand_loss():
+        return nn.functional.mse_loss(x @ kernel.T + bias, y) + 0.5 * kernel.pow(2).sum()
+
+    expected_eval = hand_loss().item()
+    model.compile(optimizer=ft.optimizers.SGD(learning_rate=0.1), loss="mse")
+    assert model.evaluate(x, y, batch_size=16, verbose=0) == pytest.approx(expected_eval)
+    history = model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    seen = []
+    for i in (0, 8):
+        xb, yb = x[i:i + 8], y[i:i + 8]
+        loss = nn.functional.mse_loss(xb @ kernel.T + bias, yb) + 0.5 * kernel.pow(2).sum()
+        seen.append(loss.item())
+        kernel.grad = bias.grad = None
+        loss.backward()
+        with torch.no_grad():
+            kernel -= 0.1 * kernel.grad
+            bias -= 0.1 * bias.grad
+    torch.testing.assert_close(model[0].kernel, kernel.detach())
+    assert history.history["loss"][0] == pytest.approx(sum(seen) / 2)
