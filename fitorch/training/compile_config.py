@@ -71,6 +71,13 @@ class CompileConfig:
         self.distributed = distributed()
         # FSDP's configuration when several processes shard the model; None: DDP or one process
         self.fsdp = fsdp_plugin(strategy) if self.distributed is not None else None
+        if self.distributed is not None and self.fsdp is None:
+            from fitorch.training.sharding import is_sharded
+
+            if is_sharded(model):
+                raise ValueError(f"compile: strategy={strategy!r}: the model was sharded by an "
+                                 "earlier compile(strategy='fsdp') and stays sharded in this "
+                                 "process; compile it again with strategy='fsdp'")
         if self.distributed is not None and device is None:
             device = self.distributed.device  # this process's GPU under torchrun
         self.device = resolve_device(device)

@@ -14,21 +14,7 @@ from torch import nn
 
 import fitorch as ft
 from fitorch.training.sharding import full_state_dict, is_sharded
-
-
-class Crash(ft.callbacks.Callback):
-    """Dies (without on_train_end) after batch ``step`` of ``epoch``, on every process."""
-
-    def __init__(self, epoch: int, step: int) -> None:
-        super().__init__()
-        self.at, self.epoch = (epoch, step), -1
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        if (self.epoch, batch) == self.at:
-            raise KeyboardInterrupt
+from tests.crashing import Crash
 
 
 def build(seed: int, strategy: str) -> ft.Model:
@@ -57,12 +43,22 @@ def main(out: str, strategy: str) -> None:
     torch.manual_seed(123 + rank)
     history = fresh.fit(x, y, batch_size=8, epochs=3, verbose=0,
                         callbacks=[ft.callbacks.BackupAndRestore(backup_dir, save_freq=2)])
+    weights = {k: v.tolist() for k, v in full_state_dict(fresh, rank0_only=False).items()}
+    lr = fresh.optimizer.param_groups[0]["lr"]
+    # compiling again in the same process: other settings work, leaving FSDP does not
+    fresh.compile(optimizer="sgd", loss="mse", strategy=strategy)
+    fresh.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    try:
+        fresh.compile(optimizer="sgd", loss="mse", strategy="ddp")
+        back_to_ddp = "allowed"
+    except ValueError as e:
+        back_to_ddp = str(e)
     with open(os.path.join(out, f"result-{rank}.json"), "w") as f:
         json.dump({"history": history.history, "epochs": history.epoch,
+                   "back_to_ddp": back_to_ddp,
                    "sharded": is_sharded(fresh),
-                   "lr": fresh.optimizer.param_groups[0]["lr"],
-                   "weights": {k: v.tolist()
-                               for k, v in full_state_dict(fresh, rank0_only=False).items()}},
+                   "lr": lr,
+                   "weights": weights},
                   f)
 
 

@@ -116,6 +116,8 @@ def test_fsdp_backup_resumes_like_one_process(tmp_path):
     for rank in (0, 1):
         result = json.loads((tmp_path / "two" / f"result-{rank}.json").read_text())
         assert result["sharded"] and not reference["sharded"]
+        assert reference["back_to_ddp"] == "allowed"  # one process: nothing to leave
+        assert "stays sharded" in result["back_to_ddp"]
         assert result["epochs"] == [0, 1, 2]
         assert result["lr"] == pytest.approx(0.01 * 0.9 ** 3)
         for key, values in reference["history"].items():

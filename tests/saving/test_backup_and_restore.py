@@ -13,6 +13,7 @@ from safetensors.torch import load_file
 import fitorch as ft
 from fitorch import callbacks, layers
 from fitorch.callbacks.backup_and_restore import BACKUP_NAME
+from tests.crashing import Crash
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "resume_script.py")
 
@@ -55,19 +56,6 @@ def test_killed_run_resumes_bit_identical(tmp_path, uninterrupted, kill):
 
 # ---- in-process: what a backup holds and restores --------------------------------------------
 
-class _Crash(callbacks.Callback):
-    def __init__(self, epoch: int, step: int) -> None:
-        super().__init__()
-        self.at, self.epoch = (epoch, step), -1
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        if (self.epoch, batch) == self.at:
-            raise KeyboardInterrupt  # the run dies without on_train_end
-
-
 def _setup(seed: int = 1):
     torch.manual_seed(seed)
     x, y = torch.randn(40, 3), torch.randn(40, 1)
@@ -86,7 +74,7 @@ def test_in_process_resume_restores_weights_history_optimizer_and_scheduler(tmp_
     model, x, y = _setup()
     backup = callbacks.BackupAndRestore(tmp_path / "b", save_freq=2, delete_checkpoint=False)
     with pytest.raises(KeyboardInterrupt):
-        model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[backup, _Crash(1, 2)])
+        model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[backup, Crash(1, 2)])
     # a new process: new objects, the random generators elsewhere
     torch.manual_seed(123)
     fresh, _, _ = _setup(seed=99)
@@ -151,7 +139,7 @@ def test_resume_with_gradient_accumulation_waits_for_the_window(tmp_path):
     crashed = make()
     backup = callbacks.BackupAndRestore(tmp_path, save_freq=1, delete_checkpoint=False)
     with pytest.raises(KeyboardInterrupt):  # dies inside a window (after batch 3 of 6)
-        crashed.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[backup, _Crash(1, 2)])
+        crashed.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[backup, Crash(1, 2)])
     from fitorch.saving import archive
 
     position = archive.read_archive(tmp_path / BACKUP_NAME, "test")["state.json"]["position"]
