@@ -162,6 +162,12 @@ class Distributed:
     """
 
     def __init__(self) -> None:
+        local = int(os.environ.get("LOCAL_WORLD_SIZE", launched_world_size()))
+        if torch.cuda.is_available() and local > torch.cuda.device_count():
+            # accelerate would give the extra processes GPUs that do not exist (a CUDA error)
+            raise ValueError(f"{local} processes were launched on this machine but it has "
+                             f"{torch.cuda.device_count()} CUDA devices; launch at most one "
+                             "process per GPU (torchrun --nproc_per_node=N)")
         from accelerate import PartialState
 
         # accelerate only sets up CPU (gloo) process groups when asked for the CPU explicitly

@@ -105,3 +105,13 @@ def test_per_batch_reads_never_communicate():
     assert tracker.result() == pytest.approx((1 * 2 + 2 * 2 + 3 + 6) * 2 / 12)
     assert calls
     assert tracker.result(local=True) == pytest.approx(local)
+
+
+def test_more_processes_than_gpus_is_refused_before_any_setup(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setenv("WORLD_SIZE", "8")
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "4")
+    with pytest.raises(ValueError, match="4 processes.*2 CUDA devices"):
+        engine.Distributed()
+    assert not torch.distributed.is_initialized()
