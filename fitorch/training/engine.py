@@ -258,9 +258,14 @@ class Distributed:
 
 
 def _destroy_process_group() -> None:
+    import gc
+
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
+        # Garbage in reference cycles (say, the frames of a fit interrupted by an exception)
+        # may hold collective work; freed after the group is gone, it aborts the process.
+        gc.collect()
         dist.barrier()  # nobody tears down connections a peer still uses
         dist.destroy_process_group()
 
