@@ -35,6 +35,7 @@ from fitorch import layers, losses, metrics, models, optimizers
 from fitorch.compat import torchkeras
 from fitorch.demos import mnist as mnist_demo
 from fitorch.demos import text as text_demo
+from tests.compat.seed_models import CnnModel  # the seed's MNIST CNN, written once
 from tests.seed.conftest import printbar
 
 CNN_LAYERS = """  (layers): ModuleList(
@@ -50,27 +51,6 @@ CNN_LAYERS = """  (layers): ModuleList(
     (9): Linear(in_features=32, out_features=10, bias=True)
   )
 )""".replace("Flatten()", repr(nn.Flatten()))  # today's torch prints Flatten's defaults
-
-
-class CnnModel(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.layers = nn.ModuleList([
-            nn.Conv2d(in_channels=1,out_channels=32,kernel_size = 3),
-            nn.MaxPool2d(kernel_size = 2,stride = 2),
-            nn.Conv2d(in_channels=32,out_channels=64,kernel_size = 5),
-            nn.MaxPool2d(kernel_size = 2,stride = 2),
-            nn.Dropout2d(p = 0.1),
-            nn.AdaptiveMaxPool2d((1,1)),
-            nn.Flatten(),
-            nn.Linear(64,32),
-            nn.ReLU(),
-            nn.Linear(32,10)]
-        )
-    def forward(self,x):
-        for layer in self.layers:
-            x = layer(x)
-        return x
 
 
 def accuracy(y_pred,y_true):
@@ -180,25 +160,8 @@ def test_script_style(mnist_loaders, capsys):
     assert dfhistory.loc[0, "val_accuracy"] > 0.6  # one epoch over 4,000 digits
 
 
-class Net(nn.Module):
-    def __init__(self):
-        super(Net, self).__init__()
-        self.layers = nn.ModuleList([
-            nn.Conv2d(in_channels=1,out_channels=32,kernel_size = 3),
-            nn.MaxPool2d(kernel_size = 2,stride = 2),
-            nn.Conv2d(in_channels=32,out_channels=64,kernel_size = 5),
-            nn.MaxPool2d(kernel_size = 2,stride = 2),
-            nn.Dropout2d(p = 0.1),
-            nn.AdaptiveMaxPool2d((1,1)),
-            nn.Flatten(),
-            nn.Linear(64,32),
-            nn.ReLU(),
-            nn.Linear(32,10)]
-        )
-    def forward(self,x):
-        for layer in self.layers:
-            x = layer(x)
-        return x
+class Net(CnnModel):
+    """The same CNN, under the name the seed's function-style chapter gives it."""
 
 
 def test_function_style(mnist_loaders, capsys):
