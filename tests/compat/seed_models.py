@@ -6,28 +6,7 @@ from torch.nn import functional as F
 
 from fitorch.compat import torchkeras
 from fitorch.compat.torchkeras import Model
-
-
-class CnnModel(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.layers = nn.ModuleList([
-            nn.Conv2d(in_channels=1, out_channels=32, kernel_size=3),
-            nn.MaxPool2d(kernel_size=2, stride=2),
-            nn.Conv2d(in_channels=32, out_channels=64, kernel_size=5),
-            nn.MaxPool2d(kernel_size=2, stride=2),
-            nn.Dropout2d(p=0.1),
-            nn.AdaptiveMaxPool2d((1, 1)),
-            nn.Flatten(),
-            nn.Linear(64, 32),
-            nn.ReLU(),
-            nn.Linear(32, 10)]
-        )
-
-    def forward(self, x):
-        for layer in self.layers:
-            x = layer(x)
-        return x
+from fitorch.demos.mnist import CnnModel  # noqa: F401 - the seed's MNIST CNN, verbatim
 
 
 class LinearRegression(Model):
