@@ -100,6 +100,7 @@ def check_strategy(strategy: Any) -> None:
             raise ValueError(f"compile: strategy={strategy!r}: expected one of {list(STRATEGIES)} "
                              "or an accelerate FullyShardedDataParallelPlugin")
         return
+    # by name: importing accelerate to check costs a second, and only this branch needs it
     if type(strategy).__name__ != "FullyShardedDataParallelPlugin":
         raise TypeError(f"compile: strategy={strategy!r} ({type(strategy).__name__}): expected "
                         f"one of {list(STRATEGIES)} or an accelerate "
@@ -133,10 +134,10 @@ def fsdp_plugin(strategy: Any) -> Any:
             raise ValueError(f"compile: the accelerate FSDP configuration of this run is not "
                              f"one fitorch can use ({err}); fitorch shards with FSDP2: set "
                              "fsdp_version: 2 in the accelerate config") from err
-    refused = {"fsdp_version": strategy.fsdp_version != 2,
-               "activation_checkpointing": bool(strategy.activation_checkpointing),
-               "cpu_ram_efficient_loading": bool(strategy.cpu_ram_efficient_loading)}
-    refused = [name for name, bad in refused.items() if bad]
+    refused = [name for name, bad in (
+        ("fsdp_version", strategy.fsdp_version != 2),
+        ("activation_checkpointing", bool(strategy.activation_checkpointing)),
+        ("cpu_ram_efficient_loading", bool(strategy.cpu_ram_efficient_loading))) if bad]
     if refused:
         raise ValueError(f"compile: strategy: fitorch shards with FSDP2 (fsdp_version=2) and "
                          f"does not support {refused} of this FullyShardedDataParallelPlugin; "
