@@ -43,7 +43,7 @@ TORCH_EQUIVALENT = {
     optimizers.SGD: lambda ps: torch.optim.SGD(ps, lr=0.01),
     optimizers.Adam: lambda ps: torch.optim.Adam(ps, lr=1e-3, betas=(0.9, 0.999), eps=1e-7),
     optimizers.AdamW: lambda ps: torch.optim.AdamW(ps, lr=1e-3, eps=1e-7, weight_decay=0.004),
-    optimizers.Nadam: lambda ps: torch.optim.NAdam(ps, lr=1e-3, eps=1e-7, momentum_decay=0.004),
+    optimizers.Nadam: lambda ps: torch.optim.NAdam(ps, lr=1e-3, eps=1e-7, momentum_decay=1.0),
     optimizers.Adamax: lambda ps: torch.optim.Adamax(ps, lr=1e-3, eps=1e-7),
     optimizers.RMSprop: lambda ps: torch.optim.RMSprop(ps, lr=1e-3, alpha=0.9, eps=1e-7),
     optimizers.Adagrad: lambda ps: torch.optim.Adagrad(ps, lr=1e-3, initial_accumulator_value=0.1, eps=1e-7),
@@ -174,7 +174,7 @@ def test_apply_gradients_like_a_keras_custom_loop():
     model = nn.Linear(3, 1)
     reference = copy.deepcopy(model)
     optimizer = optimizers.Nadam()
-    torch_opt = torch.optim.NAdam(reference.parameters(), lr=1e-3, eps=1e-7)
+    torch_opt = torch.optim.NAdam(reference.parameters(), lr=1e-3, eps=1e-7, momentum_decay=1.0)
     x = torch.randn(8, 3)
     for _ in range(3):
         grads = torch.autograd.grad(model(x).square().mean(), list(model.parameters()))
