@@ -56,6 +56,7 @@ class Adam(_Moments):
     ``torch.optim.Adam`` (decoupled ``weight_decay``, as Keras)."""
 
     torch_class = torch.optim.Adam
+    torch_decouples_weight_decay = True
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, amsgrad: bool = False, weight_decay: float | None = None,
@@ -97,6 +98,7 @@ class Nadam(_Moments):
     ``momentum_decay=1``; decoupled ``weight_decay``, as Keras)."""
 
     torch_class = torch.optim.NAdam
+    torch_decouples_weight_decay = True
 
     def torch_kwargs(self) -> dict[str, Any]:
         kwargs = {**super().torch_kwargs(), "momentum_decay": 1.0}

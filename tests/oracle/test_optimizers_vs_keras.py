@@ -22,6 +22,12 @@ CASES = [
     ("Adagrad", {"learning_rate": 0.1}),
     ("Adadelta", {"learning_rate": 1.0}),
     ("Adamax", {"learning_rate": 0.01}),
+    ("SGD", {"learning_rate": 0.05, "momentum": 0.9, "weight_decay": 0.1}),
+    ("RMSprop", {"learning_rate": 0.01, "weight_decay": 0.1}),
+    ("Adagrad", {"learning_rate": 0.1, "weight_decay": 0.1}),
+    ("Adamax", {"learning_rate": 0.01, "weight_decay": 0.1}),
+    ("Nadam", {"learning_rate": 0.01, "weight_decay": 0.1}),
+    ("AdamW", {"learning_rate": 0.01, "weight_decay": 0.1}),
 ]
 
 
