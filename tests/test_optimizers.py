@@ -43,7 +43,7 @@ TORCH_EQUIVALENT = {
     optimizers.SGD: lambda ps: torch.optim.SGD(ps, lr=0.01),
     optimizers.Adam: lambda ps: torch.optim.Adam(ps, lr=1e-3, betas=(0.9, 0.999), eps=1e-7),
     optimizers.AdamW: lambda ps: torch.optim.AdamW(ps, lr=1e-3, eps=1e-7, weight_decay=0.004),
-    optimizers.Nadam: lambda ps: torch.optim.NAdam(ps, lr=1e-3, eps=1e-7, momentum_decay=0.004),
+    optimizers.Nadam: lambda ps: torch.optim.NAdam(ps, lr=1e-3, eps=1e-7, momentum_decay=1.0),
     optimizers.Adamax: lambda ps: torch.optim.Adamax(ps, lr=1e-3, eps=1e-7),
     optimizers.RMSprop: lambda ps: torch.optim.RMSprop(ps, lr=1e-3, alpha=0.9, eps=1e-7),
     optimizers.Adagrad: lambda ps: torch.optim.Adagrad(ps, lr=1e-3, initial_accumulator_value=0.1, eps=1e-7),
@@ -101,8 +101,15 @@ def test_weight_decay_mapping():
     assert adam.param_groups[0]["weight_decay"] == 0.1 and adam.param_groups[0]["decoupled_weight_decay"]
     nadam = optimizers.Nadam(weight_decay=0.1).build(params())
     assert nadam.param_groups[0]["decoupled_weight_decay"]
-    sgd = optimizers.SGD(momentum=0.9, nesterov=True, weight_decay=0.01).build(params())
-    assert sgd.param_groups[0]["nesterov"] and sgd.param_groups[0]["weight_decay"] == 0.01
+    # Keras 3 decays every optimizer's weights decoupled, w -= w * wd * lr, before the update;
+    # torch's SGD would add wd * w to the gradient, so fitorch does the decay in a pre-hook
+    weight = nn.Parameter(torch.ones(3))
+    sgd = optimizers.SGD(learning_rate=0.5, momentum=0.9, nesterov=True,
+                         weight_decay=0.1).build([weight])
+    assert sgd.param_groups[0]["nesterov"] and sgd.param_groups[0]["weight_decay"] == 0.0
+    weight.grad = torch.zeros(3)
+    sgd.step()
+    assert torch.allclose(weight.detach(), torch.full((3,), 1 - 0.5 * 0.1))
     assert optimizers.RMSprop(rho=0.8).build(params()).param_groups[0]["alpha"] == 0.8
 
 
@@ -161,7 +168,7 @@ def test_spec_arguments_are_checked():
         optimizers.SGD(nesterov=True)
     with pytest.raises(ValueError, match="learning_rate=-0.1"):
         optimizers.Adam(learning_rate=-0.1)
-    with pytest.raises(TypeError, match="lr_scheduler"):
+    with pytest.raises(TypeError, match="callable with no arguments"):
         optimizers.Adam(learning_rate=lambda step: 0.1)
     with pytest.raises(ValueError, match="beta_1"):
         optimizers.Adam(beta_1=1.5)
@@ -174,7 +181,7 @@ def test_apply_gradients_like_a_keras_custom_loop():
     model = nn.Linear(3, 1)
     reference = copy.deepcopy(model)
     optimizer = optimizers.Nadam()
-    torch_opt = torch.optim.NAdam(reference.parameters(), lr=1e-3, eps=1e-7)
+    torch_opt = torch.optim.NAdam(reference.parameters(), lr=1e-3, eps=1e-7, momentum_decay=1.0)
     x = torch.randn(8, 3)
     for _ in range(3):
         grads = torch.autograd.grad(model(x).square().mean(), list(model.parameters()))
@@ -224,3 +231,78 @@ def test_get_torch_instances_classes_and_callables():
         optimizers.get(lambda ps: 3, model.parameters())
     with pytest.raises(TypeError, match="not an optimizer"):
         optimizers.get(3.0, model.parameters())
+
+
+# ---------------------------------------------------------------------------- schedules
+def test_schedule_sets_the_rate_per_step_and_resumes_from_the_state_dict():
+    schedule = optimizers.schedules.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.5)
+    weight = nn.Parameter(torch.zeros(2))
+    opt = optimizers.SGD(learning_rate=schedule).build([weight])
+    seen = []
+    for _ in range(3):
+        weight.grad = torch.ones(2)
+        opt.step()
+        seen.append(-weight.detach()[0].item())
+    assert seen == pytest.approx([0.1, 0.15, 0.175])  # steps at lr 0.1, 0.05, 0.025
+    with pytest.raises(TypeError, match="follows the schedule"):
+        opt.lr.assign(0.3)  # a ReduceLROnPlateau-style write would be overwritten next step
+    # the step count is in the state dict: a rebuilt optimizer continues at lr 0.0125
+    again = optimizers.SGD(learning_rate=schedule).build([weight])
+    again.load_state_dict(opt.state_dict())
+    weight.grad = torch.ones(2)
+    again.step()
+    assert -weight.detach()[0].item() == pytest.approx(0.1875)
+
+
+def test_callable_learning_rate_is_called_each_step():
+    rates = iter([0.5, 0.25])
+    weight = nn.Parameter(torch.zeros(1))
+    # Keras calls a callable learning rate with no arguments; the first call gives the start
+    opt = optimizers.SGD(learning_rate=lambda: next(rates)).build([weight])
+    weight.grad = torch.ones(1)
+    opt.step()
+    assert weight.item() == pytest.approx(-0.25)
+
+
+def test_schedule_survives_a_model_file(tmp_path):
+    import fitorch as ft
+    from fitorch import layers
+
+    torch.manual_seed(0)
+    x, y = torch.randn(64, 3), torch.randn(64, 1)
+    schedule = optimizers.schedules.CosineDecay(0.05, decay_steps=20)
+    model = ft.Sequential([layers.Dense(1, input_shape=(3,))])
+    model.compile(optimizer=optimizers.Adam(learning_rate=schedule), loss="mse")
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    model.save(tmp_path / "m.fitorch")
+    loaded = ft.load_model(tmp_path / "m.fitorch")
+    torch.manual_seed(1)
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    torch.manual_seed(1)
+    loaded.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    # 12 steps taken (4 per epoch): the last one ran at schedule(11)
+    assert loaded.optimizer.param_groups[0]["lr"] == pytest.approx(schedule(11))
+    for a, b in zip(model.parameters(), loaded.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_callable_learning_rate_is_reported_lost_when_saving(tmp_path):
+    import fitorch as ft
+    from fitorch import layers
+
+    model = ft.Sequential([layers.Dense(1, input_shape=(3,))])
+    model.compile(optimizer=optimizers.SGD(learning_rate=lambda: 0.01), loss="mse")
+    model.fit(torch.randn(8, 3), torch.randn(8, 1), verbose=0)
+    model.save(tmp_path / "m.fitorch")
+    with pytest.warns(UserWarning, match="optimizer SGD"):
+        ft.load_model(tmp_path / "m.fitorch")
+
+
+def test_a_schedule_and_an_lr_scheduler_are_not_combined():
+    import fitorch as ft
+
+    model = ft.Model(nn.Linear(3, 1))
+    schedule = optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
+    with pytest.raises(ValueError, match="keep one of the two"):
+        model.compile(optimizer=optimizers.SGD(learning_rate=schedule), loss="mse",
+                      lr_scheduler=lambda opt: torch.optim.lr_scheduler.StepLR(opt, 2))

@@ -34,7 +34,7 @@ from fitorch.layers.reshaping import (Cropping1D, Cropping2D, Cropping3D, Flatte
                                       UpSampling3D, ZeroPadding1D, ZeroPadding2D, ZeroPadding3D)
 from fitorch.layers.recurrent import GRU, LSTM, SimpleRNN
 from fitorch.layers.advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
-from fitorch.layers.attention import MultiHeadAttention
+from fitorch.layers.attention import Attention, MultiHeadAttention
 from fitorch.layers.wrappers import Bidirectional, TimeDistributed
 
 

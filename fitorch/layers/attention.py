@@ -171,3 +171,94 @@ class MultiHeadAttention(Layer):
         self.check_input_shape(input_shape)
         query = input_shape if is_shape(input_shape) else input_shape[0]
         return tuple(query[:-1]) + (self.output_shape or query[-1],)
+
+
+class Attention(Layer):
+    """Dot-product (Luong-style) attention, Keras's ``Attention``.
+
+    Called on ``[query, value]`` or ``[query, value, key]``, each ``(batch, T, dim)``, with
+    optional ``mask=[query_mask, value_mask]`` (boolean ``(batch, Tq)`` / ``(batch, Tv)``,
+    True where a step is real), ``return_attention_scores`` and ``use_causal_mask``. Scores are
+    ``query @ key^T`` (``score_mode="dot"``) or ``sum(tanh(query + key))`` (``"concat"``),
+    times a learned scalar ``scale`` when ``use_scale=True``; output ``(batch, Tq, dim_value)``.
+    """
+
+    def __init__(self, use_scale: bool = False, score_mode: str = "dot", dropout: float = 0.0,
+                 seed: int | None = None, **kwargs: Any) -> None:
+        owner = type(self).__name__
+        if score_mode not in ("dot", "concat"):
+            raise ValueError(f"{owner}: score_mode={score_mode!r}: expected 'dot' or 'concat'")
+        self.dropout = check_rate(owner, dropout, "dropout")
+        super().__init__(**kwargs)
+        self.use_scale = bool(use_scale)
+        self.score_mode = score_mode
+        self.seed = seed
+        self._generator: torch.Generator | None = None
+
+    def check_input_shape(self, input_shape: Any) -> None:
+        if is_shape(input_shape) or not 2 <= len(input_shape) <= 3:
+            raise IncompatibleInputError(self, input_shape, "must be called on a list "
+                                         "[query, value] or [query, value, key]")
+
+    def build(self, input_shape: Any) -> None:
+        if self.use_scale:
+            self.add_weight((), "ones", name="scale")
+        if self.score_mode == "concat":
+            self.add_weight((), "ones", name="concat_score_weight")
+
+    def _scores(self, query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
+        if self.score_mode == "dot":
+            scores = query @ key.transpose(-2, -1)
+            return scores * self.scale if self.use_scale else scores
+        summed = query.unsqueeze(-2) + key.unsqueeze(-3)  # (batch, Tq, Tv, dim)
+        if self.use_scale:
+            summed = self.scale * summed
+        return self.concat_score_weight * torch.tanh(summed).sum(-1)
+
+    def _dropout(self, weights: torch.Tensor) -> torch.Tensor:
+        if self.seed is None:
+            return F.dropout(weights, self.dropout, True)
+        if self._generator is None or self._generator.device != weights.device:
+            self._generator = torch.Generator(device=weights.device)
+            self._generator.manual_seed(int(self.seed))
+        keep = weights.new_empty(weights.shape).bernoulli_(1 - self.dropout,
+                                                           generator=self._generator)
+        return weights * keep / (1 - self.dropout)
+
+    def call(self, inputs: list[torch.Tensor], mask: list[Any] | None = None,
+             training: bool | None = None, return_attention_scores: bool = False,
+             use_causal_mask: bool = False) -> Any:
+        if not isinstance(inputs, (list, tuple)) or not 2 <= len(inputs) <= 3:
+            raise ValueError(f"{self.name}: call on a list [query, value] or "
+                             f"[query, value, key]; got {type(inputs).__name__}")
+        if mask is not None and (not isinstance(mask, (list, tuple)) or len(mask) < 2):
+            raise ValueError(f"{self.name}: mask must be a list [query_mask, value_mask]; "
+                             f"got {mask!r}")
+        query, value = inputs[0], inputs[1]
+        key = inputs[2] if len(inputs) > 2 else value
+        query_mask, value_mask = (mask[0], mask[1]) if mask is not None else (None, None)
+        scores = self._scores(query, key)
+        allowed = None if value_mask is None else value_mask.bool().unsqueeze(-2)
+        if use_causal_mask:
+            causal = torch.ones(scores.shape[-2:], dtype=torch.bool, device=scores.device).tril()
+            allowed = causal if allowed is None else allowed & causal
+        if allowed is not None:
+            # Keras subtracts a large number (not -inf), so a fully masked row stays finite
+            big = 65504.0 if scores.dtype == torch.float16 else 1.0e9
+            scores = torch.where(allowed, scores, scores - big)
+        weights = scores.softmax(dim=-1)
+        if self.dropout and (self.training if training is None else training):
+            weights = self._dropout(weights)
+        out = weights @ value
+        if query_mask is not None:
+            out = torch.where(query_mask.bool().unsqueeze(-1), out, torch.zeros_like(out))
+        return (out, weights) if return_attention_scores else out
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        self.check_input_shape(input_shape)
+        query, value = standardize_shape(input_shape[0]), standardize_shape(input_shape[1])
+        return tuple(query[:-1]) + (value[-1],)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "use_scale": self.use_scale,
+                "score_mode": self.score_mode, "dropout": self.dropout, "seed": self.seed}

@@ -259,6 +259,7 @@ class Lambda(Layer):
     def get_config(self) -> dict[str, Any]:
         config = Layer.get_config(self)
         config["function"] = {"python_function": _function_name(self.function)}
+        config["arguments"] = dict(self.arguments)  # Keras keeps them; the function needs them
         if callable(self.output_shape):
             config["output_shape"] = {"python_function": _function_name(self.output_shape)}
         return config

@@ -270,16 +270,28 @@ def _tensor_released() -> None:
 
 
 # --------------------------------------------------------------------------- Input
-def Input(shape: Any, dtype: Any = torch.float32, name: str | None = None,
-          batch_size: int | None = None) -> KerasTensor:
+def Input(shape: Any = None, dtype: Any = torch.float32, name: str | None = None,
+          batch_size: int | None = None, batch_shape: Any = None) -> KerasTensor:
     """A symbolic input of ``shape`` (without the batch axis; ``None`` for variable sizes).
 
     Calling layers, any ``nn.Module``, torch functions or operators on it records a graph that
     ``ft.Model(inputs, outputs)`` turns into a module. ``shape`` of the result has ``None`` for the
-    batch (or ``batch_size`` when given).
+    batch (or ``batch_size`` when given). ``batch_shape`` (Keras's) is the shape with the batch
+    axis, instead of ``shape`` and ``batch_size``.
     """
     from fitorch import backend
 
+    if batch_shape is not None:
+        if shape is not None or batch_size is not None:
+            raise ValueError(f"Input: batch_shape={batch_shape!r} includes the batch axis; pass "
+                             f"it alone, not with shape={shape!r} or batch_size={batch_size!r}")
+        if not isinstance(batch_shape, (tuple, list, torch.Size)) or not batch_shape:
+            raise ValueError(f"Input: batch_shape={batch_shape!r} must be a non-empty tuple "
+                             "(batch, ...), e.g. batch_shape=(None, 200)")
+        batch_size, shape = batch_shape[0], tuple(batch_shape[1:])
+    elif shape is None:
+        raise ValueError("Input: pass shape= (without the batch axis), e.g. Input(shape=(200,)), "
+                         "or batch_shape= (with it)")
     if isinstance(shape, int) and not isinstance(shape, bool):
         shape = (shape,)
     if not isinstance(shape, (tuple, list, torch.Size)):

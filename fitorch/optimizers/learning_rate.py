@@ -44,6 +44,10 @@ class LearningRate:
 
     def assign(self, value: Any) -> LearningRate:
         """Set the learning rate of every parameter group."""
+        schedule = getattr(self._optimizer, "fitorch_lr_schedule", None)
+        if schedule is not None:  # the schedule would overwrite it at the next step
+            raise TypeError(f"the learning rate follows the schedule {schedule!r} given to the "
+                            "optimizer and can't be assigned")
         new = _lr_value(value)
         if not new >= 0.0:
             raise ValueError(f"learning rate must be >= 0; got {value!r}")

@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from fitorch.optimizers import schedules
 from fitorch.optimizers.learning_rate import _lr_value, keras_optimizer_class
 
 def _positive(cls: str, name: str, value: Any, allow_zero: bool = False) -> float | None:
@@ -23,20 +24,34 @@ def _positive(cls: str, name: str, value: Any, allow_zero: bool = False) -> floa
 class Optimizer:
     """Base of the Keras-named optimizer specs: hyper-parameters now, ``build(params)`` later.
 
-    Common arguments (Keras): ``learning_rate``, ``weight_decay``, and gradient clipping
+    Common arguments (Keras): ``learning_rate`` (a number, a
+    :class:`~fitorch.optimizers.schedules.LearningRateSchedule` of the step count, or a callable
+    of no arguments), ``weight_decay``, and gradient clipping
     ``clipnorm`` (per parameter), ``clipvalue``, ``global_clipnorm`` -- recorded here and applied
     by ``fit`` before each step (torch optimizers do not clip).
     """
 
     torch_class: type[torch.optim.Optimizer] = torch.optim.Optimizer
+    #: Whether ``torch_class`` can decay weights Keras's way (decoupled, scaled by the learning
+    #: rate); otherwise ``build`` does it in a step pre-hook instead of torch's L2 gradient term.
+    torch_decouples_weight_decay = False
 
     def __init__(self, learning_rate: float = 0.001, weight_decay: float | None = None,
                  clipnorm: float | None = None, clipvalue: float | None = None,
                  global_clipnorm: float | None = None, name: str | None = None) -> None:
         cls = type(self).__name__
+        if isinstance(learning_rate, dict):  # a serialized schedule, from get_config()
+            learning_rate = schedules.deserialize(learning_rate)
+        self._schedule: Any = None
+        if schedules.is_schedule(learning_rate):
+            schedules.check_callable(cls, learning_rate)
+            self._schedule = learning_rate
+            # A callable is called at build and before each step, as Keras calls it, not here
+            learning_rate = learning_rate(0) if isinstance(
+                learning_rate, schedules.LearningRateSchedule) else 0.0
         if not isinstance(learning_rate, numbers.Real) or isinstance(learning_rate, bool):
-            raise TypeError(f"{cls}: learning_rate={learning_rate!r} must be a number; for a "
-                            "schedule pass compile(lr_scheduler=...) or a callback")
+            raise TypeError(f"{cls}: learning_rate={learning_rate!r} must be a number, a "
+                            "LearningRateSchedule or a callable of no arguments")
         if clipnorm is not None and global_clipnorm is not None:
             raise ValueError(f"{cls}: set only one of clipnorm={clipnorm!r} and "
                              f"global_clipnorm={global_clipnorm!r}")
@@ -51,20 +66,31 @@ class Optimizer:
 
     def torch_kwargs(self) -> dict[str, Any]:
         """The keyword arguments of ``torch_class`` that express this spec."""
-        return {"lr": self._learning_rate, "weight_decay": self.weight_decay or 0.0}
+        decay = self.weight_decay if self.torch_decouples_weight_decay else None
+        return {"lr": self._learning_rate, "weight_decay": decay or 0.0}
 
     def build(self, params: Iterable[Any]) -> torch.optim.Optimizer:
         """A new ``torch_class`` optimizer over ``params`` (with Keras's ``lr`` attribute)."""
-        return keras_optimizer_class(self.torch_class)(params, **self.torch_kwargs())
+        optimizer = keras_optimizer_class(self.torch_class)(params, **self.torch_kwargs())
+        if self._schedule is not None:  # first: the decay below uses this step's rate
+            schedules.attach(optimizer, self._schedule)
+        if self.weight_decay and not self.torch_decouples_weight_decay:
+            optimizer.register_step_pre_hook(_decoupled_decay(self.weight_decay))
+        return optimizer
 
     @property
     def learning_rate(self) -> Any:
-        """The learning rate: a float, or the live variable once ``apply_gradients`` built an
-        optimizer."""
-        return self._learning_rate if self._built is None else self._built.learning_rate
+        """The learning rate: a float (or the schedule), or the live variable once
+        ``apply_gradients`` built an optimizer."""
+        if self._built is not None:
+            return self._built.learning_rate
+        return self._schedule if self._schedule is not None else self._learning_rate
 
     @learning_rate.setter
     def learning_rate(self, value: Any) -> None:
+        if self._schedule is not None:
+            raise TypeError(f"{type(self).__name__}: the learning rate follows "
+                            f"{self._schedule!r} and can't be set")
         self._learning_rate = _lr_value(value)
         if self._built is not None:
             self._built.learning_rate = value
@@ -89,7 +115,12 @@ class Optimizer:
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments (Keras names)."""
-        return {"name": self.name, "learning_rate": float(self._learning_rate),
+        learning_rate: Any = float(self._learning_rate)
+        if isinstance(self._schedule, schedules.LearningRateSchedule):
+            learning_rate = schedules.serialize(self._schedule)
+        elif self._schedule is not None:  # a Python callable: files can't hold it
+            learning_rate = self._schedule
+        return {"name": self.name, "learning_rate": learning_rate,
                 "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
                 "clipvalue": self.clipvalue, "global_clipnorm": self.global_clipnorm}
 
@@ -101,3 +132,18 @@ class Optimizer:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if v is not None)
         return f"{type(self).__name__}({args})"
+
+
+def _decoupled_decay(weight_decay: float) -> Any:
+    """Keras 3's weight decay for every optimizer: before the update, ``w -= w * wd * lr`` on
+    the parameters being updated (torch's SGD, RMSprop, Adagrad, Adadelta and Adamax would add
+    ``wd * w`` to the gradient instead, which their moment estimates then rescale)."""
+    def before_step(optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+        with torch.no_grad():
+            for group in optimizer.param_groups:
+                factor = 1.0 - float(group["lr"]) * weight_decay
+                for param in group["params"]:
+                    if param.grad is not None:
+                        param.mul_(factor)
+
+    return before_step

@@ -56,6 +56,7 @@ class Adam(_Moments):
     ``torch.optim.Adam`` (decoupled ``weight_decay``, as Keras)."""
 
     torch_class = torch.optim.Adam
+    torch_decouples_weight_decay = True
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, amsgrad: bool = False, weight_decay: float | None = None,
@@ -93,13 +94,14 @@ class Adamax(_Moments):
 
 class Nadam(_Moments):
     """``Nadam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7)`` -> ``torch.optim.NAdam``
-    (Keras's momentum schedule ``0.96 ** (0.004 t)`` is torch's ``momentum_decay=0.004``;
-    decoupled ``weight_decay``, as Keras)."""
+    (Keras 3's momentum schedule ``beta_1 (1 - 0.5 * 0.96 ** t)`` is torch's
+    ``momentum_decay=1``; decoupled ``weight_decay``, as Keras)."""
 
     torch_class = torch.optim.NAdam
+    torch_decouples_weight_decay = True
 
     def torch_kwargs(self) -> dict[str, Any]:
-        kwargs = {**super().torch_kwargs(), "momentum_decay": 0.004}
+        kwargs = {**super().torch_kwargs(), "momentum_decay": 1.0}
         if self.weight_decay:
             kwargs["decoupled_weight_decay"] = True
         return kwargs

@@ -130,7 +130,9 @@ def _optimizer_spec(config: Any) -> dict | None:
     if isinstance(spec, str):
         return {"name": spec}
     if isinstance(spec, Optimizer) and hasattr(spec, "get_config"):
-        return {"spec": type(spec).__name__, "config": spec.get_config()}
+        config = spec.get_config()
+        # not storable with a Python callable as the learning rate
+        return {"spec": type(spec).__name__, "config": config} if _storable(config) else None
     optimizer = config.optimizer
     if optimizer is None:
         return None

@@ -173,6 +173,10 @@ class CompileConfig:
         spec = self.lr_scheduler_spec
         if spec is None:
             return
+        schedule = getattr(self.optimizer, "fitorch_lr_schedule", None)
+        if schedule is not None:  # both would set the rate; the last one to run would win
+            raise ValueError(f"compile: the optimizer's learning rate follows {schedule!r}, so "
+                             f"lr_scheduler={spec!r} can't also set it; keep one of the two")
         scheduler = spec if hasattr(spec, "step") and not isinstance(spec, type) \
             else spec(self.optimizer)
         if getattr(scheduler, "optimizer", self.optimizer) is not self.optimizer:

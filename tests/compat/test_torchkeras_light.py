@@ -130,3 +130,16 @@ def test_quiet_model_and_bad_shared_step(tmp_path, capsys):
         torchkeras.LightModel(Net()).shared_step(None)
     with pytest.raises(TypeError, match="net=3 is not an nn.Module"):
         Model(3)
+
+
+def test_history_is_torchkeras_dict_of_lists(tmp_path):
+    import pandas as pd
+
+    L.seed_everything(0, verbose=False)
+    dl_train, dl_valid = loaders()
+    model = Model(Net(), verbose=False)
+    trainer(tmp_path, 2).fit(model, dl_train, dl_valid)
+    frame = pd.DataFrame(model.history)  # torchkeras's tutorials do this
+    assert list(frame.columns) == ["loss", "acc", "val_loss", "val_acc"] and len(frame) == 2
+    assert frame["val_loss"].tolist() == model.history.history["val_loss"]
+    assert model.history.to_pandas()["epoch"].tolist() == [1, 2]

@@ -238,3 +238,33 @@ def test_importing_the_module_stays_light_and_lightmodel_names_the_extra(monkeyp
     monkeypatch.setitem(sys.modules, "lightning", None)  # as if it were not installed
     with pytest.raises(ImportError, match=r"pip install fitorch\[lightning\]"):
         torchkeras.LightModel
+
+
+def test_compiling_a_clone_with_the_other_models_optimizer_rebinds_it():
+    # torchkeras's README: model_clone.compile(optimizer=torch.optim.Adam(model.parameters(), ...))
+    torch.manual_seed(0)
+    model = torchkeras.Model(nn.Linear(3, 1))
+    clone = torchkeras.Model(nn.Linear(3, 1))
+    foreign = torch.optim.Adam(model.parameters(), lr=0.05, betas=(0.8, 0.9))
+    with pytest.warns(UserWarning, match="another model's parameters"):
+        clone.compile(loss_func=nn.MSELoss(), optimizer=foreign)
+    optimizer = clone._ft.optimizer
+    assert {id(p) for g in optimizer.param_groups for p in g["params"]} == \
+        {id(p) for p in clone.parameters()}
+    assert optimizer.param_groups[0]["lr"] == 0.05
+    assert optimizer.param_groups[0]["betas"] == (0.8, 0.9)
+    before = [p.detach().clone() for p in model.parameters()]
+    x, y = torch.randn(16, 3), torch.randn(16, 1)
+    clone.fit(1, dl_train=DataLoader(TensorDataset(x, y), batch_size=8))
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))  # untouched
+    # a stepped optimizer's state can't move to another model: refused, nothing changes
+    stepped = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model(x).sum().backward()
+    stepped.step()
+    other = torchkeras.Model(nn.Linear(3, 1))
+    with pytest.raises(ValueError, match="already stepped"):
+        other.compile(loss_func=nn.MSELoss(), optimizer=stepped)
+    # the core fitorch.Model still refuses it
+    core = fitorch.Model(nn.Linear(3, 1))
+    with pytest.raises(ValueError, match="none of them among the model's"):
+        core.compile(optimizer=torch.optim.Adam(model.parameters()), loss="mse")

@@ -39,6 +39,17 @@ def test_input_shape_dtype_and_keras3_names():
     assert y.shape == (8, 3, 4) and y.dtype == torch.float32
     assert (x.name, y.name) == ("input_layer", "input_layer_1")
     assert ft.Input((None, 7)).shape == (None, None, 7)
+    assert ft.Input(batch_shape=(None, 5)).shape == (None, 5)  # Keras's batch_shape=
+    assert ft.Input(batch_shape=(4, 2, 3)).shape == (4, 2, 3)
+
+
+def test_input_batch_shape_is_alone():
+    with pytest.raises(ValueError, match="pass it alone"):
+        ft.Input((5,), batch_shape=(None, 5))
+    with pytest.raises(ValueError, match="non-empty tuple"):
+        ft.Input(batch_shape=())
+    with pytest.raises(ValueError, match="pass shape="):
+        ft.Input()
 
 
 @pytest.mark.parametrize("shape", [(0, 3), (-1,), (2.5,), "abc"])

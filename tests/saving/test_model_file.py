@@ -302,3 +302,19 @@ def test_custom_layer_round_trip_and_unknown_layer_named(tmp_path):
     _rewrite_config(path, renamed, rename)
     with pytest.raises(ValueError, match=r"MissingScale.*register_serializable.*custom_objects"):
         ft.load_model(renamed)
+
+
+def scale(t, factor):
+    return t * factor
+
+
+def test_lambda_arguments_round_trip(tmp_path):
+    # Keras's Lambda config keeps `arguments`; without them the function can't be called again
+    model = ft.Sequential([layers.Dense(2, input_shape=(3,)),
+                           layers.Lambda(scale, arguments={"factor": 3.0})])
+    assert model.layers[-1].get_config()["arguments"] == {"factor": 3.0}
+    path = tmp_path / "args.fitorch"
+    model.save(path)
+    loaded = ft.load_model(path, safe_mode=False, custom_objects={"scale": scale})
+    x = torch.randn(4, 3)
+    torch.testing.assert_close(loaded(x), model(x))

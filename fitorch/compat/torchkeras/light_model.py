@@ -18,7 +18,7 @@ from torch import nn
 
 from fitorch.callbacks.history import History
 
-__all__ = ["LightModel"]
+__all__ = ["LightHistory", "LightModel"]
 
 _PREFIXES = {"train": "", "val": "val_", "test": "test_"}
 
@@ -29,8 +29,9 @@ class LightModel(lightning.LightningModule):
 
     Every key of the dict is logged per epoch (``on_epoch=True``, on the progress bar): as is in
     training, with ``val_`` / ``test_`` prefixes in validation / test, so
-    ``ModelCheckpoint(monitor="val_loss")`` works. ``self.history`` (a fitorch ``History``:
-    ``.history["val_loss"]``, ``.to_pandas()``) gets one entry per training epoch, and with
+    ``ModelCheckpoint(monitor="val_loss")`` works. ``self.history`` gets one entry per training
+    epoch: as in torchkeras it is a dict of lists (``pd.DataFrame(model.history)``), and as a
+    fitorch ``History`` it has ``.history["val_loss"]``, ``.epoch`` and ``.to_pandas()``. With
     ``verbose=True`` each epoch prints torchkeras's block (on the main process only)::
 
         ======== ... (80 of them) ... ========2021-01-16 22:32:45
@@ -48,7 +49,7 @@ class LightModel(lightning.LightningModule):
             raise TypeError(f"LightModel: net={net!r} is not an nn.Module")
         self.net = net
         self.verbose = bool(verbose)
-        self.history = History()
+        self.history = LightHistory()
         self._logged_keys: dict[str, dict[str, None]] = {stage: {} for stage in _PREFIXES}
         self._epoch_val: dict[str, float] = {}
 
@@ -100,7 +101,7 @@ class LightModel(lightning.LightningModule):
         """Record the epoch in ``history`` and print torchkeras's block."""
         train, val = self._epoch_values("train"), self._epoch_val
         self._epoch_val = {}
-        self.history.on_epoch_end(self.current_epoch, {**train, **val})
+        self.history.record(self.current_epoch, {**train, **val})
         if self.verbose:
             now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
             self.print("\n" + "=" * 80 + now)
@@ -108,3 +109,35 @@ class LightModel(lightning.LightningModule):
             if val:
                 self.print(val)
             self.print(train)
+
+
+class LightHistory(dict):
+    """torchkeras's ``LightModel.history``: ``{"loss": [...], "val_loss": [...], ...}``, so
+    ``pd.DataFrame(model.history)`` is the epoch table, plus fitorch's ``History`` reading
+    (``.history``, ``.epoch``, ``.to_pandas()`` with an ``epoch`` column).
+
+    A ``dict`` subclass because pandas builds a frame column by column only from real dicts.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._recorder = History()
+
+    def record(self, epoch: int, logs: dict[str, float]) -> None:
+        """Append one training epoch's logs (columns stay aligned, as in ``History``)."""
+        self._recorder.on_epoch_end(epoch, logs)
+        self.update(self._recorder.history)
+
+    @property
+    def history(self) -> dict[str, list[float]]:
+        """Keras's ``History.history``: the same lists."""
+        return self._recorder.history
+
+    @property
+    def epoch(self) -> list[int]:
+        """The 0-based training epochs recorded."""
+        return self._recorder.epoch
+
+    def to_pandas(self) -> Any:
+        """The history as a ``DataFrame`` with an ``epoch`` column counted from 1."""
+        return self._recorder.to_pandas()

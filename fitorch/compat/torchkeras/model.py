@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import warnings
 from typing import Any
 
 import torch
@@ -79,6 +80,8 @@ class Model(CoreModel):
         if optimizer is None:
             # A factory, so the optimizer is made over the parameters as they are when built.
             optimizer = functools.partial(torch.optim.Adam, lr=0.001)
+        elif isinstance(optimizer, torch.optim.Optimizer):
+            optimizer = _rebound(optimizer, self)
         super().compile(optimizer=optimizer, loss=loss_func, metrics=metrics_dict or None,
                         device=self.device if device is None else device, **kwargs)
 
@@ -112,6 +115,29 @@ class Model(CoreModel):
         from fitorch.compat.torchkeras.summary import summary
 
         summary(self, input_shape=input_shape, input_dtype=input_dtype, batch_size=batch_size)
+
+
+def _rebound(optimizer: torch.optim.Optimizer, model: nn.Module) -> torch.optim.Optimizer:
+    """torchkeras's README compiles a clone with ``Adam(model.parameters())``, the *other*
+    model's parameters, and torchkeras trained on regardless. fitorch's core refuses that; here
+    the optimizer is rebuilt, same class and settings, over this model's parameters."""
+    own = {id(p) for p in model.parameters()}
+    held = [p for group in optimizer.param_groups for p in group["params"]]
+    if any(id(p) in own for p in held):
+        return optimizer  # the core checks the rest
+    if len(optimizer.param_groups) != 1:
+        raise ValueError(f"compile: optimizer={type(optimizer).__name__} holds another model's "
+                         f"parameters in {len(optimizer.param_groups)} groups; build it from "
+                         "this model's parameters")
+    if optimizer.state:
+        raise ValueError(f"compile: optimizer={type(optimizer).__name__} holds another model's "
+                         "parameters and has already stepped; its state can't move to this "
+                         "model. Build a new one from this model's parameters")
+    settings = {k: v for k, v in optimizer.param_groups[0].items() if k != "params"}
+    warnings.warn(f"compile: the {type(optimizer).__name__} holds another model's parameters "
+                  "(none of this model's); rebuilt with the same settings over this model's "
+                  "parameters, which is what torchkeras's examples intended", stacklevel=3)
+    return type(optimizer)(model.parameters(), **settings)
 
 
 def _one_of(name: str, value: Any, core_name: str, core_value: Any) -> Any:
