@@ -154,7 +154,7 @@ def while_loop(cond: Callable[..., Any], body: Callable[..., Any], loop_vars: An
 
     ``loop_vars`` is a tuple/list (unpacked into the calls) or a single value."""
     is_tuple = isinstance(loop_vars, (tuple, list))
-    values = tuple(loop_vars) if is_tuple else (loop_vars,)
+    values = _tree_map(convert_to_tensor, tuple(loop_vars) if is_tuple else (loop_vars,))
     count = 0
     while (maximum_iterations is None or count < maximum_iterations) and bool(cond(*values)):
         values = body(*values)
@@ -195,8 +195,9 @@ def scan(f: Callable[[Any, Any], tuple[Any, Any]], init: Any, xs: Any = None,
          ) -> tuple[Any, Any]:
     """``carry, y = f(carry, x)`` over the leading axis of ``xs``; returns ``(carry, stacked ys)``.
 
-    ``xs`` (and ``y``) may be tensors or tuples/lists/dicts of them; ``unroll`` has no effect
-    (there is no graph to unroll)."""
+    ``init``, ``xs`` and ``y`` may be tensors or tuples/lists/dicts of them (converted to
+    tensors); ``unroll`` has no effect (there is no graph to unroll)."""
+    init, xs = _tree_map(convert_to_tensor, init), _tree_map(convert_to_tensor, xs)
     leaves = _tree_leaves(xs)
     if leaves:
         n = int(leaves[0].shape[0])

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from fitorch import ops
-from tests.ops.conftest import assert_same, dtype_tree
+from tests.ops.cases import assert_same, case, check_keras, keras_cases
 
 rng = np.random.default_rng(0)
 F32 = rng.standard_normal((3, 4)).astype(np.float32)
@@ -26,27 +26,6 @@ SQ = rng.standard_normal((4, 4)).astype(np.float32)
 VEC = rng.standard_normal(4).astype(np.float32)
 NANQ = np.array([[1.0, np.nan, 3.0], [2.0, 5.0, 4.0]], np.float32)
 NANS = np.array([[1.0, np.nan, 3.0], [np.nan, np.nan, np.nan], [2.0, 5.0, np.inf]], np.float32)
-
-
-# case id -> why fitorch follows NumPy there and Keras 3's torch backend does not
-KERAS_DIFFERS = {}
-
-
-def case(name, *args, ref=None, id=None, keras_differs=None, **kwargs):
-    """One call: fitorch.ops.<name>(*args, **kwargs), checked against ``ref`` (NumPy's function
-    of the same name unless given) and against keras.ops unless ``keras_differs`` says why
-    not."""
-    label = id or f"{name}-" + "-".join(_label(a) for a in args) + "-" + "-".join(
-        f"{k}={_label(v)}" for k, v in kwargs.items())
-    if keras_differs:
-        KERAS_DIFFERS[label] = keras_differs
-    return pytest.param(name, args, kwargs, ref, id=label)
-
-
-def _label(value):
-    if isinstance(value, np.ndarray):
-        return f"{value.dtype}{list(value.shape)}"
-    return type(value).__name__ if isinstance(value, (list, tuple)) else repr(value)
 
 
 UNARY_ALL = ["abs", "absolute", "sign", "negative", "square", "isnan", "isinf", "isfinite",
@@ -81,10 +60,9 @@ BINARY_INPUTS = [(F32, F32B), (I32, I32B), (I32, F32), (F32, 2.0), (I32, 2), (I3
                  (F32, [1.0, 2.0, 3.0, 4.0]), (F64, F32), (U8, I32B)]
 INT_ONLY = ["bitwise_and", "bitwise_or", "bitwise_xor", "gcd", "lcm"]
 BINARY = (
+    # (a float divisor near 0 makes floor_divide/mod ill-conditioned: those use POS below)
     [case(n, a, b) for n in BINARY_NAMES for a, b in BINARY_INPUTS
-     if not (n in ("power",) and a is I32 and b is I32B and False)
-     and not (n in ("floor_divide", "mod", "fmod") and isinstance(b, np.ndarray)
-              and b.dtype == np.float32 and b is F32B)]
+     if not (n in ("floor_divide", "mod", "fmod") and b is F32B)]
     + [case(n, I32, I32B) for n in INT_ONLY] + [case(n, U8, U8) for n in INT_ONLY[:3]]
     + [case(n, BOOL, BOOLB) for n in ("logical_and", "logical_or", "logical_xor", "equal",
                                       "bitwise_and", "bitwise_or", "add", "multiply")]
@@ -206,9 +184,7 @@ PRODUCTS = [
     case("matmul", VEC, SQ), case("matmul", F64, F32B.T), case("matmul", I32, F32B.T),
     case("dot", F32, F32B.T), case("dot", VEC, VEC), case("dot", F32, 2.0),
     case("dot", I32, I32B.T), case("vdot", VEC, VEC), case("inner", F32, F32B),
-    case("outer", VEC, VEC[:3]), case("outer", I32[0], I32B[0]), case("tensordot", CUBE, F32B, 0)
-    if False else case("tensordot", CUBE, F32B, axes=([1, 2], [0, 1]) if False else 1,
-                       ref=lambda a, b, axes: np.tensordot(a, b.T, 1)) if False else
+    case("outer", VEC, VEC[:3]), case("outer", I32[0], I32B[0]),
     case("tensordot", CUBE, F32B.T, axes=1),
     case("tensordot", CUBE, F32B, axes=([1, 2], [0, 1])), case("tensordot", F32, F32B, axes=2),
     case("tensordot", CUBE, VEC, axes=(2, 0)),
@@ -218,6 +194,7 @@ PRODUCTS = [
     case("einsum", "i,i->", VEC, VEC), case("trapezoid", F32), case("trapezoid", F32, dx=0.5,
                                                                    axis=0),
     case("corrcoef", F32), case("corrcoef", I32),
+    case("slogdet", SQ, ref=lambda x: list(np.linalg.slogdet(x))),
 ]
 
 CREATION = [
@@ -285,17 +262,9 @@ def test_matches_numpy(name, args, kwargs, ref):
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")  # Keras's own use of Tensor.T
-@pytest.mark.parametrize("name,args,kwargs,ref", [p for p in ALL if p.id not in KERAS_DIFFERS])
+@pytest.mark.parametrize("name,args,kwargs,ref", keras_cases(ALL))
 def test_matches_keras(keras_ops, name, args, kwargs, ref):
-    if name in ("empty", "empty_like"):
-        expected = getattr(keras_ops, name)(*args, **kwargs)
-        actual = getattr(ops, name)(*args, **kwargs)
-        assert actual.shape == expected.shape and actual.dtype == expected.dtype
-        return
-    expected = getattr(keras_ops, name)(*args, **kwargs)
-    actual = getattr(ops, name)(*args, **kwargs)
-    assert_same(actual, expected, rtol=1e-4, atol=1e-5)
-    assert dtype_tree(actual) == dtype_tree(expected)
+    check_keras(ops, keras_ops, name, args, kwargs)
 
 
 def test_inputs_convert_as_keras_does():
