@@ -7,8 +7,8 @@ TensorFlow's image-transform conventions) that torch functions do not share one 
 
 from __future__ import annotations
 
-_FFT = ("use torch.fft ({}) on a complex tensor; Keras passes (real, imag) pairs instead: "
-        "torch.complex(real, imag) makes one, .real/.imag take it apart")
+_FFT = ("use {} on a complex tensor (Keras passes (real, imag) pairs: torch.complex(real, "
+        "imag) makes one, .real and .imag take it apart)")
 
 HINTS: dict[str, str] = {
     "affine_transform": "use torch.nn.functional.affine_grid with torch.nn.functional."
