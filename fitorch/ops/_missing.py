@@ -26,24 +26,17 @@ HINTS: dict[str, str] = {
                 "classes))",
     "custom_gradient": "use a torch.autograd.Function subclass with forward and backward",
     "elastic_transform": "use torchvision.transforms.v2.ElasticTransform",
-    "extract_patches": "use torch.nn.functional.unfold, or tensor.unfold on each spatial axis",
+    "extract_patches": "use fitorch.ops.unfold (channels first), or tensor.unfold on each "
+                       "spatial axis",
     "extract_patches_3d": "use tensor.unfold on each of the three spatial axes",
-    "fft": _FFT.format("torch.fft.fft"),
-    "fft2": _FFT.format("torch.fft.fft2"),
-    "ifft2": _FFT.format("torch.fft.ifft2"),
-    "rfft": _FFT.format("torch.fft.rfft"),
-    "irfft": _FFT.format("torch.fft.irfft"),
     "stft": _FFT.format("torch.stft with return_complex=True"),
     "istft": _FFT.format("torch.istft"),
-    "fold": "use torch.nn.functional.fold",
-    "unfold": "use torch.nn.functional.unfold",
     "gaussian_blur": "use torchvision.transforms.v2.functional.gaussian_blur",
     "hsv_to_rgb": "use kornia.color.hsv_to_rgb (torch and torchvision have no public one)",
     "rgb_to_hsv": "use kornia.color.rgb_to_hsv (torch and torchvision have no public one)",
     "jvp": "use torch.func.jvp",
     "map_coordinates": "use torch.nn.functional.grid_sample (coordinates scaled to [-1, 1])",
     "perspective_transform": "use torchvision.transforms.v2.functional.perspective",
-    "polar": "use torch.polar(abs, angle)",
     "rearrange": "use einops.rearrange (it works on torch tensors) or reshape/permute",
     "scale_and_translate": "use torch.nn.functional.interpolate, or affine_grid with "
                            "grid_sample",
@@ -51,8 +44,6 @@ HINTS: dict[str, str] = {
                    "kornia.filters.spatial_gradient)",
     "ssim": "use torchmetrics.functional.structural_similarity_index_measure",
     "vectorize": "use torch.vmap, or fitorch.ops.vectorized_map",
-    "view_as_complex": "use torch.view_as_complex",
-    "view_as_real": "use torch.view_as_real",
 }
 
 

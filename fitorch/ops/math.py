@@ -11,7 +11,8 @@ from fitorch.ops.core import convert_to_tensor
 _t = convert_to_tensor
 
 __all__ = ["erf", "erfc", "erfinv", "in_top_k", "logdet", "logsumexp", "rsqrt", "segment_max",
-           "segment_min", "segment_prod", "segment_sum", "top_k", "extract_sequences", "cdist"]
+           "segment_min", "segment_prod", "segment_sum", "top_k", "extract_sequences", "cdist", "fft", "fft2", "ifft2", "rfft", "irfft",
+           "view_as_complex", "view_as_real"]
 
 _SEGMENT_START = {"sum": 0.0, "prod": 1.0, "amax": -float("inf"), "amin": float("inf")}
 
@@ -114,3 +115,59 @@ def cdist(x: Any, y: Any) -> torch.Tensor:
     """Euclidean distances between the rows of ``x`` and of ``y`` (batched)."""
     a, b = _t(x), _t(y)
     return torch.cdist(a, b.to(a.device))
+
+
+# Keras passes complex numbers as (real, imag) pairs of float tensors and returns pairs.
+
+def _complex(x: Any, fn: str) -> torch.Tensor:
+    if not isinstance(x, (tuple, list)) or len(x) != 2:
+        raise ValueError(f"{fn}: x must be a (real, imag) pair of float tensors, got "
+                         f"{type(x).__name__}")
+    real, imag = _t(x[0]), _t(x[1])
+    if real.shape != imag.shape:
+        raise ValueError(f"{fn}: real.shape={tuple(real.shape)} and imag.shape="
+                         f"{tuple(imag.shape)} must be equal")
+    if not (real.dtype.is_floating_point and imag.dtype.is_floating_point):
+        raise ValueError(f"{fn}: real and imag must be float tensors, got {real.dtype} and "
+                         f"{imag.dtype}")
+    return torch.complex(real, imag.to(real.device))
+
+
+def _pair(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return z.real, z.imag
+
+
+def fft(x: tuple[Any, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fast Fourier transform over the last axis of ``(real, imag)``."""
+    return _pair(torch.fft.fft(_complex(x, "fft")))
+
+
+def fft2(x: tuple[Any, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+    """2-D fast Fourier transform over the last two axes of ``(real, imag)``."""
+    return _pair(torch.fft.fft2(_complex(x, "fft2")))
+
+
+def ifft2(x: tuple[Any, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inverse 2-D fast Fourier transform over the last two axes of ``(real, imag)``."""
+    return _pair(torch.fft.ifft2(_complex(x, "ifft2")))
+
+
+def rfft(x: Any, fft_length: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fourier transform of a real signal over its last axis: the ``fft_length // 2 + 1``
+    non-negative frequencies as ``(real, imag)``."""
+    return _pair(torch.fft.rfft(_t(x), n=fft_length, dim=-1))
+
+
+def irfft(x: tuple[Any, Any], fft_length: int | None = None) -> torch.Tensor:
+    """Inverse of ``rfft``: a real signal of ``fft_length`` from ``(real, imag)``."""
+    return torch.fft.irfft(_complex(x, "irfft"), n=fft_length, dim=-1)
+
+
+def view_as_complex(x: Any) -> torch.Tensor:
+    """A complex tensor from a float tensor whose last axis (size 2) holds (real, imag)."""
+    return torch.view_as_complex(_t(x).contiguous())
+
+
+def view_as_real(x: Any) -> torch.Tensor:
+    """A complex tensor as floats with a last axis (size 2) of (real, imag)."""
+    return torch.view_as_real(_t(x))

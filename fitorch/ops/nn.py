@@ -24,7 +24,7 @@ _t = convert_to_tensor
 
 __all__ = ["adaptive_average_pool", "adaptive_max_pool", "average_pool", "batch_normalization",
            "binary_crossentropy", "categorical_crossentropy", "celu", "conv", "depth_to_space",
-           "depthwise_conv", "dot_product_attention", "elu", "gelu", "glu", "hard_shrink",
+           "depthwise_conv", "dot_product_attention", "elu", "fold", "unfold", "polar", "gelu", "glu", "hard_shrink",
            "hard_sigmoid", "hard_silu", "hard_swish", "hard_tanh", "layer_normalization",
            "leaky_relu", "log_sigmoid", "log_softmax", "max_pool", "moments", "multi_hot",
            "normalize", "one_hot", "psnr", "relu", "relu6", "rms_normalization", "selu",
@@ -447,6 +447,26 @@ def space_to_depth(x: Any, block_size: int, data_format: str = "channels_last") 
     n, c, h, w = x.shape
     return x.reshape(n, c, h // r, r, w // r, r).permute(0, 1, 3, 5, 2, 4).reshape(
         n, c * r * r, h // r, w // r)
+
+
+def unfold(x: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1
+           ) -> torch.Tensor:
+    """Sliding blocks of a channels-first batch ``(N, C, H, W)`` as ``(N, C*kH*kW, blocks)``
+    (``torch.nn.functional.unfold``, whose layout Keras adopts)."""
+    return F.unfold(_t(x), kernel_size, dilation=dilation, padding=padding, stride=stride)
+
+
+def fold(x: Any, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
+         stride: Any = 1) -> torch.Tensor:
+    """Inverse of ``unfold``: blocks summed back into ``(N, C, *output_size)``."""
+    return F.fold(_t(x), output_size, kernel_size, dilation=dilation, padding=padding,
+                  stride=stride)
+
+
+def polar(abs_: Any, angle: Any) -> torch.Tensor:
+    """The complex numbers ``abs_ * exp(i * angle)``."""
+    magnitude = _t(abs_)
+    return torch.polar(magnitude, _t(angle).to(magnitude.device))
 
 
 # --- normalization -------------------------------------------------------------------------

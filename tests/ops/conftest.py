@@ -46,5 +46,7 @@ def assert_same(actual, expected, rtol=1e-5, atol=1e-6):
     if expected.dtype == bool or actual.dtype == bool:
         np.testing.assert_array_equal(actual, expected)
     else:
-        np.testing.assert_allclose(actual.astype(np.float64), expected.astype(np.float64),
-                                   rtol=rtol, atol=atol, equal_nan=True)
+        kind = np.complex128 if np.iscomplexobj(actual) or np.iscomplexobj(expected) \
+            else np.float64
+        np.testing.assert_allclose(actual.astype(kind), expected.astype(kind), rtol=rtol,
+                                   atol=atol, equal_nan=True)

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from scipy import special
 
 from fitorch import ops
@@ -23,6 +24,8 @@ IMAGES = rng.standard_normal((2, 6, 7, 3)).astype(np.float32)
 SEQ = rng.standard_normal((2, 9, 3)).astype(np.float32)
 VOL = rng.standard_normal((1, 4, 5, 6, 2)).astype(np.float32)
 EPS = 1e-7
+NCHW = torch.from_numpy(IMAGES.transpose(0, 3, 1, 2).copy())
+UNFOLDED = rng.standard_normal((2, 12, 30)).astype(np.float32)
 
 
 def sig(x):
@@ -31,6 +34,10 @@ def sig(x):
 
 def softmax_np(x, axis=-1):
     return special.softmax(x, axis=axis)
+
+
+def _parts(z):
+    return [z.real.astype(np.float32), z.imag.astype(np.float32)]
 
 
 SELU_A, SELU_S = 1.6732632423543772, 1.0507009873554805
@@ -145,6 +152,21 @@ NN = (
        case("extract_sequences", X, 3, 2, ref=lambda x, n, s: np.stack(
            [x[:, 0:3], x[:, 2:5]], axis=1)),
        case("cdist", X, X[:2], ref=lambda a, b: np.sqrt(((a[:, None] - b[None]) ** 2).sum(-1)))]
+    + [case("fft", (X, X[::-1].copy()), ref=lambda z: _parts(np.fft.fft(z[0] + 1j * z[1]))),
+       case("fft2", (CUBE, CUBE * 2), ref=lambda z: _parts(np.fft.fft2(z[0] + 2j * z[0]))),
+       case("ifft2", (CUBE, CUBE * 0), ref=lambda z: _parts(np.fft.ifft2(z[0]))),
+       case("rfft", X, ref=lambda x: _parts(np.fft.rfft(x))),
+       case("rfft", X, fft_length=8, ref=lambda x, fft_length: _parts(np.fft.rfft(x, 8))),
+       case("irfft", _parts(np.fft.rfft(X)), ref=lambda z: np.fft.irfft(z[0] + 1j * z[1])),
+       case("irfft", _parts(np.fft.rfft(X)), fft_length=5, ref=lambda z, fft_length:
+            np.fft.irfft(z[0] + 1j * z[1], 5)),
+       case("view_as_real", (X + 1j * X[::-1]).astype(np.complex64), ref=lambda z: np.stack(
+           [z.real, z.imag], -1)),
+       case("view_as_complex", np.stack([X, -X], -1), ref=lambda x: x[..., 0] + 1j * x[..., 1]),
+       case("polar", np.abs(X), X, ref=lambda r, t: r * np.exp(1j * t)),
+       case("unfold", NCHW, 2, ref=None),
+       case("unfold", NCHW, (2, 3), dilation=1, padding=1, stride=2, ref=None),
+       case("fold", torch.from_numpy(UNFOLDED), (6, 7), 2, ref=None)]
 )
 
 
@@ -285,6 +307,8 @@ def test_matches_keras(keras_ops, name, args, kwargs, ref):
 
 
 def test_nn_namespace_has_the_nn_ops():
+    x = torch.randn(2, 3, 6, 7)
+    assert torch.equal(ops.fold(ops.unfold(x, 1), (6, 7), 1), x)
     for name in ("relu", "softmax", "conv", "max_pool", "one_hot", "moments",
                  "categorical_crossentropy", "dot_product_attention"):
         assert getattr(ops.nn, name) is getattr(ops, name)
