@@ -83,11 +83,9 @@ def pad_images(images: Any, top_padding: int | None = None, left_padding: int | 
     """Images padded with zeros: give two of top/bottom/target_height and two of
     left/right/target_width."""
     x, last, single = _batched_nchw(images, data_format, "pad_images")
-    height, width = x.shape[2], x.shape[3]
-    top, bottom = _sides(top_padding, bottom_padding, target_height, height, "pad_images",
-                         "top_padding", "bottom_padding", "target_height", grow=True)
-    left, right = _sides(left_padding, right_padding, target_width, width, "pad_images",
-                         "left_padding", "right_padding", "target_width", grow=True)
+    top, bottom, left, right = _edges(x, "pad_images", (top_padding, left_padding,
+                                                        bottom_padding, right_padding),
+                                      (target_height, target_width), grow=True)
     return _restore(F.pad(x, (left, right, top, bottom)), last, single)
 
 
@@ -99,11 +97,22 @@ def crop_images(images: Any, top_cropping: int | None = None, left_cropping: int
     left/right/target_width."""
     x, last, single = _batched_nchw(images, data_format, "crop_images")
     height, width = x.shape[2], x.shape[3]
-    top, bottom = _sides(top_cropping, bottom_cropping, target_height, height, "crop_images",
-                         "top_cropping", "bottom_cropping", "target_height", grow=False)
-    left, right = _sides(left_cropping, right_cropping, target_width, width, "crop_images",
-                         "left_cropping", "right_cropping", "target_width", grow=False)
+    top, bottom, left, right = _edges(x, "crop_images", (top_cropping, left_cropping,
+                                                         bottom_cropping, right_cropping),
+                                      (target_height, target_width), grow=False)
     return _restore(x[:, :, top:height - bottom, left:width - right], last, single)
+
+
+def _edges(x: torch.Tensor, fn: str, amounts: tuple[int | None, ...],
+           targets: tuple[int | None, int | None], grow: bool) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) from the arguments of ``pad_images`` / ``crop_images``."""
+    word = "padding" if grow else "cropping"
+    top, left, bottom, right = amounts
+    top, bottom = _sides(top, bottom, targets[0], x.shape[2], fn, f"top_{word}",
+                         f"bottom_{word}", "target_height", grow)
+    left, right = _sides(left, right, targets[1], x.shape[3], fn, f"left_{word}",
+                         f"right_{word}", "target_width", grow)
+    return top, bottom, left, right
 
 
 def _sides(before: int | None, after: int | None, target: int | None, current: int, fn: str,

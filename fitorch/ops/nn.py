@@ -228,6 +228,16 @@ def multi_hot(inputs: Any, num_classes: int, axis: int = -1, dtype: Any = None,
                       dim=reduce_axis)
 
 
+def _log_probs(output: torch.Tensor, from_logits: bool, axis: int) -> torch.Tensor:
+    """Log-probabilities over ``axis``: probabilities are renormalised and clipped by
+    ``epsilon()`` first, as Keras does."""
+    if from_logits:
+        return F.log_softmax(output, dim=axis)
+    output = output / torch.sum(output, dim=axis, keepdim=True)
+    eps = backend.epsilon()
+    return torch.log(torch.clip(output, eps, 1.0 - eps))
+
+
 def categorical_crossentropy(target: Any, output: Any, from_logits: bool = False,
                              axis: int = -1) -> torch.Tensor:
     """Cross-entropy between one-hot (or soft) ``target`` and ``output`` probabilities (or
@@ -236,13 +246,7 @@ def categorical_crossentropy(target: Any, output: Any, from_logits: bool = False
     if target.shape != output.shape:
         raise ValueError(f"categorical_crossentropy: target.shape={tuple(target.shape)} and "
                          f"output.shape={tuple(output.shape)} must be equal")
-    if from_logits:
-        log_prob = F.log_softmax(output, dim=axis)
-    else:
-        output = output / torch.sum(output, dim=axis, keepdim=True)
-        eps = backend.epsilon()
-        log_prob = torch.log(torch.clip(output, eps, 1.0 - eps))
-    return -torch.sum(target * log_prob, dim=axis)
+    return -torch.sum(target * _log_probs(output, from_logits, axis), dim=axis)
 
 
 def sparse_categorical_crossentropy(target: Any, output: Any, from_logits: bool = False,
@@ -256,13 +260,7 @@ def sparse_categorical_crossentropy(target: Any, output: Any, from_logits: bool 
     if list(target.shape) != expected:
         raise ValueError(f"sparse_categorical_crossentropy: target.shape={tuple(target.shape)} "
                          f"must be output.shape={tuple(output.shape)} without axis {axis}")
-    if from_logits:
-        log_prob = F.log_softmax(output, dim=axis)
-    else:
-        output = output / torch.sum(output, dim=axis, keepdim=True)
-        eps = backend.epsilon()
-        log_prob = torch.log(torch.clip(output, eps, 1.0 - eps))
-    picked = torch.take_along_dim(log_prob, target.unsqueeze(axis % output.ndim), dim=axis)
+    picked = torch.take_along_dim(_log_probs(output, from_logits, axis), target.unsqueeze(axis % output.ndim), dim=axis)
     return -picked.squeeze(axis)
 
 
