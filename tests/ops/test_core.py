@@ -132,3 +132,23 @@ def test_ops_sits_just_above_backend():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_gradients_flow_through_ops_as_through_torch():
+    """Ops are plain torch calls: autograd gives the same gradients as the torch spelling."""
+    torch.manual_seed(0)
+    x = torch.randn(2, 5, 5, 3, requires_grad=True)
+    kernel = torch.randn(3, 3, 3, 4, requires_grad=True)
+    out = ops.mean(ops.square(ops.nn.layer_normalization(
+        ops.relu(ops.conv(x, kernel, padding="same")))), axis=(1, 2))
+    loss = ops.sum(ops.softmax(ops.matmul(out, ops.transpose(out))) * ops.arange(2))
+    loss.backward()
+    grads = x.grad.clone(), kernel.grad.clone()
+    x.grad = kernel.grad = None
+
+    y = torch.nn.functional.conv2d(x.permute(0, 3, 1, 2), kernel.permute(3, 2, 0, 1), padding=1)
+    y = torch.nn.functional.layer_norm(torch.relu(y.permute(0, 2, 3, 1)), (4,), eps=1e-7)
+    y = y.square().mean(dim=(1, 2))
+    (torch.softmax(y @ y.T, dim=-1) * torch.arange(2)).sum().backward()
+    torch.testing.assert_close(grads[0], x.grad)
+    torch.testing.assert_close(grads[1], kernel.grad)
