@@ -149,6 +149,10 @@ NN = (
             num_segments: np.stack([d[1], d[0] + d[2]])),
        case("segment_max", X, np.array([0, 1, 1]), ref=lambda d, s: np.stack(
            [d[0], d[1:].max(0)])),
+       case("segment_min", X, np.array([1, 1, 0]), ref=lambda d, s: np.stack(
+           [d[2], d[:2].min(0)])),
+       case("segment_prod", X, np.array([0, 1, 0]), num_segments=3, ref=lambda d, s,
+            num_segments: np.stack([d[0] * d[2], d[1], np.ones(5)])),
        case("extract_sequences", X, 3, 2, ref=lambda x, n, s: np.stack(
            [x[:, 0:3], x[:, 2:5]], axis=1)),
        case("cdist", X, X[:2], ref=lambda a, b: np.sqrt(((a[:, None] - b[None]) ** 2).sum(-1)))]

@@ -24,6 +24,7 @@ BOOLB = rng.random((3, 4)) > 0.5
 CUBE = rng.standard_normal((2, 3, 4)).astype(np.float32)
 SQ = rng.standard_normal((4, 4)).astype(np.float32)
 VEC = rng.standard_normal(4).astype(np.float32)
+C64 = (F32 + 1j * F32B).astype(np.complex64)
 NANQ = np.array([[1.0, np.nan, 3.0], [2.0, 5.0, 4.0]], np.float32)
 NANS = np.array([[1.0, np.nan, 3.0], [np.nan, np.nan, np.nan], [2.0, 5.0, np.inf]], np.float32)
 
@@ -48,6 +49,9 @@ UNARY = (
     + [case("arccosh", POS + 1), case("nan_to_num", NANS), case("nan_to_num", NANS, nan=7.0,
                                                                  posinf=9.0)]
     + [case("round", F32 * 10, decimals=1), case("round", I32, decimals=0)]
+    + [case(n, C64) for n in ("real", "imag", "conj", "conjugate", "angle", "isreal", "abs")]
+    + [case("angle", F32), case("view", F32, "int32", ref=lambda x, d: x.view(d)),
+       case("view", I32, dtype="uint8", ref=lambda x, dtype: x.view(dtype))]
     + [case(n, NANS) for n in ("isnan", "isinf", "isfinite", "isneginf", "isposinf")]
 )
 
@@ -74,6 +78,7 @@ BINARY = (
     + [case("divide_no_nan", F32, np.where(BOOL, F32B, 0).astype(np.float32),
             ref=lambda a, b: np.where(b == 0, 0, a / np.where(b == 0, 1, b)))]
     + [case("ldexp", F32, I32, ref=np.ldexp), case("subtract", BOOL, I32)]
+    + [case("nextafter", F32, F32B), case("nextafter", F32, np.float32(np.inf))]
 )
 
 REDUCE_NAMES = ["sum", "prod", "mean", "var", "std", "max", "min", "amax", "amin", "ptp",
@@ -167,6 +172,7 @@ SHAPE = [
     case("pad", I32, ((1, 1), (2, 2)), mode="edge", keras_differs="Keras's torch pad lacks it"),
     case("pad", F32, ((1, 1), (2, 2)), mode="wrap", keras_differs="Keras's torch pad lacks it"),
     case("bincount", np.array([0, 1, 1, 4], np.int32)),
+    case("histogram", F32.reshape(-1), bins=4), case("histogram", VEC, bins=3, range=(-1, 1)),
     case("bincount", np.array([0, 1, 1, 4]), weights=np.array([0.5, 1, 2, 3], np.float32),
          minlength=6),
     case("ndim", CUBE), case("size", CUBE), case("get_item", CUBE, (0, slice(1, 3)),
