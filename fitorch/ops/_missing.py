@@ -17,8 +17,6 @@ HINTS: dict[str, str] = {
     "argpartition": "use torch.topk(x, k, largest=False) for the k smallest, or torch.argsort",
     "associative_scan": "use torch.cumsum / torch.cumprod / torch.cummax for the usual "
                         "operators, or a Python loop",
-    "conv_transpose": "use torch.nn.functional.conv_transpose1d/2d/3d (channels-first inputs, "
-                      "kernel (in, out, *spatial)) or fitorch.layers.Conv2DTranspose",
     "correlate": "use torch.nn.functional.conv1d (a cross-correlation) on (1, 1, length) views",
     "ctc_decode": "use torchaudio.models.decoder.ctc_decoder, or argmax then merge repeats "
                   "and drop blanks for greedy decoding",

@@ -22,7 +22,7 @@ from fitorch.ops.core import cast, convert_to_tensor
 
 _t = convert_to_tensor
 
-__all__ = ["adaptive_average_pool", "adaptive_max_pool", "average_pool", "batch_normalization",
+__all__ = ["adaptive_average_pool", "adaptive_max_pool", "average_pool", "conv_transpose", "batch_normalization",
            "binary_crossentropy", "categorical_crossentropy", "celu", "conv", "depth_to_space",
            "depthwise_conv", "dot_product_attention", "elu", "fold", "unfold", "polar", "gelu", "glu", "hard_shrink",
            "hard_sigmoid", "hard_silu", "hard_swish", "hard_tanh", "layer_normalization",
@@ -338,6 +338,47 @@ def conv(inputs: Any, kernel: Any, strides: Any = 1, padding: str = "valid",
     fn = (F.conv1d, F.conv2d, F.conv3d)[n - 1]
     out = fn(x, weight, stride=strides, dilation=dilation, groups=x.shape[1] // weight.shape[1])
     return _back(out, last)
+
+
+def _transpose_pads(kernel: int, stride: int, dilation: int, mode: str,
+                    output_padding: int | None) -> tuple[int, int]:
+    """Padding (negative: cropping) of torch's full transposed-convolution output that gives
+    Keras's output: ``(in - 1) * s + max(k, s)`` for "valid", ``in * s`` for "same", plus
+    ``output_padding`` on the right when given (TensorFlow's and JAX's arithmetic)."""
+    effective = (kernel - 1) * dilation + 1
+    if mode == "valid":
+        extra = max(effective, stride) - effective if output_padding is None else output_padding
+        return 0, extra
+    if output_padding is None:
+        total = stride + effective - 2
+    else:
+        total = effective + effective % 2 - 2 + output_padding
+    left = min(total // 2 + total % 2, effective - 1)
+    return left - (effective - 1), total - left - (effective - 1)
+
+
+def conv_transpose(inputs: Any, kernel: Any, strides: Any = 1, padding: str = "valid",
+                   output_padding: Any = None, data_format: str | None = None,
+                   dilation_rate: Any = 1) -> torch.Tensor:
+    """Transposed convolution (1-3 spatial axes) with a Keras-layout kernel
+    ``(*spatial, out_channels, in_channels)``; output sizes follow Keras (``in * strides`` for
+    ``"same"``)."""
+    x, last = _channels_first(_t(inputs), data_format, "conv_transpose")
+    kernel = _t(kernel).to(x.device)
+    n = x.ndim - 2
+    if kernel.shape[-1] != x.shape[1]:
+        raise ValueError(f"conv_transpose: inputs have {x.shape[1]} channels but the kernel's "
+                         f"shape {tuple(kernel.shape)} expects {kernel.shape[-1]}")
+    strides, dilation = _tuple(strides, n, "strides"), _tuple(dilation_rate, n, "dilation_rate")
+    extra = (None,) * n if output_padding is None else _tuple(output_padding, n,
+                                                              "output_padding")
+    mode = _padding_mode(padding, "conv_transpose")
+    fn = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[n - 1]
+    out = fn(x, kernel.permute(n + 1, n, *range(n)), stride=strides, dilation=dilation)
+    pads: list[int] = []
+    for k, s, d, e in reversed(list(zip(kernel.shape[:n], strides, dilation, extra))):
+        pads += _transpose_pads(k, s, d, mode, e)
+    return _back(F.pad(out, pads), last)  # negative pads crop
 
 
 def depthwise_conv(inputs: Any, kernel: Any, strides: Any = 1, padding: str = "valid",

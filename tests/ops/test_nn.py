@@ -202,6 +202,7 @@ KG = rng.standard_normal((3, 3, 1, 6)).astype(np.float32)
 KD = rng.standard_normal((2, 2, 3, 2)).astype(np.float32)
 KP = rng.standard_normal((1, 1, 6, 4)).astype(np.float32)
 K3 = rng.standard_normal((2, 2, 2, 2, 3)).astype(np.float32)
+KT = rng.standard_normal((3, 2, 5, 3)).astype(np.float32)
 
 
 def _pool_ref(x, size, stride, reduce, pads=None):
@@ -238,6 +239,14 @@ CONV = [
     case("depthwise_conv", IMAGES, KD, strides=(1, 2), padding="same", ref=None),
     case("separable_conv", IMAGES, KD, KP, ref=lambda x, d, p: _conv_ref(
         _conv_ref(x, d.reshape(2, 2, 1, 6)), p)),
+    case("conv_transpose", IMAGES, KT, ref=None),
+    case("conv_transpose", IMAGES, KT, strides=2, padding="same", ref=None),
+    case("conv_transpose", IMAGES, KT, strides=(2, 3), ref=None),
+    case("conv_transpose", IMAGES, KT, strides=2, padding="same", output_padding=0, ref=None),
+    case("conv_transpose", IMAGES, KT, strides=3, output_padding=(1, 2), ref=None),
+    case("conv_transpose", IMAGES, KT, dilation_rate=2, padding="same", ref=None),
+    case("conv_transpose", SEQ, K1.transpose(0, 2, 1), strides=2, padding="same", ref=None),
+    case("conv_transpose", VOL, K3.transpose(0, 1, 2, 4, 3), strides=2, ref=None),
     case("max_pool", IMAGES, 2, ref=lambda x, s: _pool_ref(x, 2, 2, np.max)),
     case("max_pool", IMAGES, 3, strides=2, padding="same", ref=lambda x, s, strides, padding:
          _pool_ref(x, 3, 2, np.max, ((0, 1), (1, 1)))),
@@ -308,6 +317,19 @@ def test_matches_numpy(name, args, kwargs, ref):
 @pytest.mark.parametrize("name,args,kwargs,ref", keras_cases(ALL))
 def test_matches_keras(keras_ops, name, args, kwargs, ref):
     check_keras(ops, keras_ops, name, args, kwargs, rtol=2e-4, atol=2e-5)
+
+
+@pytest.mark.parametrize("strides,kernel", [(1, KT), (2, KT), ((2, 1), KT[:2])])
+def test_conv_transpose_is_the_adjoint_of_conv(strides, kernel):
+    """<conv_transpose(y, K), x> == <y, conv(x, K)> for "valid" padding: the defining property."""
+    x = rng.standard_normal((2, 7, 6, 5)).astype(np.float32)   # kernel (kh, kw, 5, 3)
+    forward = ops.conv(x, kernel, strides=strides).numpy()
+    y = rng.standard_normal(forward.shape).astype(np.float32)
+    back = ops.conv_transpose(y, kernel, strides=strides).numpy()
+    # rows/columns that only one side has meet zeros on the other
+    h, w = min(back.shape[1], x.shape[1]), min(back.shape[2], x.shape[2])
+    back, x = back[:, :h, :w], x[:, :h, :w]
+    np.testing.assert_allclose((back * x).sum(), (y * forward).sum(), rtol=1e-4)
 
 
 def test_nn_namespace_has_the_nn_ops():
