@@ -151,7 +151,7 @@ def linspace(start: Any, stop: Any, num: int = 50, endpoint: bool = True,
     divisions = (num - 1) if endpoint else num
     step = (stop_t - start_t) / divisions if divisions > 0 else torch.full_like(start_t, math.nan)
     steps = torch.arange(num, dtype=torch.float64).reshape((num,) + (1,) * start_t.ndim)
-    values = start_t + steps * step
+    values = start_t + steps * (step if divisions > 0 else torch.zeros_like(step))
     if endpoint and num > 1:
         values[-1] = stop_t
     values = values.to(dtype)
