@@ -20,8 +20,9 @@ from fitorch.ops.math import *  # noqa: F401,F403
 from fitorch.ops.nn import *  # noqa: F401,F403
 from fitorch.ops.numpy import *  # noqa: F401,F403
 
+# the functions only: ``from fitorch.ops import *`` must not rebind ``numpy`` or ``math``
 __all__ = sorted(set(core.__all__) | set(linalg.__all__) | set(math.__all__) | set(nn.__all__)
-                 | set(numpy.__all__) | {"image", "linalg", "nn", "numpy"})
+                 | set(numpy.__all__))
 
 
 def __getattr__(name: str) -> Any:
