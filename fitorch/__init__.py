@@ -21,7 +21,7 @@ _LAZY = {
     "launch": "fitorch.training.engine",
 }
 _SUBMODULES = ("backend", "callbacks", "datasets", "layers", "losses", "metrics", "models", "optimizers",
-               "training", "saving", "plot", "compat")
+               "training", "saving", "plot", "compat", "ops")
 
 
 def __getattr__(name: str) -> Any:
