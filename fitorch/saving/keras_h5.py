@@ -103,7 +103,10 @@ def _check_attrs(obj: Any, where: str, source: str) -> None:
             raise ValueError(f"{source}: attribute {name!r} of {where!r} holds object "
                              "references; refused")
         elements = int(np.prod(space.shape)) if space.shape else 1
-        size = attr.get_storage_size()
+        try:
+            size = attr.get_storage_size()
+        except RuntimeError:  # an empty (null dataspace) attribute stores nothing
+            size = 0
         if size > MAX_ATTR_BYTES or elements > MAX_ATTR_BYTES // 8:
             raise ValueError(f"{source}: attribute {name!r} of {where!r} is {size} bytes "
                              f"({elements} values), more than the {MAX_ATTR_BYTES} a Keras "
