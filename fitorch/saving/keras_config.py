@@ -193,12 +193,12 @@ def _config_to_keras(class_name: str, config: dict, where: str) -> dict:
     for key in ("input_shape", "input_dim", "batch_size", "input_length"):
         if config.get(key) is None:
             config.pop(key, None)
-    if class_name != "InputLayer" and config.get("batch_input_shape") is None:
+    if class_name != "InputLayer":  # Keras 3 declares shapes on an InputLayer, written apart
         config.pop("batch_input_shape", None)
     return config
 
 
-def layer_to_keras(layer: nn.Module, where: str) -> dict:
+def layer_to_keras(layer: Any, where: str) -> dict:
     """Keras's ``{"module", "class_name", "config", "registered_name"}`` entry for a layer."""
     class_name = _keras_class(layer, where)
     try:
@@ -212,7 +212,8 @@ def layer_to_keras(layer: nn.Module, where: str) -> dict:
 _KERAS_OPTIMIZER_DEFAULTS = {"use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
                              "loss_scale_factor": None, "gradient_accumulation_steps": None,
                              "global_clipnorm": None, "clipnorm": None, "clipvalue": None,
-                             "centered": False}
+                             "centered": False, "decay": 0.0, "is_legacy_optimizer": False,
+                             "jit_compile": True}
 
 
 def compile_from_keras(model: Any, compile_config: Any, custom_objects: dict[str, Any],

@@ -101,7 +101,7 @@ def _read_bytes(path: str, source: str) -> bytes:
         return f.read(MAX_WEIGHTS_BYTES + 1)
 
 
-def _apply(loads: list[tuple[nn.Module, list]]) -> None:
+def _apply(loads: list[tuple[Any, list]]) -> None:
     # every array was read and shape-checked before the first layer changes
     for layer, arrays in loads:
         layer.set_weights(arrays)
@@ -205,7 +205,7 @@ def save_keras_model(model: nn.Module, path: str, overwrite: bool = False,
         compile_config = compile_to_keras(compiled)
         if compile_config is not None:
             entry["compile_config"] = compile_config
-    weights = write_keras3_weights(plan, getattr(model, "name", "model"))
+    weights = _weights_bytes(plan, model, "save_model", path)
     if not is_main_process():
         return
     import fitorch
@@ -228,8 +228,15 @@ def save_keras_weights(module: nn.Module, path: str, overwrite: bool = True) -> 
         raise FileExistsError(f"save_weights: {path!r} already exists and overwrite=False")
     model = unwrap_module(module)
     _, plan = _describe(model, "save_weights", path)
-    data = write_keras3_weights(plan, getattr(model, "name", "model"))
+    data = _weights_bytes(plan, model, "save_weights", path)
     if not is_main_process():
         return
     with atomic_write(path, "wb") as f:
         f.write(data)
+
+
+def _weights_bytes(plan: list, model: nn.Module, who: str, path: str) -> bytes:
+    try:
+        return write_keras3_weights(plan, getattr(model, "name", "model"))
+    except ValueError as e:
+        raise ValueError(f"{who}: {path!r}: {e}") from e

@@ -105,8 +105,8 @@ def _tensor_refs(value: Any, produced: dict, source: str) -> tuple[Any, bool]:
         items = [_tensor_refs(v, produced, source) for v in value]
         return [v for v, _ in items], all(ok for _, ok in items)
     if isinstance(value, dict):
-        items = {k: _tensor_refs(v, produced, source) for k, v in value.items()}
-        return {k: v for k, (v, _) in items.items()}, all(ok for _, ok in items.values())
+        named = {k: _tensor_refs(v, produced, source) for k, v in value.items()}
+        return {k: v for k, (v, _) in named.items()}, all(ok for _, ok in named.values())
     return value, True
 
 
@@ -141,6 +141,8 @@ def _functional(config: dict, custom_objects: dict, safe_mode: bool,
     pending: list[tuple[str, int, dict]] = []
     for e in entries:
         name = e.get("name") or (e.get("config") or {}).get("name")
+        if not isinstance(name, str):
+            raise ValueError(f"{source}: a layer entry has no name; the file is damaged")
         if e.get("class_name") == "InputLayer":
             shape, dtype = _input_of(e.get("config") or {})
             produced[(name, 0)] = [Input(shape[1:], dtype=dtype or "float32", name=name,

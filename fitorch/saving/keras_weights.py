@@ -24,7 +24,7 @@ _RNN_CLASSES = ("SimpleRNN", "LSTM", "GRU")
 _MHA_PARTS = ("query_dense", "key_dense", "value_dense", "output_dense")
 
 
-def _weights_of(layer: nn.Module, where: str) -> list[np.ndarray]:
+def _weights_of(layer: Any, where: str) -> list[np.ndarray]:
     get_weights = getattr(layer, "get_weights", None)
     if get_weights is None:
         raise ValueError(f"{where} is a plain torch module without Keras weights")
@@ -34,7 +34,7 @@ def _weights_of(layer: nn.Module, where: str) -> list[np.ndarray]:
     return get_weights()
 
 
-def split_by_group(layer: nn.Module, class_name: str, config: dict,
+def split_by_group(layer: Any, class_name: str, config: dict,
                    items: list) -> list[tuple[str, list]]:
     """``items`` (one per variable, in ``get_weights()`` order) placed into the Keras 3 ``vars``
     groups that hold them: ``[(relative group path, items), ...]``."""
@@ -75,7 +75,7 @@ def write_keras3_weights(plan: list, model_name: str) -> bytes:
     return writer.getvalue()
 
 
-def read_keras3_weights(f: Any, plan: list, source: str) -> list[tuple[nn.Module, list]]:
+def read_keras3_weights(f: Any, plan: list, source: str) -> list[tuple[Any, list]]:
     """For every layer of ``plan``: the arrays to give its ``set_weights``. Every dataset's
     shape is checked against the layer before it is read, and a dataset under ``layers/`` that
     no layer claims is refused (the file belongs to another model)."""
@@ -87,10 +87,10 @@ def read_keras3_weights(f: Any, plan: list, source: str) -> list[tuple[nn.Module
         arrays: list[np.ndarray] = []
         for group, expected in split_by_group(layer, class_name, config, shapes):
             path = f"layers/{key}/{group}"
-            found = f[path] if path in f else None
+            found: Any = f[path] if path in f else None
             if found is not None and not hasattr(found, "keys"):
                 raise ValueError(f"{source}: {path} is a dataset, not a group; damaged file")
-            names = sorted(found, key=lambda n: (len(n), n)) if found is not None else []
+            names = [] if found is None else sorted(found, key=lambda n: (len(n), n))
             if names != [str(i) for i in range(len(expected))]:
                 raise ValueError(f"{source}: {where}: {path} holds variables {names}, but the "
                                  f"layer has {len(expected)} there ({expected}); the file "
@@ -109,8 +109,7 @@ def read_keras3_weights(f: Any, plan: list, source: str) -> list[tuple[nn.Module
     return loads
 
 
-def read_legacy_weights(f: Any, layers: list[nn.Module], source: str
-                        ) -> list[tuple[nn.Module, list]]:
+def read_legacy_weights(f: Any, layers: list[Any], source: str) -> list[tuple[Any, list]]:
     """tf.keras 2 / legacy ``.h5`` weights for ``layers`` (the model's layers with weights):
     matched by name when every name in the file is a layer of the model, else in order."""
     root = f["model_weights"] if "model_weights" in f else f

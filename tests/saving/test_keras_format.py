@@ -360,3 +360,63 @@ def test_keras_zip_with_extra_member_or_oversized_config_is_refused(tmp_path, mo
     monkeypatch.setattr(keras_format, "MAX_JSON_BYTES", 100)
     with pytest.raises(ValueError, match="config.json is .* bytes"):
         ft.load_model(path)
+
+
+def _dense_entry(name, units, inbound, activation="linear"):
+    return {"class_name": "Dense", "name": name, "inbound_nodes": [inbound],
+            "config": {"name": name, "trainable": True, "dtype": "float32", "units": units,
+                       "activation": activation, "use_bias": True,
+                       "kernel_initializer": {"class_name": "GlorotUniform",
+                                              "config": {"seed": None}},
+                       "bias_initializer": {"class_name": "Zeros", "config": {}},
+                       "kernel_regularizer": None, "bias_regularizer": None,
+                       "activity_regularizer": None, "kernel_constraint": None,
+                       "bias_constraint": None}}
+
+
+def test_tf_keras_2_h5_with_its_config_and_weight_names(tmp_path):
+    # what tf.keras 2 wrote (TensorFlow is not needed to read it): Keras 2 node lists,
+    # "batch_input_shape", weights under <layer>/<layer>/kernel:0 listed in weight_names
+    import json
+
+    rng = np.random.default_rng(0)
+    weights = {"dense": [rng.random((4, 3)), rng.random(3)],
+               "dense_1": [rng.random((4, 3)), rng.random(3)],
+               "dense_2": [rng.random((3, 2)), rng.random(2)]}
+    config = {"class_name": "Functional", "config": {"name": "model", "layers": [
+        {"class_name": "InputLayer", "name": "input_1", "inbound_nodes": [],
+         "config": {"batch_input_shape": [None, 4], "dtype": "float32", "sparse": False,
+                    "ragged": False, "name": "input_1"}},
+        _dense_entry("dense", 3, [["input_1", 0, 0, {}]], "relu"),
+        _dense_entry("dense_1", 3, [["input_1", 0, 0, {}]]),
+        {"class_name": "Add", "name": "add", "config": {"name": "add", "trainable": True,
+                                                         "dtype": "float32"},
+         "inbound_nodes": [[["dense", 0, 0, {}], ["dense_1", 0, 0, {}]]]},
+        _dense_entry("dense_2", 2, [["add", 0, 0, {}]])],
+        "input_layers": [["input_1", 0, 0]], "output_layers": [["dense_2", 0, 0]]},
+        "keras_version": "2.13.1", "backend": "tensorflow"}
+    training = {"loss": "mse", "metrics": None, "optimizer_config": {
+        "class_name": "Adam", "config": {"name": "Adam", "learning_rate": 0.002, "decay": 0.0,
+                                         "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-07,
+                                         "amsgrad": False, "is_legacy_optimizer": False,
+                                         "jit_compile": True}}}
+    path = tmp_path / "tf2.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs["model_config"] = json.dumps(config)
+        f.attrs["training_config"] = json.dumps(training)
+        root = f.create_group("model_weights")
+        root.attrs["layer_names"] = [b"input_1", b"dense", b"dense_1", b"add", b"dense_2"]
+        for name in ("input_1", "add"):
+            root.create_group(name).attrs["weight_names"] = np.array([], dtype="S")
+        for name, (kernel, bias) in weights.items():
+            group = root.create_group(name)
+            group.attrs["weight_names"] = [f"{name}/kernel:0".encode(), f"{name}/bias:0".encode()]
+            group.create_dataset(f"{name}/kernel:0", data=kernel.astype("float32"))
+            group.create_dataset(f"{name}/bias:0", data=bias.astype("float32"))
+    x = _rand(3, 4).astype(np.float64)
+    (k0, b0), (k1, b1), (k2, b2) = weights.values()
+    expected = (np.maximum(x @ k0 + b0, 0) + x @ k1 + b1) @ k2 + b2
+    model = ft.load_model(path)
+    _assert_same(_fitorch_predict(model, x.astype("float32")), [expected.astype("float32")])
+    assert isinstance(model.optimizer, torch.optim.Adam)
+    assert model.optimizer.param_groups[0]["lr"] == pytest.approx(0.002)
