@@ -53,6 +53,13 @@ _BASE_KEYS = frozenset({"name", "trainable", "dtype", "input_shape", "batch_inpu
                         "input_dim", "batch_size", "activity_regularizer"})
 
 
+# Sizes a config may ask for: a crafted file must not make the loader allocate terabytes
+# before the weights file is compared with the layers.
+_SIZE_KEYS = frozenset({"units", "filters", "input_dim", "output_dim", "num_heads", "key_dim",
+                        "value_dim", "n"})
+MAX_SIZE_ARG = 1 << 24
+
+
 def _is_no_op(key: str, value: Any) -> bool:
     if key in _IGNORED_KEYS or (key.endswith("_constraint") and value is None):
         return True
@@ -104,6 +111,9 @@ def layer_from_keras(entry: Any, custom_objects: dict[str, Any], safe_mode: bool
     if class_name == "Lambda":
         return _lambda_from_keras(config, safe_mode, where)
     cls = custom_objects.get(class_name)
+    if cls is None and class_name in ("Sequential", "Functional", "Model"):
+        raise ValueError(f"{where} is a model nested inside the model; fitorch does not rebuild "
+                         "nested Keras models yet: flatten it into one model in Keras first")
     if cls is None:
         if class_name not in KERAS_LAYERS:
             raise ValueError(f"{where} is a class fitorch has no equivalent of; fitorch "
@@ -129,6 +139,8 @@ def layer_from_keras(entry: Any, custom_objects: dict[str, Any], safe_mode: bool
             value = None  # what Keras records once built on (batch, time, features) inputs
         if key == "batch_shape" and class_name != "InputLayer":
             key = "batch_input_shape"
+        if key in _SIZE_KEYS and isinstance(value, int) and not 0 <= value <= MAX_SIZE_ARG:
+            raise ValueError(f"{where} sets {key}={value}, outside 0..{MAX_SIZE_ARG}; refused")
         if key in accepted:
             kwargs[key] = value
         elif not _is_no_op(key, value):
@@ -249,6 +261,8 @@ def _optimizer_from_keras(entry: Any, optimizers: Any) -> Any:
     accepted = set(spec().get_config())
     kwargs = {}
     for key, value in config.items():
+        if key in _SIZE_KEYS and isinstance(value, int) and not 0 <= value <= MAX_SIZE_ARG:
+            raise ValueError(f"{where} sets {key}={value}, outside 0..{MAX_SIZE_ARG}; refused")
         if key in accepted:
             kwargs[key] = value
         elif key in _KERAS_OPTIMIZER_DEFAULTS and value == _KERAS_OPTIMIZER_DEFAULTS[key]:

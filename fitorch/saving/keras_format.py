@@ -85,7 +85,7 @@ def _read_keras_zip(path: str, source: str) -> tuple[dict, bytes]:
 def _parse_json(raw: Any, what: str, source: str) -> dict:
     try:
         config = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError, TypeError) as e:
+    except (UnicodeDecodeError, json.JSONDecodeError, TypeError, RecursionError) as e:
         raise ValueError(f"{source}: {what} is not valid JSON ({e})") from e
     if not isinstance(config, dict):
         raise ValueError(f"{source}: {what} is not a model config")
@@ -120,7 +120,7 @@ def load_keras_model(path: str, custom_objects: dict[str, Any] | None = None,
     if archive.sniff(path) == "keras":
         entry, weights = _read_keras_zip(path, source)
         with deserialization_scope(safe_mode, objects):
-            model, plan = model_from_keras(entry, objects, safe_mode, source)
+            model, plan = _rebuild(entry, objects, safe_mode, source)
         with open_checked(weights, f"{source} ({_WEIGHTS_MEMBER})") as f:
             _apply(read_keras3_weights(f, plan, source))
         compile_config = entry.get("compile_config")
@@ -133,13 +133,23 @@ def load_keras_model(path: str, custom_objects: dict[str, Any] | None = None,
                                  "model.load_weights(path)")
             entry = _parse_json(raw, "model_config", source)
             with deserialization_scope(safe_mode, objects):
-                model, plan = model_from_keras(entry, objects, safe_mode, source)
+                model, plan = _rebuild(entry, objects, safe_mode, source)
             _apply(read_legacy_weights(f, [layer for *_, layer in plan], source))
             training = read_attr(f, "training_config", source)
         compile_config = _legacy_compile(training, source) if training else None
     if compile and compile_config:
         compile_from_keras(model, compile_config, objects, source)
     return model
+
+
+def _rebuild(entry: dict, objects: dict, safe_mode: bool, source: str) -> tuple[Any, list]:
+    try:
+        return model_from_keras(entry, objects, safe_mode, source)
+    except RecursionError as e:
+        raise ValueError(f"{source}: the model config nests too deeply; refused") from e
+    except (KeyError, TypeError, IndexError) as e:  # a config missing what Keras always writes
+        raise ValueError(f"{source}: the model config is malformed ({type(e).__name__}: {e}); "
+                         "refused") from e
 
 
 def _legacy_compile(raw: Any, source: str) -> dict:

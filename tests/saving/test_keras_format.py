@@ -202,6 +202,8 @@ def test_weights_h5_both_ways(tmp_path):
     fresh.save_weights(tmp_path / "k.weights.h5")
     model.load_weights(tmp_path / "k.weights.h5")
     _assert_same(_fitorch_predict(model, x), _keras_predict(fresh, x))
+    with pytest.raises(ValueError, match="weights-only file.*load_weights"):
+        ft.load_model(tmp_path / "k.weights.h5")
 
 
 def _saved(keras_model, tmp_path, name="k.keras"):
@@ -260,6 +262,14 @@ def test_unknown_layer_and_unhonoured_key_are_named(tmp_path):
         ft.load_model(path)
     path = _saved(keras.Model(x, kl.UnitNormalization()(x)), tmp_path, "b.keras")
     with pytest.raises(ValueError, match="unit_normalization.*UnitNormalization"):
+        ft.load_model(path)
+    inner = keras.Sequential([keras.Input((4,)), kl.Dense(2)])
+    path = _saved(keras.Model(x, inner(x)), tmp_path, "c.keras")
+    with pytest.raises(ValueError, match="nested"):
+        ft.load_model(path)
+    path = _saved(keras.Model(x, kl.Dense(2, kernel_constraint="non_neg")(x)), tmp_path,
+                  "d.keras")
+    with pytest.raises(ValueError, match="kernel_constraint"):
         ft.load_model(path)
 
 
@@ -420,3 +430,21 @@ def test_tf_keras_2_h5_with_its_config_and_weight_names(tmp_path):
     _assert_same(_fitorch_predict(model, x.astype("float32")), [expected.astype("float32")])
     assert isinstance(model.optimizer, torch.optim.Adam)
     assert model.optimizer.param_groups[0]["lr"] == pytest.approx(0.002)
+
+
+def test_crafted_config_sizes_and_nesting_are_refused(tmp_path):
+    import json
+
+    x = keras.Input((4,))
+    path = _saved(keras.Model(x, kl.Dense(2)(x)), tmp_path)
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    config = json.loads(members["config.json"])
+    config["config"]["layers"][1]["config"]["units"] = 10 ** 12  # would allocate terabytes
+    for name, text in (("big.keras", json.dumps(config)),
+                       ("deep.keras", "[" * 100_000 + "]" * 100_000)):
+        with zipfile.ZipFile(tmp_path / name, "w") as zf:
+            for n, data in members.items():
+                zf.writestr(n, text if n == "config.json" else data)
+        with pytest.raises(ValueError, match="units=1000000000000|JSON|nests"):
+            ft.load_model(tmp_path / name)
