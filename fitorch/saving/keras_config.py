@@ -236,11 +236,14 @@ def compile_from_keras(model: Any, compile_config: Any, custom_objects: dict[str
 
     if not isinstance(compile_config, dict):
         return
+    from fitorch import losses, metrics as ft_metrics
+
     try:
         optimizer = _optimizer_from_keras(compile_config.get("optimizer"), optimizers)
-        loss = _names_only(compile_config.get("loss"), "loss")
-        metrics = _names_only(compile_config.get("metrics"), "metrics")
-        weighted = _names_only(compile_config.get("weighted_metrics"), "weighted_metrics")
+        loss = _objects(compile_config.get("loss"), losses, "loss")
+        metrics = _objects(compile_config.get("metrics"), ft_metrics, "metrics")
+        weighted = _objects(compile_config.get("weighted_metrics"), ft_metrics,
+                            "weighted_metrics")
         loss_weights = compile_config.get("loss_weights")
         model.compile(optimizer=optimizer, loss=loss, metrics=metrics, weighted_metrics=weighted,
                       loss_weights=loss_weights)
@@ -273,6 +276,32 @@ def _optimizer_from_keras(entry: Any, optimizers: Any) -> Any:
             raise ValueError(f"optimizer {name} sets {key}={value!r}, which fitorch's {name} "
                              "does not take")
     return spec(**kwargs)
+
+
+# what Keras writes in loss / metric configs that changes nothing in fitorch's
+_OBJECT_NO_OPS = {"dtype": "float32", "ignore_class": None, "label_weights": None,
+                  "reduction": "sum_over_batch_size"}
+
+
+def _objects(value: Any, namespace: Any, what: str) -> Any:
+    """Loss / metric entries: names as they are, Keras objects as fitorch's class of the same
+    name (``ValueError`` when fitorch has none or refuses a setting)."""
+    if isinstance(value, list):
+        return [_objects(v, namespace, what) for v in value]
+    if isinstance(value, dict) and "class_name" not in value:
+        return {k: _objects(v, namespace, what) for k, v in value.items()}
+    if not isinstance(value, dict):
+        return _names_only(value, what)
+    name = value["class_name"]
+    cls = getattr(namespace, str(name), None)
+    if not isinstance(cls, type) or not str(value.get("module") or "keras").startswith("keras"):
+        raise ValueError(f"{what} {name!r} has no fitorch class of that name")
+    config = {k: v for k, v in (value.get("config") or {}).items()
+              if not (k in _OBJECT_NO_OPS and v == _OBJECT_NO_OPS[k])}
+    try:
+        return cls(**config)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{what} {name}: fitorch's class refuses {config}: {e}") from e
 
 
 def _names_only(value: Any, what: str) -> Any:

@@ -448,3 +448,21 @@ def test_crafted_config_sizes_and_nesting_are_refused(tmp_path):
                 zf.writestr(n, text if n == "config.json" else data)
         with pytest.raises(ValueError, match="units=1000000000000|JSON|nests"):
             ft.load_model(tmp_path / name)
+
+
+def test_keras_loss_and_metric_objects_become_fitorch_ones(tmp_path):
+    keras_model = keras.Sequential([keras.Input((3,)), kl.Dense(2)])
+    keras_model.compile(optimizer="sgd",
+                        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                        metrics=[keras.metrics.SparseCategoricalAccuracy()])
+    model = ft.load_model(_saved(keras_model, tmp_path))
+    assert isinstance(model._config.loss_spec, ft.losses.SparseCategoricalCrossentropy)
+    x, y = _rand(6, 3), np.arange(6) % 2
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    expected = keras_model.evaluate(x, y, verbose=0, return_dict=True)
+    assert logs["loss"] == pytest.approx(expected["loss"], abs=1e-5)
+    assert logs["sparse_categorical_accuracy"] == pytest.approx(
+        expected["sparse_categorical_accuracy"])
+    keras_model.compile(optimizer=keras.optimizers.Adam(use_ema=True), loss="mse")
+    with pytest.warns(UserWarning, match="use_ema=True.*uncompiled"):
+        assert not ft.load_model(_saved(keras_model, tmp_path, "ema.keras")).compiled
