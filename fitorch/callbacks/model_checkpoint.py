@@ -79,6 +79,10 @@ class ModelCheckpoint(MonitorCallback):
             raise ValueError(f"ModelCheckpoint: saving the whole model to {self.filepath!r} "
                              f"needs model.save(), which {type(model).__name__} lacks; use a "
                              f"{WEIGHTS_SUFFIX!r} path to save its weights")
+        if self.filepath.endswith((".keras", ".weights.h5")):  # Keras's formats: say now, not
+            from fitorch.saving.keras_format import check_keras_writable  # after an epoch
+
+            check_keras_writable(model, self.filepath, "ModelCheckpoint")
         super().set_model(model)
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:

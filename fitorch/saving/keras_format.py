@@ -28,7 +28,8 @@ from fitorch.saving.weights import unwrap_module
 from fitorch.training.engine import is_main_process
 
 __all__ = ["KERAS_SUFFIX", "KERAS_WEIGHTS_SUFFIX", "LEGACY_H5_SUFFIX", "save_keras_model",
-           "load_keras_model", "save_keras_weights", "load_keras_weights", "is_keras_file"]
+           "load_keras_model", "save_keras_weights", "load_keras_weights", "is_keras_file",
+           "check_keras_writable"]
 
 KERAS_SUFFIX = ".keras"
 KERAS_WEIGHTS_SUFFIX = ".weights.h5"
@@ -195,6 +196,12 @@ def _describe(model: nn.Module, who: str, path: str) -> tuple[dict, list]:
         return model_to_keras(model)
     except ValueError as e:
         raise ValueError(f"{who}: {path!r}: {e}") from e
+
+
+def check_keras_writable(model: nn.Module, path: str, who: str) -> None:
+    """Raise ``ValueError`` (saying why, suggesting ``.fitorch``) unless ``model`` can be
+    written in Keras's formats; ModelCheckpoint calls it before training starts."""
+    _describe(unwrap_module(model), who, path)
 
 
 def save_keras_model(model: nn.Module, path: str, overwrite: bool = False,

@@ -107,8 +107,34 @@ def _conv1d_simple_rnn():
         kl.Reshape((16,))(y))])), _rand(2, 9, 2)
 
 
+def _more_convolutions():
+    x = keras.Input((6, 6, 2))
+    y = kl.Conv2DTranspose(3, 3, strides=2, padding="same")(kl.ZeroPadding2D(1)(x))
+    y = kl.SeparableConv2D(4, 3, padding="same", activation="elu")(kl.DepthwiseConv2D(3)(y))
+    y = kl.Cropping2D(1)(kl.AveragePooling2D(2)(kl.UpSampling2D()(y)))
+    return keras.Model(x, kl.Dense(2)(kl.GlobalMaxPooling2D()(y))), _rand(2, 6, 6, 2)
+
+
+def _more_sequences():
+    x = keras.Input((5, 3))
+    y = kl.LSTM(3, return_sequences=True)(kl.TimeDistributed(kl.Dense(4))(x))
+    y = kl.Bidirectional(kl.LSTM(2, return_sequences=True), merge_mode="sum")(y)
+    y = kl.GRU(3, reset_after=False)(kl.Conv1DTranspose(2, 2)(kl.Permute((2, 1))(y)))
+    return keras.Model(x, kl.Flatten()(kl.RepeatVector(2)(y))), _rand(2, 5, 3)
+
+
+def _merges_and_activations():
+    x = keras.Input((4,))
+    a, b = kl.Dense(4, activation="gelu")(x), kl.Dense(4, use_bias=False)(x)
+    y = kl.Concatenate()([kl.Subtract()([a, b]), kl.Multiply()([a, b]), kl.Average()([a, b]),
+                          kl.Maximum()([a, b]), kl.Minimum()([a, b]), kl.Dot(axes=1)([a, b])])
+    y = kl.ReLU(max_value=2.0)(kl.PReLU()(kl.LeakyReLU(0.1)(y)))
+    return keras.Model(x, kl.ELU()(kl.Rescaling(2.0, 0.5)(kl.Softmax()(y)))), _rand(2, 4)
+
+
 KERAS_MODELS = [_cnn, _embedding_lstm_two_outputs, _shared_residual, _bidirectional_gru,
-                _attention, _conv1d_simple_rnn]
+                _attention, _conv1d_simple_rnn, _more_convolutions, _more_sequences,
+                _merges_and_activations]
 
 
 @pytest.mark.parametrize("build", KERAS_MODELS, ids=lambda f: f.__name__.strip("_"))
@@ -252,6 +278,11 @@ def test_model_checkpoint_writes_keras_names(tmp_path):
     _assert_same(_keras_predict(twin, x), _fitorch_predict(model, x))
     with pytest.raises(ValueError, match="weights.h5"):
         ModelCheckpoint(str(tmp_path / "m.keras"), save_weights_only=True)
+    torch_model = ft.Model(nn.Sequential(nn.Linear(3, 1)))
+    torch_model.compile(optimizer="adam", loss="mse")
+    with pytest.raises(ValueError, match=r"ModelCheckpoint.*\.fitorch"):  # before any epoch
+        torch_model.fit(_rand(8, 3), _rand(8, 1), epochs=1, verbose=0,
+                        callbacks=[ModelCheckpoint(str(tmp_path / "t.keras"))])
 
 
 # ---------------------------------------------------------------------------- refusals
