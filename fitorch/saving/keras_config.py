@@ -264,8 +264,6 @@ def _optimizer_from_keras(entry: Any, optimizers: Any) -> Any:
     accepted = set(spec().get_config())
     kwargs = {}
     for key, value in config.items():
-        if key in _SIZE_KEYS and isinstance(value, int) and not 0 <= value <= MAX_SIZE_ARG:
-            raise ValueError(f"{where} sets {key}={value}, outside 0..{MAX_SIZE_ARG}; refused")
         if key in accepted:
             kwargs[key] = value
         elif key in _KERAS_OPTIMIZER_DEFAULTS and value == _KERAS_OPTIMIZER_DEFAULTS[key]:

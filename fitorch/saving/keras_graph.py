@@ -266,10 +266,10 @@ def _functional_to_keras(model: Any) -> tuple[dict, Plan]:
             layer = model._modules[attr_of[label]]
             entries[label] = {**layer_to_keras(layer, f"layer {label!r}"), "name": label}
 
-        def tensor(value: Any, node_outputs: Any = nodes) -> Any:
+        def tensor(value: Any) -> Any:
             if not isinstance(value, Ref):
                 return value
-            path, shape, dtype = next(o for o in node_outputs[value.node].outputs
+            path, shape, dtype = next(o for o in nodes[value.node].outputs
                                       if o[0] == value.path)
             return {"class_name": "__keras_tensor__",
                     "config": {"shape": list(shape), "dtype": str(dtype).removeprefix("torch."),
