@@ -11,6 +11,9 @@ from fitorch.callbacks.monitor_callback import MonitorCallback
 from fitorch.saving import WEIGHTS_SUFFIX, save_weights
 
 MODEL_SUFFIX = ".fitorch"
+# Keras's names: whole models in .keras, weights in .weights.h5 (fitorch.saving.keras_format)
+WEIGHTS_SUFFIXES = (WEIGHTS_SUFFIX, ".weights.h5")
+MODEL_SUFFIXES = (MODEL_SUFFIX, ".keras")
 
 
 class ModelCheckpoint(MonitorCallback):
@@ -19,11 +22,11 @@ class ModelCheckpoint(MonitorCallback):
 
     ``filepath`` may hold Keras templates filled from the epoch (counted from 1), the batch
     (from 1, with an integer ``save_freq``) and the logs:
-    ``"ckpt-{epoch:02d}-{val_loss:.3f}.safetensors"``. A path ending in ``.safetensors`` gets
-    the weights (``model.save_weights(path)`` when the model has it, else
-    ``fitorch.saving.save_weights``); with ``save_weights_only=False`` a path ending
-    in ``.fitorch`` gets the whole model through ``model.save(path, overwrite=True)``. Missing
-    folders are created.
+    ``"ckpt-{epoch:02d}-{val_loss:.3f}.safetensors"``. A path ending in ``.safetensors`` (or
+    Keras's ``.weights.h5``) gets the weights (``model.save_weights(path)`` when the model has
+    it, else ``fitorch.saving.save_weights``); with ``save_weights_only=False`` a path ending
+    in ``.fitorch`` (or Keras's ``.keras``, for models of Keras layers) gets the whole model
+    through ``model.save(path, overwrite=True)``. Missing folders are created.
 
     Args:
         filepath: where to save, see above.
@@ -31,7 +34,8 @@ class ModelCheckpoint(MonitorCallback):
         verbose: 1 prints a line for every save (or skipped save).
         save_best_only: save only when ``monitor`` improves on the best so far; with a fixed
             ``filepath`` the file always holds the best model.
-        save_weights_only: only weights (the path must end in ``.safetensors``).
+        save_weights_only: only weights (the path must end in ``.safetensors`` or
+            ``.weights.h5``).
         mode: ``"min"``, ``"max"`` or ``"auto"``.
         save_freq: ``"epoch"``, or an int: save every that many training batches (this reads
             the batch logs, which waits for the device, only when it saves).
@@ -46,12 +50,13 @@ class ModelCheckpoint(MonitorCallback):
         if save_freq != "epoch" and (not isinstance(save_freq, int) or isinstance(save_freq, bool)
                                      or save_freq < 1):
             raise ValueError(f"save_freq must be 'epoch' or an int >= 1, got {save_freq!r}")
-        suffixes = (WEIGHTS_SUFFIX,) if save_weights_only else (WEIGHTS_SUFFIX, MODEL_SUFFIX)
+        suffixes = WEIGHTS_SUFFIXES if save_weights_only else WEIGHTS_SUFFIXES + MODEL_SUFFIXES
         if not filepath.endswith(suffixes):
             raise ValueError(
                 f"ModelCheckpoint: filepath {filepath!r} must end in "
-                + (f"{WEIGHTS_SUFFIX!r} when save_weights_only=True" if save_weights_only else
-                   f"{WEIGHTS_SUFFIX!r} (weights) or {MODEL_SUFFIX!r} (the whole model)"))
+                + (f"{WEIGHTS_SUFFIX!r} when save_weights_only=True (or Keras's '.weights.h5')"
+                   if save_weights_only else f"{WEIGHTS_SUFFIX!r} (weights) or "
+                   f"{MODEL_SUFFIX!r} (the whole model), or Keras's '.weights.h5' / '.keras'"))
         super().__init__(monitor, mode, baseline=initial_value_threshold)
         self.filepath = filepath
         self.verbose = verbose
@@ -69,10 +74,15 @@ class ModelCheckpoint(MonitorCallback):
         return super()._overrides(hook)
 
     def set_model(self, model: Any) -> None:
-        if self.filepath.endswith(MODEL_SUFFIX) and not callable(getattr(model, "save", None)):
+        if self.filepath.endswith(MODEL_SUFFIXES) and \
+                not callable(getattr(model, "save", None)):
             raise ValueError(f"ModelCheckpoint: saving the whole model to {self.filepath!r} "
                              f"needs model.save(), which {type(model).__name__} lacks; use a "
                              f"{WEIGHTS_SUFFIX!r} path to save its weights")
+        if self.filepath.endswith((".keras", ".weights.h5")):  # Keras's formats: say now, not
+            from fitorch.saving.keras_format import check_keras_writable  # after an epoch
+
+            check_keras_writable(model, self.filepath, "ModelCheckpoint")
         super().set_model(model)
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
@@ -138,7 +148,7 @@ class ModelCheckpoint(MonitorCallback):
         folder = os.path.dirname(path)
         if folder:
             os.makedirs(folder, exist_ok=True)
-        if path.endswith(MODEL_SUFFIX) and not self.save_weights_only:
+        if path.endswith(MODEL_SUFFIXES) and not self.save_weights_only:
             self.model.save(path, overwrite=True)
         elif callable(getattr(self.model, "save_weights", None)):
             self.model.save_weights(path)  # ft.Model's own, as Keras calls model.save_weights

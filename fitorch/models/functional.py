@@ -190,7 +190,9 @@ class Functional(Model):
         self.name = name or backend.unique_name("functional")
         self._input_names = [t.name for t in input_list]
         for label, module in modules.items():
-            self.add_module(self._attribute_for(label), module)
+            # the generated forward calls the module by its attribute, not by its Keras name
+            attributes[id(module)] = self._attribute_for(label)
+            self.add_module(attributes[id(module)], module)
         self._spec = self._make_spec(nodes, input_list, input_structure, output_structure,
                                      attributes)
         if not trainable:
@@ -199,9 +201,10 @@ class Functional(Model):
 
     # ---- graph spec ------------------------------------------------------------------------
     def _attribute_for(self, label: str) -> str:
-        # A layer named like a Module attribute ("forward", "train") gets a suffix.
+        # A layer named like a Module attribute ("forward", "train") or a Python keyword
+        # (Keras names a Lambda layer "lambda") gets a suffix.
         attr = re.sub(r"\W", "_", label)
-        while hasattr(type(self), attr) or attr in self._input_names:
+        while hasattr(type(self), attr) or attr in self._input_names or keyword.iskeyword(attr):
             attr += "_"
         self.__dict__.setdefault("_layer_attributes", {})[label] = attr
         return attr

@@ -86,8 +86,13 @@ def save_model(model: nn.Module, path: str | os.PathLike, overwrite: bool = Fals
     if not isinstance(model, nn.Module):
         raise TypeError(f"save_model: model must be a torch.nn.Module, got {type(model).__name__}")
     path = os.fspath(path)
+    if path.endswith(".keras"):  # Keras's own format (fitorch.saving.keras_format)
+        from fitorch.saving.keras_format import save_keras_model
+
+        return save_keras_model(model, path, overwrite, include_optimizer)
     if not path.endswith(MODEL_SUFFIX):
-        raise ValueError(f"save_model: path {path!r} must end in {MODEL_SUFFIX!r}")
+        raise ValueError(f"save_model: path {path!r} must end in {MODEL_SUFFIX!r} (fitorch's "
+                         "format, any model) or '.keras' (Keras's, models of Keras layers)")
     require_folder(path, os.path.dirname(os.path.abspath(path)), "save_model")
     if os.path.exists(path) and not overwrite:
         raise FileExistsError(f"save_model: {path!r} already exists; pass overwrite=True to "
@@ -129,6 +134,10 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
     if custom_objects is not None and not isinstance(custom_objects, dict):
         raise TypeError(f"load_model: custom_objects must be a dict name -> class, got "
                         f"{type(custom_objects).__name__}")
+    from fitorch.saving.keras_format import is_keras_file, load_keras_model
+
+    if is_keras_file(path):  # a Keras .keras or .h5 file: rebuilt from Keras's config
+        return load_keras_model(path, custom_objects, compile, safe_mode)
     members = archive.read_archive(path, "load_model", _FORMAT)
     objects = serializable_objects(custom_objects)
     entry = members.get("config.json")

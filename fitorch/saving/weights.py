@@ -48,7 +48,7 @@ def _check_weights_path(path: str | os.PathLike, who: str) -> str:
     path = os.fspath(path)
     if not path.endswith(WEIGHTS_SUFFIX):
         raise ValueError(f"{who}: path {path!r} must end in {WEIGHTS_SUFFIX!r} "
-                         "(weights are written in the safetensors format)")
+                         "(weights in the safetensors format) or '.weights.h5' (Keras's)")
     return path
 
 
@@ -135,6 +135,10 @@ def save_weights(module: nn.Module, path: str | os.PathLike, overwrite: bool = T
     writes; a model sharded with FSDP is gathered first, so every process must call this.
     """
     module = _check_module(module, "save_weights")
+    if os.fspath(path).endswith(".weights.h5"):  # Keras 3's layout (fitorch.saving.keras_format)
+        from fitorch.saving.keras_format import save_keras_weights
+
+        return save_keras_weights(module, os.fspath(path), overwrite)
     path = _check_weights_path(path, "save_weights")
     require_folder(path, os.path.dirname(os.path.abspath(path)), "save_weights")
     if not overwrite and os.path.exists(path):
@@ -219,5 +223,13 @@ def load_weights(module: nn.Module, path: str | os.PathLike, strict: bool = True
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"load_weights: no such file: {path!r}")
+    from fitorch.saving.keras_format import is_keras_file, load_keras_weights
+
+    if is_keras_file(path):  # .keras, .weights.h5 or legacy .h5: Keras's layouts
+        if not strict:
+            raise ValueError(f"load_weights: {path!r} is a Keras file; it loads with "
+                             "strict=True only (Keras matches every layer)")
+        load_keras_weights(module, path)
+        return torch.nn.modules.module._IncompatibleKeys([], [])
     state = _read_state(path)
     return load_state_checked(module, state, f"load_weights: {path!r}", strict)

@@ -199,7 +199,7 @@ def test_overwrite_and_paths(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         ft.save_model(model, tmp_path / "no" / "such" / "m.fitorch")
     with pytest.raises(ValueError, match=r"must end in '\.fitorch'"):
-        ft.save_model(model, tmp_path / "m.keras")
+        ft.save_model(model, tmp_path / "m.pt")
     with pytest.raises(FileNotFoundError, match="no such file"):
         ft.load_model(tmp_path / "missing.fitorch")
 
