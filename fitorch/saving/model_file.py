@@ -178,10 +178,13 @@ def _compile_from_file(model: Any, training: dict, members: dict, objects: dict,
         tensors = state_from_bytes(members["compile.safetensors"], f"{source}: member "
                                    "'compile.safetensors'") \
             if members.get("compile.safetensors") else {}
-        compile_from_spec(model, training["compile"], objects, f"{source}: compile.json")
         state = training.get("state") or {}
         if not isinstance(state, dict):
             raise ValueError(f"'state' is a {type(state).__name__}, expected a dict")
+        if training["compile"].get("lr_scheduler") is not None and "lr_scheduler" not in state:
+            # the scheduler's settings live only in its state
+            raise ValueError("it names an LR scheduler but holds no state for it")
+        compile_from_spec(model, training["compile"], objects, f"{source}: compile.json")
         restore_training_state(model, state, tensors, f"{source}: compile.json")
     except Exception as e:  # a crafted compile.json: whatever fails deep inside is a refusal
         if isinstance(e, ValueError) and str(e).startswith(source):
