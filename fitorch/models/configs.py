@@ -145,16 +145,30 @@ def _walk(name: str) -> Any:
 
 def function_name(fn: Any) -> str:
     """The name :func:`function_table` knows ``fn`` by (what ``get_config`` stores)."""
-    table = function_table()
     candidates = _names_of(fn) + [f"_operator.{getattr(fn, '__name__', '')}"]
     if fn is getattr:
         candidates.append("builtins.getattr")
-    for name in candidates:
-        if table.get(name) is fn:
+    # the table keys every name of an allowed function that walks back to it: check just that,
+    # without building the whole table (saving stays as fast as before)
+    allowed = fn is getattr or any(fn is getattr(operator, n) for n in _OPERATORS) or \
+        fn in _overridable()
+    for name in candidates if allowed else ():
+        if (name == "builtins.getattr" and fn is getattr) or _walk(name) is fn:
             return name
     raise ValueError(f"function {fn!r} cannot be stored in a config: only torch's functions, "
                      "operators and getattr can (lambdas, local and other Python functions "
                      "cannot); wrap it in a fitorch Layer")
+
+
+_overridable_set: set | None = None
+
+
+def _overridable() -> set:
+    global _overridable_set
+    if _overridable_set is None:
+        _overridable_set = {fn for group in torch.overrides.get_overridable_functions().values()
+                            for fn in group}
+    return _overridable_set
 
 
 def resolve_function(name: Any, custom_objects: dict[str, Any] | None = None) -> Any:
