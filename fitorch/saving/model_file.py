@@ -138,11 +138,11 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
     if archive.WEIGHTS_MEMBER not in members:
         raise ValueError(f"{source}: the file has no {archive.WEIGHTS_MEMBER} member; the file "
                          "is damaged")
-    training = members.get("compile.json")
+    training = members.get("compile.json") if compile else None
     if training is not None and not (isinstance(training, dict)
                                      and isinstance(training.get("compile"), dict)):
         raise ValueError(f"{source}: compile.json does not hold a 'compile' entry; the file is "
-                         "damaged")
+                         "damaged (load_model(..., compile=False) ignores it)")
     if safe_mode:
         check_config_safe(entry.get("config"), source)
     from fitorch.backend import deserialization_scope
@@ -158,7 +158,7 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
             raise ValueError(f"{source}: config.json: cannot build the model for its "
                              f"build_input_shape ({type(e).__name__}: {e})") from e
     load_state_checked(model, state, source)
-    if compile and training is not None:
+    if training is not None:
         _compile_from_file(model, training, members, objects, source, path)
     return model
 
