@@ -117,7 +117,7 @@ def _sniff_open(f: Any) -> str:
             f.seek(0)
             with zipfile.ZipFile(f) as zf:
                 names = zf.namelist()
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
             return "zip"  # read_archive reports the damage
         if any(n.rsplit("/", 1)[-1] == "data.pkl" for n in names):
             return "torch-zip"

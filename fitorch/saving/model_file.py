@@ -168,6 +168,9 @@ def _compile_from_file(model: Any, training: dict, members: dict, objects: dict,
     """Compile ``model`` as ``compile.json`` says and restore its optimizer / scheduler state;
     whatever a damaged or crafted member makes fail is a ``ValueError`` naming the member."""
     lost = training.get("not_saved") or []
+    if not isinstance(lost, list):
+        raise ValueError(f"{source}: compile.json: 'not_saved' is a {type(lost).__name__}, "
+                         "expected a list; the file is damaged")
     if lost:
         warnings.warn(f"load_model: {path!r} was saved from a model compiled with "
                       f"{', '.join(str(x) for x in lost)[:500]}, which a file cannot hold; the "
