@@ -209,3 +209,14 @@ def test_generated_forward_checks_method_receivers_at_run_time(tmp_path):
     with pytest.raises(TypeError, match="tensor method on a SimpleNamespace"):
         model(x)
     assert not marker.exists()
+
+
+def test_the_run_time_check_keeps_compile_and_export_working():
+    inputs = ft.Input((6,))
+    model = ft.Model(inputs, ft.layers.Dense(4)(
+        ft.layers.Dense(8)(inputs).view(-1, 2, 4).sum(1).T.T))
+    t = torch.randn(3, 6)
+    compiled = torch.compile(model, fullgraph=True, backend="eager")
+    torch.testing.assert_close(compiled(t), model(t))
+    exported = torch.export.export(model, (t,))
+    torch.testing.assert_close(exported.module()(t), model(t))
