@@ -98,12 +98,12 @@ def _require_regular(mode: int, path: str, who: str) -> None:
 
 
 # ---------------------------------------------------------------------------- file kinds
-def sniff(path: str) -> str:
+def sniff(path: str, who: str = "sniff") -> str:
     """What ``path`` holds, from its first bytes and (for zips) its member names: ``"fitorch"``,
     ``"torch-zip"`` (``torch.save``: a pickle), ``"pickle"``, ``"safetensors"``, ``"keras"``,
     ``"zip"``, ``"hdf5"``, ``"empty"`` or ``"unknown"``. Anything but a regular file is refused
-    with :class:`NotARegularFileError`."""
-    with open_regular_file(path, "sniff") as f:
+    with :class:`NotARegularFileError`, its message starting with ``who``."""
+    with open_regular_file(path, who) as f:
         return _sniff_open(f)
 
 

@@ -10,6 +10,7 @@ program registered or fitorch and torch define: a file cannot make the loader ru
 from __future__ import annotations
 
 import inspect
+import operator
 import os
 import warnings
 from typing import Any
@@ -281,7 +282,7 @@ def _check_node(node: Any, number: int, source: str) -> None:
         if fn is None:
             raise ValueError(f"{where} calls {name!r:.120}, which is not a torch or operator "
                              "function; refused (safe_mode=True)")
-        if fn is getattr or name.endswith("getitem"):
+        if fn is getattr or fn is operator.getitem:
             if not isinstance(_decoded_arg(node, 0), Ref):
                 raise ValueError(f"{where}: {name} must apply to a graph tensor; refused "
                                  "(safe_mode=True)")

@@ -171,7 +171,7 @@ def save_weights(module: nn.Module, path: str | os.PathLike, overwrite: bool = T
 def _read_state(path: str) -> dict[str, torch.Tensor]:
     from fitorch.saving import archive
 
-    kind = archive.sniff(path)  # refuses a FIFO, a device or a directory unread
+    kind = archive.sniff(path, "load_weights")  # refuses a FIFO, device or directory unread
     if kind == "fitorch":  # a .fitorch model file or a backup: its weights member
         members = archive.read_archive(path, "load_weights")
         if archive.WEIGHTS_MEMBER not in members:

@@ -133,7 +133,7 @@ def test_a_fifo_is_refused_without_blocking(tmp_path, name):
         outcome = _returns_within(loader, fifo)
         error = outcome.get("error")
         assert isinstance(error, ValueError), (who, outcome)
-        assert "FIFO" in str(error) and name in str(error), (who, error)
+        assert f"{who}: " in str(error) and "FIFO" in str(error) and name in str(error), error
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
