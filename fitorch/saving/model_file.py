@@ -120,10 +120,13 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
     ``compile=True``, the compile state (optimizer, scheduler, loss and metrics).
 
     Classes are found among the registered ones (``@fitorch.saving.register_serializable()``),
-    ``custom_objects`` (``{"ClassName": cls}``) and fitorch's layers and models. Files with a
-    pickle, foreign or damaged files, and files from a newer fitorch are refused with a
-    ``ValueError`` before anything is built. ``safe_mode=True`` (the default) also refuses a
-    graph that calls anything but torch and operator functions.
+    ``custom_objects`` (``{"ClassName": cls}``) and fitorch's layers and models; graph functions
+    only from a fixed table of torch and operator functions. Nothing named by the file is ever
+    imported. ``safe_mode=False`` lets Python functions come from ``custom_objects`` too (for
+    ``Lambda`` layers and graph functions outside the table). Files with a pickle, foreign,
+    damaged or crafted files, files from a newer fitorch, FIFOs, devices and directories are
+    refused with a ``ValueError`` naming the file, the member and the problem; a missing file
+    raises ``FileNotFoundError``. ``compile=False`` ignores ``compile.json``.
     """
     path = os.fspath(path)
     source = f"load_model: {path!r}"
