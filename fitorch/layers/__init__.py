@@ -50,4 +50,4 @@ def __getattr__(name: str) -> Any:
 __all__ = sorted(name for name, value in list(globals().items())
                  if not name.startswith("_") and not isinstance(value, types.ModuleType)
                  and name not in {"annotations", "Any"}) + \
-    ["Input", "activations", "initializers", "regularizers"]
+    ["Input", "activations", "constraints", "initializers", "regularizers"]
