@@ -15,8 +15,13 @@ import torch
 from fitorch import _objects
 
 
-def compute_fans(shape: tuple[int, ...]) -> tuple[int, int]:
-    """Keras's (fan_in, fan_out): receptive field times the last two axes (in, out)."""
+def compute_fans(shape: tuple[int, ...], input_axes: Any = None,
+                 output_axes: Any = None) -> tuple[int, int]:
+    """Keras's (fan_in, fan_out): receptive field times the last two axes (in, out), or the
+    products of the sizes along ``input_axes`` and ``output_axes`` when both are given (how
+    Keras counts the fans of an einsum kernel)."""
+    if input_axes is not None and output_axes is not None:
+        return math.prod(shape[a] for a in input_axes), math.prod(shape[a] for a in output_axes)
     if len(shape) < 1:
         return 1, 1
     if len(shape) == 1:
@@ -140,7 +145,8 @@ class VarianceScaling(Initializer):
     _DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
 
     def __init__(self, scale: float = 1.0, mode: str = "fan_in",
-                 distribution: str = "truncated_normal", seed: int | None = None):
+                 distribution: str = "truncated_normal", seed: int | None = None,
+                 input_axes: Any = None, output_axes: Any = None):
         if scale <= 0:
             raise ValueError(f"VarianceScaling: scale={scale!r} must be positive")
         if mode not in self._MODES:
@@ -150,10 +156,15 @@ class VarianceScaling(Initializer):
         if distribution not in self._DISTRIBUTIONS:
             raise ValueError(f"VarianceScaling: distribution={distribution!r} is not one of "
                              f"{self._DISTRIBUTIONS}")
+        if (input_axes is None) != (output_axes is None):
+            raise ValueError(f"VarianceScaling: give both input_axes and output_axes or neither, "
+                             f"got input_axes={input_axes!r}, output_axes={output_axes!r}")
         self.scale, self.mode, self.distribution, self.seed = float(scale), mode, distribution, seed
+        self.input_axes = None if input_axes is None else list(input_axes)
+        self.output_axes = None if output_axes is None else list(output_axes)
 
     def _fill(self, tensor: torch.Tensor) -> None:
-        fan_in, fan_out = compute_fans(tuple(tensor.shape))
+        fan_in, fan_out = compute_fans(tuple(tensor.shape), self.input_axes, self.output_axes)
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
         variance = self.scale / max(1.0, fan)
         gen = self._generator(tensor)
@@ -168,16 +179,18 @@ class VarianceScaling(Initializer):
 
     def get_config(self) -> dict[str, Any]:
         return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution,
-                "seed": self.seed}
+                "seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 def _variance_scaling_preset(name: str, scale: float, mode: str, distribution: str,
                              doc: str) -> type:
-    def __init__(self: VarianceScaling, seed: int | None = None) -> None:
-        VarianceScaling.__init__(self, scale, mode, distribution, seed)
+    def __init__(self: VarianceScaling, seed: int | None = None, input_axes: Any = None,
+                 output_axes: Any = None) -> None:
+        VarianceScaling.__init__(self, scale, mode, distribution, seed, input_axes, output_axes)
 
     def get_config(self: VarianceScaling) -> dict[str, Any]:
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes,
+                "output_axes": self.output_axes}
 
     return type(name, (VarianceScaling,), {"__init__": __init__, "get_config": get_config,
                                            "__doc__": doc, "__module__": __name__})

@@ -130,13 +130,15 @@ class Progbar:
             the end), 2 = one line at the end, 0 = silent.
         interval: least number of seconds between two redraws.
         stateful_metrics: names whose values are shown as given; the others are averaged over
-            the steps seen (weighted by the steps each ``update`` advances), as in Keras.
+            the steps seen (weighted by the steps each ``update`` advances), as in Keras. The
+            final update's values are shown as given too (they are epoch results in Keras).
+        stateless_metrics: the reverse: only these names are averaged.
         unit_name: what a step is called in the time per step (``"step"``).
     """
 
     def __init__(self, target: int | None, width: int = 20, verbose: int = 1,
                  interval: float = 0.05, stateful_metrics: Sequence[str] | None = None,
-                 unit_name: str = "step") -> None:
+                 stateless_metrics: Sequence[str] | None = None, unit_name: str = "step") -> None:
         if target is not None and (isinstance(target, bool) or not isinstance(target, int)
                                    or target < 0):
             raise ValueError(f"Progbar: target={target!r} must be a non-negative int or None")
@@ -146,7 +148,12 @@ class Progbar:
             raise ValueError(f"Progbar: width={width!r} must be a positive int")
         self.target, self.width, self.verbose = target, width, verbose
         self.interval, self.unit_name = float(interval), unit_name
-        self.stateful_metrics = set(stateful_metrics or ())
+        if stateful_metrics is not None and stateless_metrics is not None:
+            raise ValueError("Progbar: pass stateful_metrics (the others are averaged) or "
+                             "stateless_metrics (only those are averaged), not both")
+        self.stateful_metrics = None if stateless_metrics is not None else set(
+            stateful_metrics or ())
+        self.stateless_metrics = None if stateless_metrics is None else set(stateless_metrics)
         self._values: dict[str, list[float]] = {}
         self._seen_so_far = 0
         self._start = time.monotonic()
@@ -163,7 +170,9 @@ class Progbar:
         step_count = max(current - self._seen_so_far, 1)
         for name, value in values or ():
             value = float(value.item() if hasattr(value, "item") else value)
-            if name in self.stateful_metrics:
+            stateless = (name not in self.stateful_metrics if self.stateful_metrics is not None
+                         else name in self.stateless_metrics)  # type: ignore[operator]
+            if not stateless or finalize:
                 self._values[name] = [value, 1]
             elif name in self._values:
                 self._values[name][0] += value * step_count
