@@ -9,6 +9,24 @@ from typing import Any
 from fitorch import backend
 
 
+class Configurable:
+    """Base of initializers, regularizers and constraints: an object rebuilt from the plain
+    constructor arguments ``get_config()`` returns."""
+
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments (``type(obj).from_config(obj.get_config())`` recreates it)."""
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Any:
+        """Recreate the object from ``get_config()``'s output."""
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
 def serialize(obj: Any) -> dict[str, Any]:
     """``{"class_name": ..., "config": obj.get_config()}`` (the form layer configs hold)."""
     return {"class_name": type(obj).__name__, "config": obj.get_config()}
@@ -37,3 +55,17 @@ def deserialize(kind: str, identifier: Any, classes: dict[str, type],
                          "class passed in custom_objects")
     from_config = getattr(cls, "from_config", None)
     return from_config(config) if from_config is not None else cls(**config)
+
+
+def get(kind: str, identifier: Any, base: type, classes: dict[str, type],
+        example: str) -> Any:
+    """``None`` or a ``base`` instance as is; a name, config dict or class rebuilt; any other
+    callable (a plain function) as is. The shared ``get`` of regularizers and constraints."""
+    if identifier is None or isinstance(identifier, base):
+        return identifier
+    if isinstance(identifier, (str, dict, type)):
+        return deserialize(kind, identifier, classes)
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"{kind}={identifier!r} must be a name like {example!r}, a "
+                     f"{base.__name__}, a callable or None")

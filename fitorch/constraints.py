@@ -16,24 +16,11 @@ import torch
 from fitorch import _objects, backend
 
 
-class Constraint:
+class Constraint(_objects.Configurable):
     """Base class: ``constraint(w)`` returns the projected weight (the identity here)."""
 
     def __call__(self, w: torch.Tensor) -> torch.Tensor:
         return w
-
-    def get_config(self) -> dict[str, Any]:
-        """Constructor arguments (``type(c)(**c.get_config())`` recreates it)."""
-        return {}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Constraint:
-        """Recreate a constraint from ``get_config()``'s output."""
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 def _number(owner: str, name: str, value: Any, minimum: float = 0.0) -> float:
@@ -125,14 +112,7 @@ _CLASSES: dict[str, type] = {
 def get(identifier: Any) -> Any:
     """``None``, a name (``"max_norm"``), a ``{"class_name", "config"}`` dict, a class, a
     Constraint or a callable ``(tensor) -> tensor`` -> a constraint (or ``None``)."""
-    if identifier is None or isinstance(identifier, Constraint):
-        return identifier
-    if isinstance(identifier, (str, dict, type)):
-        return deserialize(identifier)
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"constraint={identifier!r} must be a name like 'max_norm', a Constraint, "
-                     "a callable or None")
+    return _objects.get("constraint", identifier, Constraint, _CLASSES, "max_norm")
 
 
 def serialize(constraint: Constraint) -> dict[str, Any]:

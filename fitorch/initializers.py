@@ -32,7 +32,7 @@ def compute_fans(shape: tuple[int, ...], input_axes: Any = None,
     return shape[-2] * receptive, shape[-1] * receptive
 
 
-class Initializer:
+class Initializer(_objects.Configurable):
     """Base class: ``init(shape, dtype=None)`` returns a new tensor on the default device."""
 
     def __call__(self, shape: tuple[int, ...], dtype: torch.dtype | None = None) -> torch.Tensor:
@@ -44,15 +44,6 @@ class Initializer:
     def _fill(self, tensor: torch.Tensor) -> None:
         raise NotImplementedError
 
-    def get_config(self) -> dict[str, Any]:
-        """Constructor arguments (``type(init)(**init.get_config())`` recreates it)."""
-        return {}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Initializer:
-        """Recreate an initializer from ``get_config()``'s output."""
-        return cls(**config)
-
     def _generator(self, tensor: torch.Tensor) -> torch.Generator | None:
         seed = getattr(self, "seed", None)
         if seed is None:
@@ -60,10 +51,6 @@ class Initializer:
         gen = torch.Generator(device=tensor.device)
         gen.manual_seed(int(seed))
         return gen
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class Zeros(Initializer):

@@ -15,24 +15,11 @@ import torch
 from fitorch import _objects
 
 
-class Regularizer:
+class Regularizer(_objects.Configurable):
     """Base class: ``reg(x)`` returns a scalar penalty for tensor ``x``."""
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
-
-    def get_config(self) -> dict[str, Any]:
-        """Constructor arguments (``type(reg)(**reg.get_config())`` recreates it)."""
-        return {}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Regularizer:
-        """Recreate a regularizer from ``get_config()``'s output."""
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 def _factor(owner: str, name: str, value: Any) -> float:
@@ -117,14 +104,7 @@ _CLASSES: dict[str, Any] = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L
 def get(identifier: Any) -> Regularizer | None:
     """``None``, a name (``"l2"``), a ``{"class_name", "config"}`` dict, a class, a Regularizer
     or a callable ``(tensor) -> scalar`` -> a regularizer (or ``None``)."""
-    if identifier is None or isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, (str, dict, type)):
-        return deserialize(identifier)
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"regularizer={identifier!r} must be a name like 'l2', a Regularizer, "
-                     "a callable or None")
+    return _objects.get("regularizer", identifier, Regularizer, _CLASSES, "l2")
 
 
 def serialize(regularizer: Regularizer) -> dict[str, Any]:

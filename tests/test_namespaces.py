@@ -131,12 +131,16 @@ def test_activation_serialize_and_deserialize():
                                   "random_uniform", "truncated_normal"])
 @pytest.mark.parametrize("shape", [(300, 200), (3, 3, 40, 60)])
 def test_initializer_statistics_match_keras(keras, name, shape):
+    torch.manual_seed(0)
     ours = initializers.get(name)(shape).numpy()
     theirs = to_numpy(keras.initializers.get(name)(shape))
     assert ours.shape == theirs.shape == shape
     assert ours.std() == pytest.approx(theirs.std(), rel=0.03)
     assert abs(ours.mean() - theirs.mean()) < 0.05 * theirs.std()
-    assert np.abs(ours).max() <= np.abs(theirs).max() * 1.05 + 1e-6
+    if name != "random_normal":  # the others are bounded: the same range as Keras's draws
+        # (a quantile: Keras's truncated normal lets a rare value, p ~ 4e-6, past the bound)
+        assert np.abs(ours).max() == pytest.approx(np.quantile(np.abs(theirs), 0.9999),
+                                                   rel=0.05)
 
 
 def test_fans_match_keras(keras):
@@ -250,8 +254,8 @@ def test_train_on_batch_and_a_hand_written_step_apply_constraints():
     model = ft.Sequential([layers.Dense(2, kernel_constraint="non_neg", input_shape=(3,))])
     model.compile(optimizer="sgd", loss="mse")
     model.train_on_batch(torch.randn(8, 3), torch.randn(8, 2))
-    assert float(model[0].kernel.min()) >= 0
+    assert float(model[0].kernel.detach().min()) >= 0
     with torch.no_grad():
         model[0].kernel.fill_(-1.0)
     model.optimizer.step()  # Keras semantics: any optimizer update projects the weights
-    assert float(model[0].kernel.min()) >= 0
+    assert float(model[0].kernel.detach().min()) >= 0

@@ -84,7 +84,7 @@ def timeseries_dataset_from_array(data: Any, targets: Any, sequence_length: int,
     return DataLoader(windows, batch_size=batch_size, shuffle=shuffle, generator=generator)
 
 
-def _split_size(name: str, value: Any, total: int) -> float | int | None:
+def _split_size(name: str, value: Any, total: int) -> int | None:
     if value is None:
         return None
     if isinstance(value, float) and 0 < value < 1:
@@ -126,8 +126,11 @@ def split_dataset(dataset: Any, left_size: float | int | None = None,
         left_size = 0.5
     left = _split_size("left_size", left_size, total)
     right = _split_size("right_size", right_size, total)
-    left = total - right if left is None else left
-    right = total - left if right is None else right
+    if left is None and right is not None:
+        left = total - right
+    if right is None and left is not None:
+        right = total - left
+    assert left is not None and right is not None  # left_size defaults to 0.5 above
     if left <= 0 or right <= 0 or left + right > total:
         raise ValueError(f"split_dataset: left_size={left_size!r} and right_size={right_size!r} "
                          f"give {left} + {right} samples out of {total}; both sides need at "

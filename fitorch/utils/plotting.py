@@ -56,18 +56,18 @@ def _graph(model: nn.Module) -> tuple[list[dict[str, Any]], list[tuple[str, str]
     """Nodes (key, name, class, module, output shape, dtype, input shapes) and edges."""
     nodes: dict[str, dict[str, Any]] = {}
     edges: list[tuple[str, str]] = []
-    if hasattr(model, "graph_nodes"):
-        graph = model.graph_nodes
+    graph: Any = getattr(model, "graph_nodes", None)  # a functional model's recorded calls
+    if graph is not None:
         keys = []
         for i, node in enumerate(graph):
             key = f"module:{node.target}" if node.kind == "module" else f"node:{i}"
             keys.append(key)
-            shapes = [s for _, s, _ in node.outputs]
+            outputs = [s for _, s, _ in node.outputs]
             dtypes = [str(d).removeprefix("torch.") for _, _, d in node.outputs]
             inputs = [s for r in node.refs() for p, s, _ in graph[r.node].outputs
                       if p == r.path]
             if key in nodes:  # a shared layer: one box, every call's connections
-                if nodes[key]["output"] != shapes:
+                if nodes[key]["output"] != outputs:
                     nodes[key]["output"] = "multiple"
                     nodes[key]["input"] = "multiple"
             else:
@@ -76,11 +76,12 @@ def _graph(model: nn.Module) -> tuple[list[dict[str, Any]], list[tuple[str, str]
                        if module is not None else getattr(node.target, "__name__",
                                                           str(node.target)))
                 nodes[key] = {"key": key, "name": node.name, "class": cls, "module": module,
-                              "output": shapes, "dtype": dtypes, "input": inputs}
+                              "output": outputs, "dtype": dtypes, "input": inputs}
             edges += [(keys[r.node], key) for r in node.refs()]
         return list(nodes.values()), list(dict.fromkeys(edges))
     children = list(model.named_children())
-    shapes = model.layer_output_shapes() if hasattr(model, "layer_output_shapes") else None
+    infer: Any = getattr(model, "layer_output_shapes", None)  # Sequential's shape inference
+    shapes = infer() if infer is not None else None
     previous = None
     if shapes is not None and getattr(model, "input_shape", None) is not None:
         previous = "input"
