@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import inspect
 import math
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset, Subset
+
+from fitorch.utils.py_dataset import EpochBatches, PyDataset
 
 Batch = tuple[Any, Any, Any]
 
@@ -268,6 +271,12 @@ def adapt(x: Any, y: Any = None, sample_weight: Any = None, *, batch_size: int |
                              "which batches by itself; leave batch_size=None")
         _no_targets_with(y, sample_weight, "a DataLoader", where)
         return LoaderAdapter(x, device, where)
+    if isinstance(x, PyDataset):
+        _no_targets_with(y, sample_weight, "a PyDataset", where)
+        if batch_size is not None:  # as Keras: the dataset makes the batches
+            warnings.warn(f"{where}: batch_size={batch_size} is ignored with a PyDataset, whose "
+                          "items are whole batches", stacklevel=3)
+        return LoaderAdapter(EpochBatches(x, shuffle, generator), device, where)
     if isinstance(x, IterableDataset):
         _no_targets_with(y, sample_weight, "an IterableDataset", where)
         return LoaderAdapter(DataLoader(x, batch_size=batch_size or 32), device, where)
@@ -315,7 +324,7 @@ def split_validation(x: Any, y: Any, sample_weight: Any, validation_split: float
         raise ValueError(f"validation_split={validation_split!r}: expected a float in [0, 1)")
     if validation_split == 0:
         return (x, y, sample_weight), None
-    if isinstance(x, (DataLoader, IterableDataset)) or _is_generator_source(x):
+    if isinstance(x, (DataLoader, IterableDataset, PyDataset)) or _is_generator_source(x):
         raise ValueError(f"validation_split={validation_split} needs data fitorch can index "
                          f"(tensors, arrays or a map-style Dataset), got {type(x).__name__}; "
                          "pass validation_data instead")
