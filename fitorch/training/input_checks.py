@@ -132,7 +132,9 @@ class _SparseTarget:
             return y
         if isinstance(y, dict):
             return y.get(self.output)
-        return y[self.output] if isinstance(y, (list, tuple)) else None
+        if isinstance(y, (list, tuple)) and isinstance(self.output, int):
+            return y[self.output]
+        return None
 
     def check(self, y: torch.Tensor, where: str) -> None:
         if y.is_floating_point():
@@ -239,6 +241,7 @@ class DataChecks:
         compiled = self.config.compiled_loss
         loss = CompileLoss(compiled.spec, compiled.loss_weights)  # the config's stays as is
         loss.build(names)
+        assert loss.adapters is not None
         try:
             loss.check(outputs, targets)
         except (ValueError, TypeError) as err:
@@ -272,14 +275,16 @@ class DataChecks:
             self._check_class_weight(y, where)
 
     def _check_class_weight(self, y: torch.Tensor, where: str) -> None:
+        weights = self.class_weight
+        assert weights is not None
         present = sorted(int(c) for c in torch.unique(class_labels(y)))
-        missing = [c for c in present if c not in self.class_weight]
+        missing = [c for c in present if c not in weights]
         if missing:
             raise ValueError(f"{where}: class_weight has no weight for class(es) {missing}, "
                              f"which y contains (classes in y: {present}; class_weight keys: "
-                             f"{sorted(self.class_weight)}); give every class a weight")
+                             f"{sorted(weights)}); give every class a weight")
         if self.classes is not None:
-            unknown = [k for k in self.class_weight if k >= self.classes]
+            unknown = [k for k in weights if k >= self.classes]
             if unknown:
                 raise ValueError(f"{where}: class_weight names class(es) {sorted(unknown)}, but "
                                  f"the model's output has {self.classes} classes "
@@ -295,8 +300,9 @@ class DataChecks:
             if self.declared is not None:  # before the forward, whose error would name nothing
                 check_inputs(self.declared, data.x, where)
             if probe:
-                head = data_lib.map_structure(lambda t: t[:data.batch_size], (data.x, data.y))
-                self.probe(head[0], head[1], where)
+                head = lambda t: None if t is None else data_lib.map_structure(  # noqa: E731
+                    lambda v: v[:data.batch_size], t)
+                self.probe(head(data.x), head(data.y), where)
             self.check_values(data.x, data.y, data.sample_weight, where, inputs=False)
             return
         if isinstance(data, data_lib.LoaderAdapter):
