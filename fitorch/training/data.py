@@ -186,7 +186,13 @@ def _split_batch(batch: Any, where: str) -> Batch:
 
 
 class LoaderAdapter(DataAdapter):
-    """A ``DataLoader`` (the user's, or one made for a ``Dataset``), moved per batch."""
+    """A ``DataLoader`` (the user's, or one made for a ``Dataset``), moved per batch.
+
+    ``check``, when set, is called as ``check(index, x, y, sample_weight)`` on each batch
+    before it is moved to the device (``fitorch.training.input_checks`` sets it).
+    """
+
+    check: Callable[[int, Any, Any, Any], None] | None = None
 
     def __init__(self, loader: Iterable, device: torch.device, where: str) -> None:
         self.loader = loader
@@ -205,14 +211,15 @@ class LoaderAdapter(DataAdapter):
             self.num_samples = None
 
     def __iter__(self) -> Iterator[Batch]:
-        device, nb = self.device, self.non_blocking
-        for batch in self.loader:
-            x, y, sw = _split_batch(batch, self.where)
-            yield (_to_device_tensors(x, device, nb), _to_device_tensors(y, device, nb),
-                   _to_device_tensors(sw, device, nb))
+        device, nb, check = self.device, self.non_blocking, self.check
+        for index, batch in enumerate(self.loader):
+            x, y, sw = (_batch_tensors(v) for v in _split_batch(batch, self.where))
+            if check is not None:  # where the batch was made (the CPU, usually): no device sync
+                check(index, x, y, sw)
+            yield (to_device(x, device, nb), to_device(y, device, nb), to_device(sw, device, nb))
 
 
-def _to_device_tensors(value: Any, device: torch.device, non_blocking: bool) -> Any:
+def _batch_tensors(value: Any) -> Any:
     if value is None:
         return None
     if not isinstance(value, (torch.Tensor, dict, list, tuple)):
@@ -220,9 +227,8 @@ def _to_device_tensors(value: Any, device: torch.device, non_blocking: bool) -> 
     elif isinstance(value, (list, tuple)) and not all(isinstance(v, torch.Tensor)
                                                       for v in leaves(value)):
         value = _to_tensors(value, "batch")
-    value = map_structure(lambda t: t.float() if isinstance(t, torch.Tensor)
-                          and t.dtype == torch.float64 else t, value)
-    return to_device(value, device, non_blocking)
+    return map_structure(lambda t: t.float() if isinstance(t, torch.Tensor)
+                         and t.dtype == torch.float64 else t, value)
 
 
 class GeneratorAdapter(LoaderAdapter):
