@@ -19,7 +19,12 @@ from fitorch.metrics.accuracy_metrics import (Accuracy, BinaryAccuracy, Categori
                                               sparse_top_k_categorical_accuracy,
                                               top_k_categorical_accuracy)
 from fitorch.metrics.adapters import FunctionMetric, TorchMetric
+from fitorch.metrics.correlation_metrics import (ConcordanceCorrelation, PearsonCorrelation,
+                                                 concordance_correlation, pearson_correlation)
+from fitorch.metrics.count_metrics import (FalseNegatives, FalsePositives, TrueNegatives,
+                                           TruePositives)
 from fitorch.metrics.confusion_metrics import AUC, F1Score, FBetaScore, Precision, Recall
+from fitorch.metrics.iou_metrics import BinaryIoU, IoU, MeanIoU, OneHotIoU, OneHotMeanIoU
 from fitorch.metrics.metric import (Mean, MeanMetricWrapper, Metric, Sum,
                                     reduce_to_samplewise_values)
 from fitorch.metrics.probabilistic_metrics import (BinaryCrossentropy, CategoricalCrossentropy,
@@ -30,6 +35,7 @@ from fitorch.metrics.regression_metrics import (CosineSimilarity, LogCoshError, 
                                                 MeanSquaredLogarithmicError, R2Score,
                                                 RootMeanSquaredError, cosine_similarity)
 from fitorch.metrics.resolve import check_name, get
+from fitorch.metrics.variable import Variable
 
 # Keras's short aliases of the metric functions
 mse = MSE = mean_squared_error
@@ -40,6 +46,9 @@ kld = KLD = kullback_leibler_divergence = kl_divergence
 logcosh = log_cosh
 
 __all__ = [
+    "BinaryIoU", "ConcordanceCorrelation", "FalseNegatives", "FalsePositives", "IoU", "MeanIoU",
+    "OneHotIoU", "OneHotMeanIoU", "PearsonCorrelation", "TrueNegatives", "TruePositives",
+    "Variable", "concordance_correlation", "pearson_correlation",
     "AUC", "Accuracy", "BinaryAccuracy", "BinaryCrossentropy", "CategoricalAccuracy",
     "CategoricalCrossentropy", "CategoricalHinge", "CosineSimilarity", "F1Score", "FBetaScore",
     "FunctionMetric", "Hinge", "KLDivergence", "LogCoshError", "Mean", "MeanAbsoluteError",

@@ -18,8 +18,10 @@ from typing import Any
 
 import torch
 
+from fitorch import initializers
 from fitorch.losses.loss import as_tensor, squeeze_or_expand_to_same_rank
 from fitorch.losses.naming import snake_case
+from fitorch.metrics.variable import Variable
 
 _DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32,
            "float64": torch.float64}
@@ -41,7 +43,11 @@ class Metric:
     Keras API: ``update_state(y_true, y_pred, sample_weight=None)``, ``result()`` (a 0-dim tensor),
     ``reset_state()`` (alias ``reset_states()``), ``name``, ``metric(y_true, y_pred)`` (update,
     then result). The trainer calls ``update(y_pred, y_true, sample_weight)`` in torch order.
-    Subclasses keep their state in tensor attributes created lazily on the data's device.
+
+    State, Keras style: ``self.tp = self.add_variable(shape=(), initializer="zeros", name="tp")``
+    in ``__init__`` (after ``super().__init__``), updated with ``self.tp.assign_add(...)``; the
+    default ``reset_state`` puts every such variable back to its initial value. fitorch's own
+    metrics instead keep tensor attributes created lazily on the data's device.
     """
 
     def __init__(self, name: str | None = None, dtype: Any = None) -> None:
@@ -49,7 +55,48 @@ class Metric:
             raise TypeError(f"{type(self).__name__}: name={name!r} must be a string")
         self.name = name or snake_case(type(self).__name__)
         self.dtype = _standardize_dtype(dtype)
-        self.reset_state()
+        self._variables: list[tuple[Variable, Any]] = []  # (variable, initializer)
+        # fitorch's metrics create their (lazy) state in reset_state; a user's override of
+        # reset_state is Keras style (it assigns variables that __init__ has yet to add), so,
+        # as in Keras, it is not called before the subclass's __init__ has run
+        if type(self).reset_state.__module__.startswith("fitorch."):
+            self.reset_state()
+
+    def add_variable(self, shape: Any = (), initializer: Any = "zeros", dtype: Any = None,
+                     aggregation: str = "sum", name: str | None = None) -> Variable:
+        """A state tensor reset to ``initializer`` by ``reset_state`` (Keras's
+        ``Metric.add_variable``); ``aggregation`` is accepted for Keras compatibility."""
+        if aggregation not in ("none", "mean", "sum", "only_first_replica"):
+            raise ValueError(f"{type(self).__name__}.add_variable: aggregation={aggregation!r}; "
+                             "expected 'none', 'mean', 'sum' or 'only_first_replica'")
+        try:
+            shape = tuple(int(d) for d in (shape if isinstance(shape, (tuple, list)) else
+                                           (shape,) if shape is not None else ()))
+        except (TypeError, ValueError):
+            raise ValueError(f"{type(self).__name__}.add_variable: shape={shape!r} must be a "
+                             "tuple of ints") from None
+        init = initializers.get("zeros" if initializer is None else initializer)
+        value = init(shape, dtype=_standardize_dtype(dtype or self.dtype))
+        variable = Variable(value, name or f"variable_{len(self._variables)}")
+        self._variables.append((variable, init))
+        return variable
+
+    def add_weight(self, name: Any = None, shape: Any = (), initializer: Any = "zeros",
+                   dtype: Any = None, aggregation: str = "sum", **kwargs: Any) -> Variable:
+        """``add_variable`` with Keras 2's argument order (``add_weight(name="tp",
+        initializer="zeros")``); Keras 3's ``add_weight(shape=...)`` works too."""
+        if name is not None and not isinstance(name, str):  # Keras 3: shape first
+            name, shape = kwargs.pop("name", None), name
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}.add_weight: unexpected arguments "
+                            f"{sorted(kwargs)}")
+        return self.add_variable(shape=shape, initializer=initializer, dtype=dtype,
+                                 aggregation=aggregation, name=name)
+
+    @property
+    def variables(self) -> list[Variable]:
+        """The state created with ``add_variable`` / ``add_weight``."""
+        return [v for v, _ in self.__dict__.get("_variables", ())]
 
     def update_state(self, *args: Any, **kwargs: Any) -> None:
         """Accumulate a batch (Keras order ``y_true, y_pred``); subclasses override."""
@@ -64,7 +111,10 @@ class Metric:
         raise NotImplementedError(f"{type(self).__name__} must implement result")
 
     def reset_state(self) -> None:
-        """Forget the accumulated state (subclasses override to clear their tensors)."""
+        """Forget the accumulated state: every ``add_variable`` variable back to its
+        initializer's value (fitorch's metrics override this to clear their tensors)."""
+        for variable, init in self.__dict__.get("_variables", ()):
+            variable.assign(init(tuple(variable.shape), dtype=variable.dtype))
 
     def reset_states(self) -> None:
         """Alias of ``reset_state`` (the TF 2 spelling the seed uses)."""
@@ -77,8 +127,12 @@ class Metric:
     def to(self, device: Any) -> Metric:
         """Move the state tensors to ``device`` (they otherwise follow the first batch)."""
         for key, value in vars(self).items():
-            if isinstance(value, torch.Tensor):
+            if isinstance(value, Variable):
+                value.data = value.data.to(device)  # in place: keep the Variable objects
+            elif isinstance(value, torch.Tensor):
                 setattr(self, key, value.to(device))
+        for variable in self.variables:
+            variable.data = variable.data.to(device)
         return self
 
     def clone(self) -> Metric:

@@ -12,6 +12,7 @@ from fitorch.losses.compiled import is_binary_or_sparse_categorical, is_keras_or
 from fitorch.losses.naming import lookup
 from fitorch.metrics import accuracy_metrics as acc
 from fitorch.metrics import confusion_metrics as conf
+from fitorch.metrics import correlation_metrics as corr
 from fitorch.metrics import probabilistic_metrics as prob
 from fitorch.metrics import regression_metrics as reg
 from fitorch.metrics.adapters import FunctionMetric, TorchMetric
@@ -51,12 +52,15 @@ NAMES: dict[str, Any] = {
     "kullback_leibler_divergence": prob.KLDivergence, "poisson": prob.Poisson,
     "hinge": prob.Hinge, "squared_hinge": prob.SquaredHinge,
     "categorical_hinge": prob.CategoricalHinge,
+    "pearson_correlation": corr.PearsonCorrelation,
+    "concordance_correlation": corr.ConcordanceCorrelation,
 }
 
 # Keras-order metric functions fitorch defines: wrapped as MeanMetricWrapper, not as torch-order
 KERAS_FUNCTIONS = {acc.accuracy, acc.binary_accuracy, acc.categorical_accuracy,
                    acc.sparse_categorical_accuracy, acc.top_k_categorical_accuracy,
                    acc.sparse_top_k_categorical_accuracy, reg.cosine_similarity,
+                   corr.pearson_correlation, corr.concordance_correlation,
                    *losses.losses.FUNCTIONS.values()}
 
 _ELEMENTWISE = {acc.accuracy: acc.matches, acc.binary_accuracy: acc.binary_matches}

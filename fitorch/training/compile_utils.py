@@ -273,7 +273,11 @@ class MetricSet:
         for (_, _, metric, _), state in zip(entries, states):
             target = getattr(metric, "metric", metric)  # a torchmetrics object, if wrapped
             for key, value in state.items():
-                setattr(target, key, value)
+                current = getattr(target, key, None)
+                if hasattr(current, "assign") and isinstance(current, torch.Tensor):
+                    current.assign(value)  # a Metric.add_variable state: keep the object
+                else:
+                    setattr(target, key, value)
         self._checked = True
 
     def names(self) -> list[str]:
