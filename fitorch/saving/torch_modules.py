@@ -96,7 +96,7 @@ _TRANSFORMER_LAYER = {
     "batch_first": lambda m: m.self_attn.batch_first, "bias": lambda m: m.linear1.bias is not None,
 }
 # class name -> {argument: how to read it back} where it is not simply the attribute of that name
-_GETTERS: dict[str, dict[str, Callable[[nn.Module], Any]]] = {
+_GETTERS: dict[str, dict[str, Callable[[Any], Any]]] = {
     "MultiheadAttention": {"bias": lambda m: m.in_proj_bias is not None,
                            "add_bias_kv": lambda m: m.bias_k is not None},
     "TransformerEncoderLayer": _TRANSFORMER_LAYER,
@@ -123,7 +123,7 @@ _MODULE_ARGS = {("TransformerEncoderLayer", "activation"), ("TransformerDecoderL
 def _arguments(cls: type) -> tuple[str, ...]:
     if cls.__name__ in _ARGS:
         return _ARGS[cls.__name__]
-    params = inspect.signature(cls.__init__).parameters.values()
+    params = inspect.signature(cls).parameters.values()
     return tuple(p.name for p in params if p.name != "self" and p.name not in _NOT_ARGS
                  and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
 
@@ -170,14 +170,16 @@ def ways_out(path: str) -> str:
 def own_class(module: nn.Module) -> type:
     """The class a user wrote: not ``ft.Model(net)``'s wrapper, a functional model's generated
     class, nor FSDP2's ``FSDP<Class>``."""
+    sharded: tuple[type, ...] = ()
     try:
         from torch.distributed.fsdp import FSDPModule
+        sharded = (FSDPModule,)
     except ImportError:  # pragma: no cover - torch built without distributed
-        FSDPModule = ()  # noqa: N806
+        pass
     for cls in type(module).__mro__:
         if cls.__dict__.get("_fitorch_generated") or cls.__dict__.get("_fitorch_wrapped"):
             continue
-        if FSDPModule and issubclass(cls, FSDPModule):
+        if issubclass(cls, sharded):
             continue
         return cls
     return type(module)  # pragma: no cover - object is always in the mro
@@ -204,7 +206,7 @@ def _describe(module: nn.Module, path: str) -> dict[str, Any]:
     where = f"module {path!r}" if path else "the model"
     key = registered_name(cls)
     if key is not None:
-        config = module.get_config() if hasattr(module, "get_config") else None
+        config = getattr(module, "get_config")() if hasattr(module, "get_config") else None
         return {"class_name": cls.__name__, "registered_name": key, "config": config}
     name = _BY_CLASS.get(cls)
     if name is None:
@@ -478,9 +480,9 @@ def _checked_value(value: Any, arg: str, owner: str, depth: int) -> Any:
                              "may ask for; refused")
         return value
     if isinstance(value, float):
-        cap = _CAPS.get(arg)
-        if cap is not None and not abs(value) <= cap:
-            raise ValueError(f"{owner}: {value} is outside [-{cap}, {cap}]; refused")
+        bound = _CAPS.get(arg)
+        if bound is not None and not abs(value) <= bound:
+            raise ValueError(f"{owner}: {value} is outside [-{bound}, {bound}]; refused")
         return value
     if isinstance(value, str):
         if len(value) > _MAX_STRING:
@@ -544,7 +546,7 @@ def _build_fitorch(entry: dict, objects: dict, probe: bool, where: str) -> nn.Mo
     with torch.device("meta") if probe else contextlib.nullcontext():
         layer = configs.deserialize_module(entry, objects)
         if shape is not None and not getattr(layer, "built", True):
-            layer.build(shape)
+            getattr(layer, "build")(shape)
     return layer
 
 
