@@ -501,7 +501,7 @@ def _apply_tensor_specs(module: nn.Module, config: dict, name: str, where: str) 
                          "parameter names")
     state = module.state_dict(keep_vars=True)
     for key, dtype_name in tensors.items():
-        if key not in state or dtype_name not in _DTYPES:
+        if key not in state or not isinstance(dtype_name, str) or dtype_name not in _DTYPES:
             raise ValueError(f"{where}{name}: tensor {key!r:.80} of dtype {dtype_name!r:.40} is "
                              f"not one it has (it has {list(state)})")
         tensor = state[key]
@@ -509,7 +509,7 @@ def _apply_tensor_specs(module: nn.Module, config: dict, name: str, where: str) 
             tensor.data = tensor.data.to(_DTYPES[dtype_name])
     params = dict(module.named_parameters())
     for key in frozen:
-        if key not in params:
+        if not isinstance(key, str) or key not in params:
             raise ValueError(f"{where}{name}: frozen parameter {key!r:.80} is not one it has")
         params[key].requires_grad_(False)
 
@@ -528,7 +528,10 @@ def _build_container(short: str, config: dict, objects: dict, probe: bool,
             raise ValueError(f"{where}torch.nn.{short}: entry {pair!r:.80} is not a "
                              "[unique name, module] pair")
         children[pair[0]] = _build(pair[1], objects, probe, where)
-    return nn.Sequential(children) if short == "Sequential" else nn.ModuleDict(children)
+    try:
+        return nn.Sequential(children) if short == "Sequential" else nn.ModuleDict(children)
+    except (KeyError, TypeError) as e:  # a name clashing with a Module attribute
+        raise ValueError(f"{where}torch.nn.{short}: {e}") from None
 
 
 def _build_fitorch(entry: dict, objects: dict, probe: bool, where: str) -> nn.Module:

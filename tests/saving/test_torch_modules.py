@@ -427,6 +427,14 @@ def _rewrite_config(path, edit):
      r"outside"),
     (lambda c: c["config"]["modules"][0][1]["config"]["tensors"].update(weight="object"),
      r"dtype 'object'"),
+    (lambda c: c["config"]["modules"][0][1]["config"]["tensors"].update(weight=[1]),
+     r"dtype \[1\]"),
+    (lambda c: c["config"]["modules"][0][1]["config"].update(frozen=[["weight"]]),
+     r"frozen parameter"),
+    (lambda c: c["config"]["modules"][0].__setitem__(0, "training"), r"training"),
+    (lambda c: c["config"]["modules"][0].__setitem__(0, "a.b"), r"not a \[unique name"),
+    (lambda c: c["config"]["modules"][1][1]["config"]["args"].update(
+        hidden_size={"__module__": {"class_name": "torch.nn.Linear"}}), r"not a valid argument"),
 ])
 def test_hostile_architectures_are_refused_before_allocating(edit, message, tmp_path):
     path = tmp_path / "h.fitorch"
@@ -472,3 +480,15 @@ def test_describe_and_rebuild_directly():
         "in_features": 2, "out_features": 3, "bias": True}
     rebuilt = torch_modules.rebuild_module(entry)
     assert isinstance(rebuilt[0], nn.Linear) and rebuilt[0].out_features == 3
+
+
+def test_deep_or_huge_architectures_are_refused_before_building():
+    entry = {"class_name": "torch.nn.ReLU", "config": {"args": {}}}
+    for _ in range(40):
+        entry = {"class_name": "torch.nn.Sequential", "config": {"modules": [["0", entry]]}}
+    with pytest.raises(ValueError, match="nests deeper"):
+        torch_modules.rebuild_module(entry)
+    many = {"class_name": "torch.nn.ModuleList",
+            "config": {"modules": [{"class_name": "torch.nn.ReLU", "config": {}}] * 100_001}}
+    with pytest.raises(ValueError, match="more than 100000 modules"):
+        torch_modules.rebuild_module(many)
