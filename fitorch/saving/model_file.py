@@ -68,11 +68,12 @@ def save_model(model: nn.Module, path: str | os.PathLike, overwrite: bool = Fals
     whole new one, even if the process dies while writing).
 
     Holds the architecture (Sequential and functional models, models of standard ``torch.nn``
-    modules, registered classes), the weights and buffers, and, when the model is compiled and ``include_optimizer``, the compile
-    arguments with the optimizer and LR-scheduler state, so ``load_model`` returns a model that
-    continues ``fit`` where it stopped. Wrappers (DataParallel, DDP, ``torch.compile``) are
-    unwrapped. Refuses to replace an existing file unless ``overwrite=True``. Under several
-    processes only rank 0 writes; an FSDP-sharded model is gathered, so every process must call.
+    modules, registered classes), the weights and buffers, and, when the model is compiled and
+    ``include_optimizer``, the compile arguments with the optimizer and LR-scheduler state, so
+    ``load_model`` returns a model that continues ``fit`` where it stopped. Wrappers
+    (DataParallel, DDP, ``torch.compile``) are unwrapped. Refuses to replace an existing file
+    unless ``overwrite=True``. Under several processes only rank 0 writes; an FSDP-sharded model
+    is gathered, so every process must call.
 
     A model whose architecture cannot be stored (a class that is neither registered nor made of
     standard modules) raises ``ValueError`` naming the module, before anything is written;

@@ -33,10 +33,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from fitorch.models import configs
-from fitorch.saving.registry import registered_name, resolve_class
+from fitorch.saving.registry import registered_name, resolve_class, serializable_objects
 
-__all__ = ["SUPPORTED", "PREFIX", "own_class", "UnsupportedModuleError", "describe_module", "rebuild_module",
-           "is_module_entry", "allocation_budget", "ways_out"]
+__all__ = ["SUPPORTED", "PREFIX", "own_class", "UnsupportedModuleError", "describe_module",
+           "rebuild_module", "is_module_entry", "allocation_budget", "ways_out"]
 
 PREFIX = "torch.nn."
 _CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
@@ -115,7 +115,8 @@ _ARGS: dict[str, tuple[str, ...]] = {
 # come from the file), Hardtanh's deprecated aliases of min_val / max_val
 _NOT_ARGS = {"device", "dtype", "_weight", "_freeze", "min_value", "max_value", "args", "kwargs"}
 # arguments that hold modules, rebuilt from nested descriptions
-_MODULE_ARGS = {("TransformerEncoderLayer", "activation"), ("TransformerDecoderLayer", "activation"),
+_MODULE_ARGS = {("TransformerEncoderLayer", "activation"),
+                ("TransformerDecoderLayer", "activation"),
                 ("TransformerEncoder", "encoder_layer"), ("TransformerEncoder", "norm"),
                 ("TransformerDecoder", "decoder_layer"), ("TransformerDecoder", "norm")}
 
@@ -188,8 +189,8 @@ def own_class(module: nn.Module) -> type:
 def is_module_entry(entry: Any) -> bool:
     """Whether ``entry`` is one :func:`describe_module` makes (a torch module or a registered
     class) rather than a fitorch layer's config."""
-    return isinstance(entry, dict) and (
-        str(entry.get("class_name", "")).startswith(PREFIX) or entry.get("registered_name") is not None)
+    return isinstance(entry, dict) and (str(entry.get("class_name", "")).startswith(PREFIX)
+                                        or entry.get("registered_name") is not None)
 
 
 def describe_module(module: nn.Module, path: str = "") -> dict[str, Any]:
@@ -213,7 +214,8 @@ def _describe(module: nn.Module, path: str) -> dict[str, Any]:
         from fitorch.layers.base import Layer
         from fitorch.models.model import Model
 
-        if isinstance(module, Layer) or (isinstance(module, Model) and hasattr(module, "get_config")):
+        if isinstance(module, Layer) or (isinstance(module, Model)
+                                         and hasattr(module, "get_config")):
             entry = configs.serialize_module(module)
             shape = module.__dict__.get("_build_input_shape")
             if isinstance(module, Layer) and module.built and shape is not None:
@@ -372,7 +374,7 @@ def rebuild_module(entry: dict[str, Any], custom_objects: dict[str, Any] | None 
     """Rebuild what :func:`describe_module` described (fresh weights, the described dtypes and
     frozen parameters). Raises ``ValueError`` naming the entry for anything outside the table,
     badly typed or out of range."""
-    objects = custom_objects or {}
+    objects = serializable_objects(custom_objects)  # registered classes, also without load_model
     budget = _BUDGET.get()
     where = f"{budget.source}: " if budget is not None else ""
     _check_shape_of_entry(entry, where)
@@ -439,8 +441,9 @@ def _build(entry: Any, objects: dict[str, Any], probe: bool, where: str) -> nn.M
     cls, allowed = SUPPORTED[short]
     args = config.get("args", {})
     if not isinstance(args, dict) or set(args) - set(allowed):
-        raise ValueError(f"{where}{name}: arguments {sorted(args) if isinstance(args, dict) else args!r:.200} "
-                         f"are not among its constructor's {list(allowed)}")
+        given = sorted(args) if isinstance(args, dict) else args
+        raise ValueError(f"{where}{name}: arguments {given!r:.200} are not among its "
+                         f"constructor's {list(allowed)}")
     kwargs = {}
     for arg, value in args.items():
         owner = f"{where}{name}({arg}=...)"

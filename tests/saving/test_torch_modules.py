@@ -299,6 +299,8 @@ def test_registered_user_class_inside_a_torch_container_loads(tmp_path):
     net = nn.Sequential(nn.Linear(3, 3), Registered())
     loaded = _round_trip(net, tmp_path)
     assert type(loaded[1]) is Registered
+    # found through the registry outside load_model too (a config rebuilt by hand)
+    assert type(torch_modules.rebuild_module(torch_modules.describe_module(net))[1]) is Registered
     _same_state(net, loaded)
 
 
