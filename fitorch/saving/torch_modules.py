@@ -22,6 +22,7 @@ import contextlib
 import contextvars
 import inspect
 import math
+import sys
 import types
 import warnings
 from collections import OrderedDict
@@ -171,12 +172,9 @@ def ways_out(path: str) -> str:
 def own_class(module: nn.Module) -> type:
     """The class a user wrote: not ``ft.Model(net)``'s wrapper, a functional model's generated
     class, nor FSDP2's ``FSDP<Class>``."""
-    sharded: tuple[type, ...] = ()
-    try:
-        from torch.distributed.fsdp import FSDPModule
-        sharded = (FSDPModule,)
-    except ImportError:  # pragma: no cover - torch built without distributed
-        pass
+    # a module can only be sharded once FSDP was imported; importing it here would cost seconds
+    fsdp = sys.modules.get("torch.distributed.fsdp")
+    sharded: tuple[type, ...] = (fsdp.FSDPModule,) if fsdp is not None else ()
     for cls in type(module).__mro__:
         if cls.__dict__.get("_fitorch_generated") or cls.__dict__.get("_fitorch_wrapped"):
             continue
