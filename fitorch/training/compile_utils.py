@@ -201,7 +201,8 @@ class MetricSet:
     # Accumulating metrics (fitorch's own, torchmetrics) are updated with several batches at
     # once: a metric update is a few small ops plus Python work, which is measurable next to a
     # small model's step, while one update over 32 concatenated batches costs about the same as
-    # one over a single batch. Results are identical. Functions of a whole batch (a user's
+    # one over a single batch. Results agree to float rounding (the grouping is the same every
+    # epoch, see reset). Functions of a whole batch (a user's
     # fn(y_pred, y_true) averaged per batch) are updated every step, as their value depends on
     # the batching.
     FLUSH_STEPS = 32
@@ -290,6 +291,10 @@ class MetricSet:
 
     def reset(self) -> None:
         self._pending, self._pending_elements = [], 0
+        # Every epoch groups its batches the same way (the first alone, then in flushes): float
+        # sums depend on the grouping, so a fresh MetricSet (a loaded model) and one that has
+        # already trained must not group differently.
+        self._checked = False
         for _, _, metric, _ in self.entries or []:
             metric.reset_state()
 
