@@ -26,8 +26,8 @@ def _backend_chosen(matplotlib: Any) -> bool:
         return True  # Jupyter sets MPLBACKEND; a script may already draw with pyplot
     try:
         return matplotlib.get_backend(auto_select=False) is not None  # matplotlib >= 3.10
-    except TypeError:
-        return False
+    except TypeError:  # older: the same question, asked of rcParams (private, from 3.6 on)
+        return matplotlib.rcParams._get_backend_or_none() is not None
 
 
 def _pyplot() -> Any:
