@@ -155,15 +155,16 @@ class Trainer:
         return loss, parts, outputs, targets
 
     def train_batch(self, config: CompileConfig, phase: _Phase, x: Any, y: Any, sw: Any,
-                    step: int, scale: float = 1.0) -> None:
-        """Forward, loss, backward and (every ``accumulation`` steps) an optimizer step.
+                    step: int, scale: float = 1.0, last: bool = False) -> None:
+        """Forward, loss, backward and, at the end of each accumulation window (every
+        ``accumulation`` steps, or at ``last``, the epoch's final batch), the optimizer step.
 
         ``scale`` weighs this process's loss under several processes (its share of the global
         batch times the number of processes), so DDP's gradient average is the global mean.
         """
         if config.jit_compile and not config.__dict__.get("jit_verified"):
             try:
-                self._train_batch(config, phase, x, y, sw, step, scale)
+                self._train_batch(config, phase, x, y, sw, step, scale, last)
             except Exception as err:  # noqa: BLE001 - only compiler errors are caught below
                 if not _is_compile_error(err):
                     raise
@@ -173,48 +174,58 @@ class Trainer:
             else:
                 config.jit_verified = True
                 return
-        self._train_batch(config, phase, x, y, sw, step, scale)
+        self._train_batch(config, phase, x, y, sw, step, scale, last)
 
     def _train_batch(self, config: CompileConfig, phase: _Phase, x: Any, y: Any, sw: Any,
-                     step: int, scale: float) -> None:
+                     step: int, scale: float, last: bool) -> None:
         model = self.model
-        with config.precision.autocast():
-            y_pred = call_model(config.forward_module, x)
-            if not config.built:
-                self._first_batch(config, y_pred, y)
-            loss, parts, outputs, targets = self._loss(config, y_pred, y, sw)
-            if config.regularized:
-                loss = loss + config.regularization_loss(model)
-            if scale == 0.0:  # an empty share: zero gradients, but DDP still gets its call
-                loss = sum(o.sum() for o in outputs) * 0.0
-                parts = [loss] * len(parts)
-        optimizer = config.optimizer
-        scaled = loss / config.accumulation if config.accumulation > 1 else loss
-        if scale != 1.0:
-            scaled = scaled * scale
-        scaler = config.precision.scaler
-        if scaler is not None:
-            scaler.scale(scaled).backward()
-        else:
-            scaled.backward()
-        if (step + 1) % config.accumulation == 0:
+        window_end = last or (step + 1) % config.accumulation == 0
+        # Inside a window, DDP keeps gradients local: one all-reduce per window, not per batch.
+        with contextlib.nullcontext() if window_end or config.distributed is None \
+                else config.distributed.no_sync(config.forward_module):
+            with config.precision.autocast():
+                y_pred = call_model(config.forward_module, x)
+                if not config.built:
+                    self._first_batch(config, y_pred, y)
+                loss, parts, outputs, targets = self._loss(config, y_pred, y, sw)
+                if config.regularized:
+                    loss = loss + config.regularization_loss(model)
+                if scale == 0.0:  # an empty share: zero gradients, but DDP still gets its call
+                    loss = sum(o.sum() for o in outputs) * 0.0
+                    parts = [loss] * len(parts)
+            scaled = loss / config.accumulation if config.accumulation > 1 else loss
+            if scale != 1.0:
+                scaled = scaled * scale
+            scaler = config.precision.scaler
             if scaler is not None:
-                if config.clipping:
-                    scaler.unscale_(optimizer)
-                    config.clip_gradients(model)
-                scaler.step(optimizer)
-                scaler.update()
+                scaler.scale(scaled).backward()
             else:
-                if config.clipping:
-                    config.clip_gradients(model)
-                optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            if config.scheduler_per_batch:
-                config.lr_scheduler.step()
+                scaled.backward()
+        if window_end:
+            self.apply_gradients(config)
         phase.loss.update(loss, _batch_size(x), parts)
         metrics = phase.metrics
         if metrics is not None and metrics.entries:
             metrics.update([o.detach() for o in outputs], targets, sw)
+
+    def apply_gradients(self, config: CompileConfig) -> None:
+        """The optimizer step, the only one: unscaling (fp16), clipping, the step, clearing
+        the gradients and a per-batch LR scheduler's step."""
+        optimizer = config.optimizer
+        scaler = config.precision.scaler
+        if scaler is not None:
+            if config.clipping:
+                scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
+                config.clip_gradients(self.model)
+            scaler.step(optimizer)  # skipped when the gradients hold inf/NaN
+            scaler.update()
+        else:
+            if config.clipping:
+                config.clip_gradients(self.model)
+            optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        if config.scheduler_per_batch:
+            config.lr_scheduler.step()
 
     def _forward(self, config: CompileConfig, x: Any) -> Any:
         """The model's output through its DDP / compiled wrapper (eager if compiling fails)."""
@@ -330,13 +341,18 @@ class Trainer:
                 batches = _shards(batches, dist)
             if skip:
                 restore_rng_states(resume["rng_states"])
+            # With accumulation, the epoch's last batch closes its window, even a short one.
+            ends = _LookAhead(batches) if config.accumulation > 1 else None
+            if ends is not None:
+                batches = ends
             step = skip - 1
             for step, (xb, yb, swb, *scale) in enumerate(batches, start=skip):
                 if want_begin:
                     cbs.batch("on_train_batch_begin", step, {})
                 if weigher is not None:
                     swb = weigher(yb, swb)
-                self.train_batch(config, train_phase, xb, yb, swb, step, *scale)
+                self.train_batch(config, train_phase, xb, yb, swb, step, *scale,
+                                 last=ends is not None and ends.last)
                 state.step = step + 1
                 if want_end:
                     cbs.batch("on_train_batch_end", step, train_phase.batch_logs())
@@ -345,8 +361,8 @@ class Trainer:
             if step < 0:
                 raise ValueError("fit: the training data produced no batches in epoch "
                                  f"{epoch + 1}; is it empty or an exhausted generator?")
-            if (step + 1) % config.accumulation:  # a partial accumulation window: apply it
-                config.optimizer.step()
+            if config.optimizer is not None:
+                # stopped inside a window: its batches are dropped, never half-applied
                 config.optimizer.zero_grad(set_to_none=True)
             logs = train_phase.logs()
             bad = train_phase.loss.first_bad_step
@@ -600,6 +616,25 @@ def _shards(batches: Iterator, dist: Any) -> Iterator:
         n_global = _batch_size(xb)
         xb, yb, swb = dist.split(xb), dist.split(yb), dist.split(swb)
         yield xb, yb, swb, world * _batch_size(xb) / n_global
+
+
+class _LookAhead:
+    """Iterates over ``batches`` one batch ahead, so ``last`` says whether the batch just
+    yielded is the final one (data of unknown length included)."""
+
+    def __init__(self, batches: Iterator) -> None:
+        self.batches = batches
+        self.last = False
+
+    def __iter__(self) -> Iterator:
+        self.last = False
+        iterator = iter(self.batches)
+        for current in iterator:
+            for following in iterator:
+                yield current
+                current = following
+            self.last = True
+            yield current
 
 
 class _EpochBatches:
