@@ -317,7 +317,8 @@ class Trainer:
         cbs.on_train_begin(None)
         resume = state.resume_point
         logs: dict[str, float] = {}
-        for epoch in range(resume["epoch"] if resume else initial_epoch, epochs):
+        first_epoch = resume["epoch"] if resume else initial_epoch
+        for epoch in range(first_epoch, epochs):
             state.epoch, state.step = epoch, 0
             skip = 0
             if resume and epoch == resume["epoch"]:
@@ -359,8 +360,11 @@ class Trainer:
                 if model.stop_training:
                     break
             if step < 0:
-                raise ValueError("fit: the training data produced no batches in epoch "
-                                 f"{epoch + 1}; is it empty or an exhausted generator?")
+                if epoch == first_epoch:
+                    raise ValueError("fit: the training data produced no batches in epoch "
+                                     f"{epoch + 1}; is it empty or an exhausted generator?")
+                _warn_ran_out(epoch + 1, done=epoch)  # a one-shot generator gave all it had
+                break
             if config.optimizer is not None:
                 # stopped inside a window: its batches are dropped, never half-applied
                 config.optimizer.zero_grad(set_to_none=True)
@@ -382,6 +386,9 @@ class Trainer:
             if config.lr_scheduler is not None and not config.scheduler_per_batch:
                 _step_epoch_scheduler(config.lr_scheduler, logs)
             cbs.on_epoch_end(epoch, logs)
+            if epoch_batches.ran_out and epoch + 1 < epochs:
+                _warn_ran_out(epoch + 1, done=epoch + 1)
+                break
             if model.stop_training:
                 break
         cbs.on_train_end(logs)
@@ -645,6 +652,7 @@ class _EpochBatches:
         self.data = data
         self.steps = steps
         self._iterator: Iterator | None = None
+        self.ran_out = False  # the data ended before ``steps`` batches (a one-shot input)
 
     def __iter__(self) -> Iterator:
         if self.steps is None:
@@ -660,6 +668,7 @@ class _EpochBatches:
                 try:
                     yield next(self._iterator)
                 except StopIteration:
+                    self.ran_out = True
                     return
 
 
@@ -691,6 +700,16 @@ class ClassWeigher:
             classes = y
         weights = self.table[classes.reshape(classes.shape[0], -1)[:, 0].long()]
         return weights if sample_weight is None else weights * sample_weight
+
+
+def _warn_ran_out(epoch: int, done: int) -> None:
+    """Keras's warning when the input ends before ``epochs`` (x ``steps_per_epoch``); both
+    epochs are counted from 1."""
+    warnings.warn(f"fit: your input ran out of data in epoch {epoch}; interrupting "
+                  f"training after epoch {done}. A generator or iterator gives its batches "
+                  "only once: pass a callable returning a new generator, a Dataset or a "
+                  "DataLoader, or make sure it yields at least steps_per_epoch * epochs "
+                  "batches", stacklevel=4)
 
 
 def _next_step(config: CompileConfig) -> int:
