@@ -300,8 +300,8 @@ class Trainer:
         history = History()
         cbs = self._callback_list(callbacks, verbose, history,
                                   {"epochs": epochs, "steps": steps, "verbose": verbose})
-        model.__dict__["_history"] = history
-        model.stop_training = False
+        config.history = history
+        config.stop_training = False
         train_phase, test_phase = _Phase(config, True), _Phase(config, False)
         epoch_batches = _EpochBatches(train_data, steps_per_epoch)
         want_begin = cbs.wants("on_train_batch_begin")
@@ -310,7 +310,7 @@ class Trainer:
             config.optimizer.zero_grad(set_to_none=True)
         state = FitState()
         state.train_phase = train_phase
-        model.__dict__["_fit_state"] = state
+        config.fit_state = state
         dist = config.distributed
         if config.optimizer is None:  # lazy layers: callbacks (and DDP) need built weights
             self._prepare(config, train_data)
@@ -357,7 +357,7 @@ class Trainer:
                 state.step = step + 1
                 if want_end:
                     cbs.batch("on_train_batch_end", step, train_phase.batch_logs())
-                if model.stop_training:
+                if config.stop_training:
                     break
             if step < 0:
                 if epoch == first_epoch:
@@ -371,7 +371,7 @@ class Trainer:
             logs = train_phase.logs()
             bad = train_phase.loss.first_bad_step
             if bad is not None and on_nan != "ignore":
-                model.stop_training = True
+                config.stop_training = True
                 if on_nan == "raise":
                     history.on_epoch_end(epoch, logs)
                     cbs.on_train_end(logs)
@@ -389,7 +389,7 @@ class Trainer:
             if epoch_batches.ran_out and epoch + 1 < epochs:
                 _warn_ran_out(epoch + 1, done=epoch + 1)
                 break
-            if model.stop_training:
+            if config.stop_training:
                 break
         cbs.on_train_end(logs)
         return history
@@ -564,7 +564,8 @@ class Trainer:
 
 
 class FitState:
-    """The position of a running ``fit``, for callbacks (``model._fit_state``).
+    """The position of a running ``fit``, for callbacks (``model._fit_state``, kept in the
+    model's ``CompileConfig``).
 
     ``epoch`` (0-based) and ``step`` (batches done in that epoch) say where training is;
     ``epoch_rng_state`` is torch's CPU RNG state when the epoch began, before its data order was
