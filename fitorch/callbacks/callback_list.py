@@ -60,6 +60,16 @@ class CallbackList:
                          ("on_batch_end", "on_train_batch_end")):
             self._batch[new] += [getattr(cb, old) for cb in self.callbacks if cb._overrides(old)]
 
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        # A live progress bar ends its line before any callback runs, so what callbacks print
+        # at the end of an epoch starts on a line of its own.
+        for cb in self.callbacks:
+            finish = getattr(cb, "finish_epoch_line", None)
+            if finish is not None:
+                finish(epoch, logs)
+        for cb in self.callbacks:
+            cb.on_epoch_end(epoch, logs)
+
     def wants(self, hook: str) -> bool:
         """Whether any callback overrides this per-batch hook."""
         return bool(self._batch[hook])
