@@ -115,12 +115,28 @@ class _Phase:
         return logs
 
     def batch_logs(self) -> BatchLogs:
-        """Logs for per-batch hooks, read only if a callback looks at them. Callbacks read them
+        """Logs for per-batch hooks: a snapshot of this batch's values, read only if a callback
+        looks at them (then, or later: the values are this batch's). Callbacks read them
         whenever they like (a progress bar by its clock), so under several processes they are
         this process's own values: a read must never wait for the other processes."""
-        if self.config.distributed is None:
-            return BatchLogs(self.logs)
-        return BatchLogs(lambda: self.logs(local=True))
+        local = self.config.distributed is not None
+        loss = self.loss.snapshot()
+        metrics = self.metrics
+        if metrics is None or not metrics.entries:
+            return BatchLogs(lambda: self._logs_at(loss, None, None, local))
+        snapshot = metrics.snapshot()
+        return BatchLogs(lambda: self._logs_at(loss, metrics, snapshot, local))
+
+    def _logs_at(self, loss: tuple, metrics: Any, snapshot: Any, local: bool
+                 ) -> dict[str, float]:
+        """``logs()`` as they were when the snapshots were taken."""
+        value, parts = self.loss.results_at(loss, local)
+        logs = {"loss": value}
+        if self.config.compiled_loss is not None:
+            logs.update(zip(self.config.compiled_loss.log_names(), parts))
+        if metrics is not None:
+            logs.update(metrics.results_at(snapshot, sync=not local))
+        return logs
 
 
 class Trainer:
