@@ -4,8 +4,10 @@ single-process run."""
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -94,6 +96,27 @@ def check_against_single(single, out, sharded=False):
 def test_torchrun_two_processes_match_one(single, tmp_path):
     run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
          str(JOB)], tmp_path)
+    check_against_single(single, tmp_path)
+
+
+def test_two_nodes_match_one(single, tmp_path):
+    # two torchrun agents on this machine, one process each, as two nodes would run them
+    with socket.socket() as sock:  # a free port for node 0's rendezvous store
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    agents = [start([sys.executable, "-m", "torch.distributed.run", "--nnodes=2",
+                     "--nproc_per_node=1", f"--node_rank={rank}", "--master_addr=127.0.0.1",
+                     f"--master_port={port}", str(JOB), str(tmp_path)])
+              for rank in (0, 1)]
+    deadline = time.monotonic() + 300
+    try:
+        for agent in agents:
+            finish(agent, timeout=max(1.0, deadline - time.monotonic()))
+    finally:  # one agent failed: the other would wait for its peer until the rendezvous times out
+        for agent in agents:
+            if agent.poll() is None:
+                os.killpg(agent.pid, signal.SIGKILL)
+                agent.communicate(timeout=30)
     check_against_single(single, tmp_path)
 
 
