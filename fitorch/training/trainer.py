@@ -21,6 +21,7 @@ from fitorch.training.compile_utils import LossTracker, flat_targets, output_str
 from fitorch.training.compile_config import CompileConfig
 
 _ON_NAN = ("raise", "stop", "ignore")
+_NO_CONTEXT = contextlib.nullcontext()  # reusable: no object per step
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -197,7 +198,7 @@ class Trainer:
         model = self.model
         window_end = last or (step + 1) % config.accumulation == 0
         # Inside a window, DDP keeps gradients local: one all-reduce per window, not per batch.
-        with contextlib.nullcontext() if window_end or config.distributed is None \
+        with _NO_CONTEXT if window_end or config.distributed is None \
                 else config.distributed.no_sync(config.forward_module):
             with config.precision.autocast():
                 y_pred = call_model(config.forward_module, x)
