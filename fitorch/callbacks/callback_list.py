@@ -21,6 +21,8 @@ class BatchLogs(MutableMapping):
     Keras callbacks do; the values so written are kept as given.
     """
 
+    __slots__ = ("_compute", "_values")  # one is made per batch: keep it small and quick
+
     def __init__(self, compute: Callable[[], dict[str, Any]]) -> None:
         self._compute: Callable[[], dict[str, Any]] | None = compute
         self._values: dict[str, Any] = {}

@@ -7,7 +7,7 @@ Loss and metric values accumulate on the device; nothing here reads them back pe
 from __future__ import annotations
 
 import copy
-import weakref
+import sys
 from typing import Any
 
 import torch
@@ -159,8 +159,8 @@ class MetricSet:
         # Under several processes: concatenates every process's share (set by the trainer), so
         # the metrics see the whole global batch and agree on every process.
         self.gather: Any = None
-        # The metrics' state since their last change, while a snapshot refers to it.
-        self._generation: weakref.ref | None = None
+        # The metrics' state since their last change, once a snapshot refers to it.
+        self._generation: _Generation | None = None
 
     @staticmethod
     def validate(spec: Any) -> None:
@@ -311,15 +311,16 @@ class MetricSet:
     # if a snapshot still refers to it, is it copied (on the device: no host read).
     def snapshot(self) -> tuple[Any, list, int]:
         """The metrics as they are now, to read later with ``results_at``; costs no copy."""
-        generation = None if self._generation is None else self._generation()
+        generation = self._generation
         if generation is None:
-            generation = _Generation()
-            self._generation = weakref.ref(generation)
+            generation = self._generation = _Generation()
         return generation, self._pending, len(self._pending)
 
     def _before_change(self) -> None:
-        generation = None if self._generation is None else self._generation()
-        if generation is not None:  # a snapshot still needs the state about to change
+        generation = self._generation
+        # Referenced by this set, this frame and getrefcount's argument; more: by snapshots,
+        # which still need the state about to change.
+        if generation is not None and sys.getrefcount(generation) > 3:
             generation.frozen = copy.deepcopy([m for _, _, m, _ in self.entries or []])
         self._generation = None
 
@@ -345,7 +346,7 @@ class _Generation:
     """The state of a ``MetricSet``'s metrics between two changes, for snapshots: ``frozen``
     holds copies of the metrics once the live ones changed."""
 
-    __slots__ = ("frozen", "__weakref__")
+    __slots__ = ("frozen",)
 
     def __init__(self) -> None:
         self.frozen: list[Any] | None = None
