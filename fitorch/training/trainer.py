@@ -362,15 +362,15 @@ class Trainer:
             # With accumulation, the epoch's last batch closes its window, even a short one.
             ends = _LookAhead(batches) if config.accumulation > 1 else None
             if ends is not None:
-                batches = ends
+                batches = iter(ends)
             step = skip - 1
             for step, (xb, yb, swb, *scale) in enumerate(batches, start=skip):
                 if want_begin:
                     cbs.batch("on_train_batch_begin", step, {})
                 if weigher is not None:
                     swb = weigher(yb, swb)
-                self.train_batch(config, train_phase, xb, yb, swb, step, *scale,
-                                 last=ends is not None and ends.last)
+                self.train_batch(config, train_phase, xb, yb, swb, step,
+                                 scale[0] if scale else 1.0, ends is not None and ends.last)
                 state.step = step + 1
                 if want_end:
                     cbs.batch("on_train_batch_end", step, train_phase.batch_logs())
