@@ -208,6 +208,18 @@ class Distributed:
         ids = [self.device.index] if self.device.type == "cuda" else None
         return DistributedDataParallel(model, device_ids=ids)
 
+    @staticmethod
+    def no_sync(module: torch.nn.Module) -> contextlib.AbstractContextManager:
+        """Backward passes that keep gradients local (DDP's ``no_sync``), for all but the last
+        batch of an accumulation window; the window's last backward all-reduces their sum.
+        FSDP is left as it is: holding unsharded gradients would undo what sharding saves."""
+        from torch.nn.parallel import DistributedDataParallel
+
+        module = getattr(module, "_orig_mod", module)  # under torch.compile's wrapper
+        if isinstance(module, DistributedDataParallel):
+            return module.no_sync()
+        return contextlib.nullcontext()
+
     def shard(self, model: torch.nn.Module, plugin: Any) -> dict[int, torch.nn.Parameter]:
         """Shard ``model`` in place as accelerate's FSDP ``plugin`` says (its wrap policy,
         ``reshard_after_forward``, CPU offload, mixed-precision policy and ignored modules);
