@@ -75,6 +75,7 @@ class CallbackList:
             self._batch[new] += [getattr(cb, old) for cb in self.callbacks if cb._overrides(old)]
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = {} if logs is None else logs
         # A live progress bar ends its line before any callback runs, so what callbacks print
         # at the end of an epoch starts on a line of its own.
         for cb in self.callbacks:
@@ -89,16 +90,21 @@ class CallbackList:
         return bool(self._batch[hook])
 
     def batch(self, hook: str, batch: int, logs: Mapping | None = None) -> None:
+        logs = {} if logs is None else logs  # Keras: callbacks always get a logs mapping
         for fn in self._batch[hook]:
-            fn(batch, logs)
+            fn(batch, logs=logs)  # by keyword, as Keras calls batch hooks
 
     def __getattr__(self, hook: str) -> Callable[..., None]:
         if not hook.startswith("on_"):
             raise AttributeError(hook)
+        leading = 1 if hook.startswith("on_epoch_") else 0  # the epoch number
 
-        def dispatch(*args: Any) -> None:
+        def dispatch(*args: Any, logs: Mapping | None = None) -> None:
+            if len(args) > leading:
+                args, logs = args[:leading], args[leading]
+            logs = {} if logs is None else logs  # Keras: callbacks always get a logs mapping
             for cb in self.callbacks:
-                getattr(cb, hook)(*args)
+                getattr(cb, hook)(*args, logs)
         return dispatch
 
     def __iter__(self) -> Iterator[Callback]:

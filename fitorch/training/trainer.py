@@ -345,7 +345,7 @@ class Trainer:
         dist = config.distributed
         if config.optimizer is None:  # lazy layers: callbacks (and DDP) need built weights
             self._prepare(config, train_data)
-        cbs.on_train_begin(None)
+        cbs.on_train_begin({})
         resume = state.resume_point
         logs: dict[str, float] = {}
         first_epoch = resume["epoch"] if resume else initial_epoch
@@ -366,7 +366,7 @@ class Trainer:
                 if not config.built:  # metrics exist once outputs were seen
                     self._prepare(config, train_data)
                 train_phase.load_state(resume["phase_state"])
-            cbs.on_epoch_begin(epoch, None)
+            cbs.on_epoch_begin(epoch, {})
             config.forward_module.train()
             batches = iter(epoch_batches)
             for _ in range(skip):  # batches the interrupted run already trained on
@@ -461,7 +461,7 @@ class Trainer:
         want_begin = cbs.wants("on_test_batch_begin")
         want_end = cbs.wants("on_test_batch_end")
         dist = config.distributed
-        cbs.on_test_begin(None)
+        cbs.on_test_begin({})
         modes = contextlib.ExitStack()  # eval mode, shared safely with other threads
         modes.enter_context(usage.inference(model, config.forward_module, "evaluate"))
         try:
@@ -518,11 +518,12 @@ class Trainer:
                                 check_finite=False, targets=False).guard(data, "predict")
         cbs = self._callback_list(callbacks, verbose, None,
                                   {"steps": steps or data.num_batches, "verbose": verbose})
+        want_begin = cbs.wants("on_predict_batch_begin")
         want_end = cbs.wants("on_predict_batch_end")
         module = config.forward_module if config is not None else model
         dist = config.distributed if config is not None else None
         chunks: list[Any] = []
-        cbs.on_predict_begin(None)
+        cbs.on_predict_begin({})
         autocast = config.precision.autocast if config is not None else contextlib.nullcontext
         modes = contextlib.ExitStack()  # eval mode, shared safely with other threads
         modes.enter_context(usage.inference(model, module, "predict"))
@@ -530,6 +531,8 @@ class Trainer:
             for step, (xb, _, _) in enumerate(data):
                 if steps is not None and step >= steps:
                     break
+                if want_begin:
+                    cbs.batch("on_predict_batch_begin", step, {})
                 if dist is not None:
                     xb = dist.split(xb)
                 with autocast():
@@ -546,7 +549,7 @@ class Trainer:
             modes.close()
             if config is not None:
                 config.reshard()
-        cbs.on_predict_end(None)
+        cbs.on_predict_end({})
         if not chunks:
             raise ValueError("predict: the data produced no batches")
         return _concat(chunks)
