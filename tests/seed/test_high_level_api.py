@@ -161,7 +161,7 @@ class Net(nn.Module):
 def test_torchkeras_light_model_dnn(tmp_path, capsys):
     L = pytest.importorskip("lightning")
     import lightning.pytorch as pl
-    import torchmetrics
+    torchmetrics = pytest.importorskip("torchmetrics")
 
     X, Y = datasets.ring_data(seed=0)
     torch.manual_seed(0)

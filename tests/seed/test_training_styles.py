@@ -249,7 +249,7 @@ def test_class_style_torchkeras_model(mnist_loaders, capsys):
 def test_class_style_torchkeras_light_model(mnist_loaders, tmp_path, capsys):
     pytest.importorskip("lightning")
     import lightning.pytorch as pl
-    import torchmetrics
+    torchmetrics = pytest.importorskip("torchmetrics")
 
     dl_train, dl_valid = mnist_loaders
 
