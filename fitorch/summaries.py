@@ -21,6 +21,8 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from fitorch.torch_utils import module_device
+
 __all__ = ["summary", "model_summary", "count_weights", "ModuleSummary"]
 
 _STAT_BUFFERS = ("running_mean", "running_var")
@@ -385,11 +387,7 @@ def _needs_copy(module: nn.Module) -> bool:
 
 
 def _device_of(module: nn.Module) -> torch.device:
-    for tensor in module.parameters():
-        return tensor.device
-    for tensor in module.buffers():
-        return tensor.device
-    return torch.device("cpu")
+    return module_device(module) or torch.device("cpu")
 
 
 def _make_inputs(input_shape: Any, dtypes: Any, batch: int, device: torch.device,

@@ -40,6 +40,8 @@ from torch import nn
 from torch.nn.modules import module as _torch_module
 from torch.overrides import TorchFunctionMode
 
+from fitorch.torch_utils import leaves, map_structure, module_device
+
 __all__ = ["KerasTensor", "Node", "Input", "is_keras_tensor"]
 
 # Stand-in sizes of unknown dimensions in the two fake runs (the pair Keras uses).
@@ -107,27 +109,6 @@ class Node:
         """The ``KerasTensor`` s this call consumed, in argument order."""
         return [t for t in leaves((self.args, self.kwargs)) if isinstance(t, KerasTensor)]
 
-
-
-def leaves(tree: Any) -> list:
-    """The leaves of nested lists / tuples / dicts, in order."""
-    if isinstance(tree, (list, tuple)):
-        return [leaf for item in tree for leaf in leaves(item)]
-    if isinstance(tree, dict):
-        return [leaf for item in tree.values() for leaf in leaves(item)]
-    return [tree]
-
-
-def map_structure(fn: Callable, tree: Any) -> Any:
-    """``tree`` with every leaf replaced by ``fn(leaf)`` (lists, tuples, namedtuples, dicts)."""
-    if isinstance(tree, list):
-        return [map_structure(fn, item) for item in tree]
-    if isinstance(tree, tuple):
-        items = [map_structure(fn, item) for item in tree]
-        return type(tree)(*items) if hasattr(tree, "_fields") else tuple(items)
-    if isinstance(tree, dict):
-        return type(tree)((k, map_structure(fn, v)) for k, v in tree.items())
-    return fn(tree)
 
 
 def _with_paths(tree: Any, path: tuple = ()) -> list[tuple[tuple, Any]]:
@@ -374,12 +355,6 @@ def _substitute(tree: Any, index: int, device: torch.device | None = None) -> An
     return map_structure(value, tree)
 
 
-def _device_of(module: nn.Module) -> torch.device | None:
-    for tensor in itertools.chain(module.parameters(), module.buffers()):
-        return tensor.device
-    return None
-
-
 def _runs(tree: Any) -> int:
     return max((len(t._values) for t in leaves(tree) if isinstance(t, KerasTensor)), default=1)
 
@@ -500,7 +475,7 @@ def _run_module(module: nn.Module, args: tuple, kwargs: dict, runs: range) -> li
     from fitorch.layers.base import IncompatibleInputError
 
     results = []
-    device = _device_of(module)
+    device = module_device(module)
     with torch.no_grad():
         for i in runs:
             try:
@@ -583,7 +558,7 @@ def _pre_hook(module: nn.Module, args: tuple) -> Any:
     except BaseException:
         _state.depth -= 1
         raise
-    device = _device_of(module)
+    device = module_device(module)
     mode = _NameErrors(module, args) if symbolic else None
     # A global pre-hook is given no kwargs, so symbolic keyword arguments are first seen by this
     # with_kwargs hook, after the forward (in which they stand in for their fake values, see
