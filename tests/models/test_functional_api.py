@@ -17,18 +17,10 @@ MAX_LEN, MAX_WORDS = 200, 10000
 
 
 def seed_three_branch_model():
-    """The seed's functional model (Embedding + three SeparableConv1D branches)."""
-    inputs = layers.Input(shape=[MAX_LEN]) if hasattr(layers, "Input") else ft.Input(shape=[MAX_LEN])
-    x = layers.Embedding(MAX_WORDS, 7)(inputs)
-    branches = []
-    for k in (3, 5, 7):
-        b = layers.SeparableConv1D(64, k, activation="relu")(x)
-        b = layers.MaxPool1D(k)(b)
-        b = layers.SeparableConv1D(32, k, activation="relu")(b)
-        branches.append(layers.GlobalMaxPool1D()(b))
-    concat = layers.Concatenate()(branches)
-    outputs = layers.Dense(1, activation="sigmoid")(concat)
-    return ft.models.Model(inputs=inputs, outputs=outputs)
+    """The seed's functional model (Embedding + three SeparableConv1D branches), from the demo."""
+    from fitorch.demos.functional import create_model
+
+    return create_model()
 
 
 # ---------------------------------------------------------------- Input
