@@ -38,6 +38,31 @@ def _is_symbolic(value: Any) -> bool:
 
 
 @functools.lru_cache(maxsize=None)
+def _refuse_step_override(model: Any, step: str, call: str) -> None:
+    """Raise if ``model``'s class overrides Keras's ``step`` method, which fitorch's loops do not
+    call: an override that is silently ignored trains something other than what was written."""
+    for cls in type(model).__mro__:
+        if step in vars(cls) and not cls.__module__.startswith("fitorch."):
+            raise NotImplementedError(
+                f"{call}: {cls.__name__} overrides {step}(), but fitorch's {call} does not call "
+                f"{step} overrides yet, so it would be silently ignored. Remove the override and "
+                "express the step through compile(optimizer=..., loss=..., metrics=...), or write "
+                "the loop yourself (y_pred = model(x); loss.backward(); "
+                "model.optimizer.step()).")
+
+
+@functools.cache
+def _functional_subclass(cls: type) -> type:
+    """``cls`` itself if it is already a graph model, else a subclass of ``cls`` and Functional
+    that shows itself as ``cls``."""
+    from fitorch.models.functional import Functional
+
+    if issubclass(cls, Functional):
+        return cls
+    return type(cls.__name__, (cls, Functional), {
+        "__module__": cls.__module__, "__qualname__": cls.__qualname__})
+
+
 def _wrapper_class(module_cls: type) -> type:
     """A subclass of ``module_cls`` and ``Model`` that shows itself as ``module_cls``."""
 
@@ -64,6 +89,10 @@ class Model(nn.Module):
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         if cls is not Model:
+            if "inputs" in kwargs or (args and _is_symbolic(args[0])):
+                # Keras's ``CustomModel(inputs, outputs)``: a graph model with the subclass's
+                # methods (a Functional subclass of ``cls``, made once per class)
+                return super().__new__(_functional_subclass(cls))
             return super().__new__(cls)
         if "inputs" in kwargs or (args and _is_symbolic(args[0])):
             from fitorch.models.functional import Functional
@@ -270,6 +299,9 @@ class Model(nn.Module):
         """
         from fitorch.training.trainer import Trainer
 
+        _refuse_step_override(self, "train_step", "fit")
+        if validation_data is not None or validation_split:
+            _refuse_step_override(self, "test_step", "fit")
         return Trainer(self).fit(
             x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
             validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
@@ -292,6 +324,7 @@ class Model(nn.Module):
         """Loss and metrics over a dataset: a float (loss only), a list, or a dict."""
         from fitorch.training.trainer import Trainer
 
+        _refuse_step_override(self, "test_step", "evaluate")
         return Trainer(self).evaluate(
             x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
             steps=steps, callbacks=callbacks, return_dict=return_dict)
@@ -307,6 +340,7 @@ class Model(nn.Module):
         """Outputs for ``x``, batch by batch, returned on the CPU (tensors, tuple or dict)."""
         from fitorch.training.trainer import Trainer
 
+        _refuse_step_override(self, "predict_step", "predict")
         return Trainer(self).predict(x, batch_size=batch_size, verbose=verbose, steps=steps,
                                      callbacks=callbacks)
 
@@ -316,6 +350,7 @@ class Model(nn.Module):
         """One gradient step on one batch; returns that batch's loss and metrics."""
         from fitorch.training.trainer import Trainer
 
+        _refuse_step_override(self, "train_step", "train_on_batch")
         return Trainer(self).train_on_batch(x, y, sample_weight=sample_weight,
                                             class_weight=class_weight,
                                             reset_metrics=reset_metrics, return_dict=return_dict)
@@ -325,6 +360,7 @@ class Model(nn.Module):
         """Loss and metrics on one batch, without training."""
         from fitorch.training.trainer import Trainer
 
+        _refuse_step_override(self, "test_step", "test_on_batch")
         return Trainer(self).test_on_batch(x, y, sample_weight=sample_weight,
                                            reset_metrics=reset_metrics, return_dict=return_dict)
 
@@ -332,6 +368,7 @@ class Model(nn.Module):
         """Outputs for one batch, on the CPU."""
         from fitorch.training.trainer import Trainer
 
+        _refuse_step_override(self, "predict_step", "predict_on_batch")
         return Trainer(self).predict_on_batch(x)
 
     def reset_metrics(self) -> None:
