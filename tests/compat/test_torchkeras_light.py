@@ -135,7 +135,7 @@ def test_quiet_model_and_bad_shared_step(tmp_path, capsys):
 def test_history_is_torchkeras_dict_of_lists(tmp_path):
     import pandas as pd
 
-    L.seed_everything(0, verbose=False)
+    torch.manual_seed(0)
     dl_train, dl_valid = loaders()
     model = Model(Net(), verbose=False)
     trainer(tmp_path, 2).fit(model, dl_train, dl_valid)
@@ -146,7 +146,7 @@ def test_history_is_torchkeras_dict_of_lists(tmp_path):
 
 
 def test_load_from_checkpoint_rebuilds_the_net_from_its_hyperparameters(tmp_path):
-    L.seed_everything(0, verbose=False)
+    torch.manual_seed(0)
     dl_train, dl_valid = loaders()
     net = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 1), nn.Sigmoid())
     model = Model(net, verbose=False)
@@ -163,7 +163,7 @@ def test_load_from_checkpoint_rebuilds_the_net_from_its_hyperparameters(tmp_path
 
 
 def test_load_from_checkpoint_of_an_unstorable_net_says_what_to_pass(tmp_path):
-    L.seed_everything(0, verbose=False)
+    torch.manual_seed(0)
     dl_train, _ = loaders()
     model = Model(Net(), verbose=False)  # the tutorial's own class, not registered
     trainer(tmp_path, 1).fit(model, dl_train)
