@@ -21,7 +21,8 @@ _LAZY = {
     "launch": "fitorch.training.engine",
 }
 _SUBMODULES = ("backend", "callbacks", "datasets", "layers", "losses", "metrics", "models", "optimizers",
-               "training", "saving", "plot", "compat", "ops")
+               "training", "saving", "plot", "compat", "ops", "activations", "constraints",
+               "initializers", "regularizers", "random", "utils")
 
 
 def __getattr__(name: str) -> Any:

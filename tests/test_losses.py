@@ -250,10 +250,12 @@ def test_get_compute_with_sample_weight_is_sum_over_batch():
     assert adapter.compute(p, y, w).item() == pytest.approx((per * w).sum().item() / 3)
 
 
-def test_check_rejects_float_labels_for_sparse_crossentropy():
+def test_check_accepts_float_labels_for_sparse_crossentropy_as_keras_does():
     adapter = losses.get(losses.SparseCategoricalCrossentropy())
-    with pytest.raises(TypeError, match=r"float32.*long\(\)|integers"):
-        adapter.check(torch.rand(4, 3), torch.tensor([0.0, 1.0, 2.0, 1.0]))
+    p = torch.rand(4, 3).softmax(-1)
+    adapter.check(p, torch.tensor([0.0, 1.0, 2.0, 1.0]))  # cast; fit refuses 0.5 up front
+    assert torch.equal(adapter.compute(p, torch.tensor([0.0, 1.0, 2.0, 1.0])),
+                       adapter.compute(p, torch.tensor([0, 1, 2, 1])))
     with pytest.raises(ValueError, match="one-hot"):
         adapter.check(torch.rand(4, 3), torch.eye(3, dtype=torch.long)[[0, 1, 2, 0]])
     adapter.check(torch.rand(4, 3), torch.tensor([[0], [1], [2], [1]]))

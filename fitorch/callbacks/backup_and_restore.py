@@ -65,7 +65,7 @@ class BackupAndRestore(Callback):
     def on_train_begin(self, logs: Mapping | None = None) -> None:
         self._batches_seen = 0
         self._due = False
-        if os.path.isfile(self.backup_path):
+        if os.path.lexists(self.backup_path):  # a FIFO or a folder there is refused, not skipped
             self._restore()
 
     def _restore(self) -> None:
@@ -77,28 +77,36 @@ class BackupAndRestore(Callback):
         path, model = self.backup_path, self.model
         source = f"BackupAndRestore: backup {path!r}"
         members = archive.read_archive(path, "BackupAndRestore", _FORMAT)
-        state = members["state.json"]
-        tensors = state_from_bytes(members["state.safetensors"], source)
-        load_state_checked(_unwrapped(model), state_from_bytes(
-            members[archive.WEIGHTS_MEMBER], source), source)
-        restore_training_state(model, state["training"], tensors, source)
+        missing = sorted({"state.json", "state.safetensors", archive.WEIGHTS_MEMBER}
+                         - set(members))
+        if missing:
+            raise ValueError(f"{source} lacks members {missing}; the file is damaged")
+        tensors = state_from_bytes(members["state.safetensors"],
+                                   f"{source}: member 'state.safetensors'")
+        weights = state_from_bytes(members[archive.WEIGHTS_MEMBER],
+                                   f"{source}: member {archive.WEIGHTS_MEMBER!r}")
+        # Everything is read and checked before anything is applied, so a damaged or crafted
+        # backup leaves the model as it was.
+        try:
+            state = _checked_state(members["state.json"], tensors)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as e:
+            raise ValueError(f"{source}: member 'state.json' is damaged ({type(e).__name__}: "
+                             f"{e}); delete the backup to start afresh") from e
+        load_state_checked(_unwrapped(model), weights, source)
+        restore_training_state(model, state["training"], tensors,
+                               f"{source}: member 'state.json'")
         history = model.history
-        saved = state["history"]
         if history is not None:
-            history.epoch[:] = list(saved["epoch"])
+            history.epoch[:] = state["epochs"]
             history.history.clear()
-            history.history.update({k: list(v) for k, v in saved["history"].items()})
-        position = state["position"]
-        rng = archive.unpack(state["rng"], tensors)
-        epoch_rng = archive.unpack(state["epoch_rng_state"], tensors)
-        if position["step"] == 0:
+            history.history.update(state["columns"])
+        if state["step"] == 0:
             # The trainer re-seeds torch from epoch_rng_state and skips nothing; Python's and
             # NumPy's generators are put back here.
-            restore_rng_states(rng)
-        phase = archive.unpack(state.get("phase"), tensors)
-        model._fit_state.resume_from(int(position["epoch"]), int(position["step"]), epoch_rng,
-                                     rng, phase_state=phase)
-        self._batches_seen = int(position.get("batches_seen", 0))
+            restore_rng_states(state["rng"])
+        model._fit_state.resume_from(state["epoch"], state["step"], state["epoch_rng"],
+                                     state["rng"], phase_state=state["phase"])
+        self._batches_seen = state["batches_seen"]
 
     # ------------------------------------------------------------------ backing up
     def on_train_batch_end(self, batch: int, logs: Mapping | None = None) -> None:
@@ -167,6 +175,41 @@ class BackupAndRestore(Callback):
                 os.remove(self.backup_path)
             except FileNotFoundError:
                 pass
+
+
+def _checked_state(state: Any, tensors: dict) -> dict:
+    """``state.json`` of a backup, unpacked and type-checked (raises on anything malformed)."""
+    from fitorch.saving import archive
+    from fitorch.training.trainer import capture_rng_states, restore_rng_states
+
+    position, saved = state["position"], state["history"]
+    values = [int(position[k]) for k in ("epoch", "step")]
+    batches_seen = int(position.get("batches_seen", 0))
+    if min(values + [batches_seen]) < 0:
+        raise ValueError(f"negative position {position!r:.80}")
+    columns = saved["history"]
+    if not isinstance(state["training"], dict) or not isinstance(columns, dict):
+        raise TypeError("'training' and 'history' must be dicts")
+    for key, column in columns.items():
+        if not isinstance(column, list) or not all(
+                isinstance(v, (int, float)) or v is None for v in column):
+            raise TypeError(f"history column {key!r:.40} is not a list of numbers")
+    rng = archive.unpack(state["rng"], tensors)
+    epoch_rng = archive.unpack(state["epoch_rng_state"], tensors)
+    phase = archive.unpack(state.get("phase"), tensors)
+    if not isinstance(rng, dict) or not (phase is None or isinstance(phase, dict)):
+        raise TypeError("'rng' must be a dict and 'phase' a dict or null")
+    current = capture_rng_states()
+    try:  # the generators check the states: try them, then put the current ones back
+        restore_rng_states(rng)
+        if epoch_rng is not None:
+            torch.set_rng_state(epoch_rng)
+    finally:
+        restore_rng_states(current)
+    return {"epoch": values[0], "step": values[1], "batches_seen": batches_seen,
+            "training": state["training"], "epochs": [int(e) for e in saved["epoch"]],
+            "columns": {str(k): list(v) for k, v in columns.items()},
+            "rng": rng, "epoch_rng": epoch_rng, "phase": phase}
 
 
 def _unwrapped(model: Any) -> Any:

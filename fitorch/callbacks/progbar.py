@@ -21,66 +21,15 @@ from typing import IO, Any
 
 from fitorch.callbacks._dist import is_main_process
 from fitorch.callbacks.callback import Callback
+from fitorch.utils.progbar import (bar_text, count_text, draw_line,  # noqa: F401 (re-exported)
+                                   format_logs, format_time_per_step, format_value,
+                                   resolve_verbose)
+from fitorch.utils.progbar import format_eta as _format_eta  # noqa: F401
+from fitorch.utils.progbar import is_live as _is_live
+from fitorch.utils.progbar import make_console as _make_console
 
 # The clock, looked up at call time so tests can drive the bar with a fake one.
 _now = time.monotonic
-
-_BAR_WIDTH = 20
-
-
-def _make_console(file: IO[str] | None) -> Any:
-    from rich.console import Console  # deferred: only a bar that shows anything needs rich
-
-    # Console() without a file follows sys.stdout as it is when written to (pytest, Jupyter).
-    return Console(file=file) if file is not None else Console()
-
-
-def _is_live(console: Any) -> bool:
-    """Whether lines can be redrawn in place: a notebook, or an interactive terminal (not a
-    'dumb' one, nor one marked TTY_INTERACTIVE=0 as some CI systems do)."""
-    interactive = getattr(console, "is_interactive",
-                          console.is_terminal and not console.is_dumb_terminal)
-    return bool(console.is_jupyter or interactive)
-
-
-def resolve_verbose(verbose: int | str, console: Any = None) -> int:
-    """``verbose`` as 0, 1 or 2. ``"auto"`` is 1 (a live bar) when the output (``console``, a
-    rich Console; default: stdout) is a terminal or a notebook, and 2 (one line per epoch)
-    otherwise, e.g. in CI logs or a file."""
-    if verbose == "auto":
-        return 1 if _is_live(console if console is not None else _make_console(None)) else 2
-    if verbose in (0, 1, 2) and not isinstance(verbose, bool):
-        return int(verbose)
-    raise ValueError(f"verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
-
-
-def format_value(value: Any) -> str:
-    """A logged number as Keras prints it: 4 decimals, scientific when tiny."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return str(value)
-    return f"{value:.4f}" if abs(value) > 1e-3 else f"{value:.4e}"
-
-
-def format_logs(logs: Mapping[str, Any] | None) -> str:
-    """`` - loss: 0.1234 - accuracy: 0.9500`` (reading ``logs``, so it syncs lazy batch logs)."""
-    return "".join(f" - {key}: {format_value(value)}" for key, value in (logs or {}).items())
-
-
-def format_time_per_step(seconds: float, unit: str = "step") -> str:
-    """``2s/step``, ``37ms/step`` or ``850us/step``."""
-    if seconds >= 1 or seconds == 0:
-        return f"{seconds:.0f}s/{unit}"
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:.0f}ms/{unit}"
-    return f"{seconds * 1e6:.0f}us/{unit}"
-
-
-def _format_eta(seconds: float) -> str:
-    if seconds > 3600:
-        return "%d:%02d:%02d" % (seconds // 3600, (seconds % 3600) // 60, seconds % 60)
-    if seconds > 60:
-        return "%d:%02d" % (seconds // 60, seconds % 60)
-    return "%ds" % seconds
 
 
 class ProgressBar(Callback):
@@ -160,42 +109,13 @@ class ProgressBar(Callback):
         return (now - self._start) / current
 
     def _count(self) -> str:
-        digits = len(str(self._target))
-        return f"{self._seen:>{digits}}/{self._target}"
-
-    def _bar_text(self, logs: Mapping[str, Any] | None, now: float, final: bool) -> Any:
-        from rich.text import Text
-
-        text = Text()
-        per_step = self._time_per_step()
-        if self._target:
-            text.append(self._count(), style="bold")
-            text.append(" ")
-            done = int(_BAR_WIDTH * min(self._seen / self._target, 1.0))
-            text.append("━" * done, style="green")
-            text.append("━" * (_BAR_WIDTH - done), style="bright_black")
-        else:
-            text.append(f"{self._seen:7d}/Unknown", style="bold")
-        if final or not self._target:
-            text.append(f" {now - self._start:.0f}s", style="bold")
-        else:
-            text.append(" " + _format_eta(per_step * (self._target - self._seen)), style="bold")
-        text.append(" " + format_time_per_step(per_step) + format_logs(logs))
-        return text
+        return count_text(self._seen, self._target)
 
     def _redraw(self, logs: Mapping[str, Any] | None, now: float, final: bool) -> None:
-        console = self._console
-        text = self._bar_text(logs, now, final)
-        if not final and not console.is_jupyter:
-            # A line wider than the terminal wraps, and "\r" could no longer redraw it.
-            text.truncate(max(console.width - 1, 1), overflow="ellipsis")
-        with console.capture() as captured:
-            console.print(text, end="", soft_wrap=True, highlight=False)
-        # Spaces blank out what is left of a longer previous line ("\x1b[K" would do it too,
-        # but notebooks do not understand it).
-        pad = " " * max(0, self._prev_width - text.cell_len)
-        self._write("\r" + captured.get() + pad + ("\n" if final else ""))
-        self._prev_width = 0 if final else text.cell_len
+        text = bar_text(self._seen, self._target, now - self._start, self._time_per_step(), logs,
+                        final)
+        line, self._prev_width = draw_line(self._console, text, self._prev_width, final)
+        self._write(line)
         self._last_draw = now
 
     def _write(self, s: str) -> None:

@@ -6,7 +6,7 @@ import importlib
 import types
 from typing import Any
 
-from fitorch.layers import activations, initializers, regularizers
+from fitorch import activations, constraints, initializers, regularizers
 from fitorch.layers.base import (IncompatibleInputError, Layer, deserialize, infer_output_shape,
                                  regularization_losses, serialize)
 from fitorch.layers.conv import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Conv3D,
@@ -52,4 +52,4 @@ def __getattr__(name: str) -> Any:
 __all__ = sorted(name for name, value in list(globals().items())
                  if not name.startswith("_") and not isinstance(value, types.ModuleType)
                  and name not in {"annotations", "Any"}) + \
-    ["Input", "activations", "initializers", "regularizers"]
+    ["Input", "activations", "constraints", "initializers", "regularizers"]

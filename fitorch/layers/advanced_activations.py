@@ -8,7 +8,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from fitorch.layers import initializers, regularizers
+from fitorch import constraints, initializers, regularizers
 from fitorch.layers.base import Layer, Shape, describe, standardize_shape
 
 
@@ -90,6 +90,7 @@ class PReLU(_Elementwise):
     """Leaky ReLU with a learned slope ``alpha`` per element (shared along ``shared_axes``)."""
 
     def __init__(self, alpha_initializer: Any = "zeros", alpha_regularizer: Any = None,
+                 alpha_constraint: Any = None,
                  shared_axes: int | Sequence[int] | None = None, **kwargs: Any) -> None:
         axes = () if shared_axes is None else (
             (shared_axes,) if isinstance(shared_axes, int) else tuple(shared_axes))
@@ -99,6 +100,7 @@ class PReLU(_Elementwise):
         super().__init__(**kwargs)
         self.alpha_initializer = initializers.get(alpha_initializer)
         self.alpha_regularizer = regularizers.get(alpha_regularizer)
+        self.alpha_constraint = constraints.get(alpha_constraint)
         self.shared_axes = list(axes) if shared_axes is not None else None
         self._shared = axes
 
@@ -112,7 +114,7 @@ class PReLU(_Elementwise):
                              "are not in shared_axes")
         self._alpha_shape = shape
         self.add_weight(shape, self.alpha_initializer, name="alpha",
-                        regularizer=self.alpha_regularizer)
+                        regularizer=self.alpha_regularizer, constraint=self.alpha_constraint)
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         return F.relu(inputs) - self.alpha * F.relu(-inputs)

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from fitorch.layers import initializers, regularizers
+from fitorch import constraints, initializers, regularizers
 from fitorch.layers.base import IncompatibleInputError, Layer, is_shape, shape_of, standardize_shape
 from fitorch.layers.core import check_positive_int, check_rate
 
@@ -56,7 +56,8 @@ class MultiHeadAttention(Layer):
                  dropout: float = 0.0, use_bias: bool = True, output_shape: Any = None,
                  attention_axes: Any = None, kernel_initializer: Any = "glorot_uniform",
                  bias_initializer: Any = "zeros", kernel_regularizer: Any = None,
-                 bias_regularizer: Any = None, **kwargs: Any) -> None:
+                 kernel_constraint: Any = None, bias_regularizer: Any = None,
+                 bias_constraint: Any = None, **kwargs: Any) -> None:
         owner = type(self).__name__
         self.num_heads = check_positive_int(owner, "num_heads", num_heads)
         self.key_dim = check_positive_int(owner, "key_dim", key_dim)
@@ -77,7 +78,9 @@ class MultiHeadAttention(Layer):
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.bias_constraint = constraints.get(bias_constraint)
 
     def _build_from_call(self, args: tuple, kwargs: dict) -> None:
         names = ("query", "value", "key")
@@ -119,18 +122,21 @@ class MultiHeadAttention(Layer):
                                     ("value", value[-1], self.value_dim)):
             self.add_weight((dim, heads, head_dim), self.kernel_initializer,
                             name=f"{name}_kernel", regularizer=self.kernel_regularizer,
+                            constraint=self.kernel_constraint,
                             layout=in_layout)
             if self.use_bias:
                 self.add_weight((heads, head_dim), self.bias_initializer, name=f"{name}_bias",
-                                regularizer=self.bias_regularizer, layout=bias_layout)
+                                regularizer=self.bias_regularizer,
+                                constraint=self.bias_constraint, layout=bias_layout)
             else:
                 setattr(self, f"{name}_bias", None)
         self.add_weight((heads, self.value_dim, self._out_dim), self.kernel_initializer,
                         name="output_kernel", regularizer=self.kernel_regularizer,
+                        constraint=self.kernel_constraint,
                         layout=(_out_to_torch, functools.partial(_out_to_keras, heads=heads)))
         if self.use_bias:
             self.add_weight((self._out_dim,), self.bias_initializer, name="output_bias",
-                            regularizer=self.bias_regularizer)
+                            regularizer=self.bias_regularizer, constraint=self.bias_constraint)
         else:
             self.output_bias = None
 

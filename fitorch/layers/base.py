@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import inspect
 import re
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -194,7 +195,7 @@ class Layer(nn.Module):
         declared = _declared_shape(type(self).__name__, input_shape, batch_input_shape,
                                    input_dim, batch_size)
         weight_dtype = _standardize_dtype(type(self).__name__, dtype)
-        from fitorch.layers import regularizers
+        from fitorch import regularizers
         activity = regularizers.get(activity_regularizer)
         super().__init__()
         self.name = name if name is not None else backend.unique_name(
@@ -206,6 +207,7 @@ class Layer(nn.Module):
         self._built = False
         # (weight name, regularizer) pairs and Keras-layout converters, filled by add_weight
         self._weight_regularizers: list[tuple[str, Any]] = []
+        self._weight_constraints: list[tuple[str, Any]] = []
         self._keras_layout: dict[str, tuple[Callable, Callable]] = {}
         self._weight_names: list[str] = []
         self._weight_ids: dict[int, str] = {}
@@ -333,11 +335,11 @@ class Layer(nn.Module):
         ``shape`` and ``initializer`` are in Keras layout (so fans match Keras); ``layout`` is an
         optional ``(to_storage, to_keras)`` pair when the layer stores the tensor in torch's layout.
         Trainable weights become ``nn.Parameter`` s; non-trainable ones persistent buffers.
+        ``constraint`` (a ``fitorch.constraints`` name or callable) projects the weight after
+        every optimizer step, as in Keras (see ``apply_constraints``).
         """
-        from fitorch.layers import initializers, regularizers
-        if constraint is not None:
-            raise ValueError(f"{describe(self)}: weight constraints are not supported "
-                             f"(constraint={constraint!r}); pass constraint=None")
+        from fitorch import constraints, initializers, regularizers
+        projection = constraints.get(constraint)
         name = name or f"variable_{len(self._weight_names)}"
         if name in self._weight_names or hasattr(nn.Module, name):
             raise ValueError(f"{describe(self)}: a weight named {name!r} already exists")
@@ -354,6 +356,8 @@ class Layer(nn.Module):
         reg = regularizers.get(regularizer)
         if reg is not None:
             self._weight_regularizers.append((name, reg))
+        if projection is not None:
+            self._weight_constraints.append((name, projection))
         self._keras_layout[name] = (to_storage, to_keras)
         self._weight_names.append(name)
         weight = getattr(self, name)
@@ -386,6 +390,8 @@ class Layer(nn.Module):
         self._keras_layout[new] = self._keras_layout.pop(old)
         self._weight_regularizers = [(new if n == old else n, r)
                                      for n, r in self._weight_regularizers]
+        self._weight_constraints = [(new if n == old else n, c)
+                                    for n, c in self._weight_constraints]
 
     @property
     def weights(self) -> list[torch.Tensor]:
@@ -597,7 +603,7 @@ def _declared_shape(owner: str, input_shape: Any, batch_input_shape: Any, input_
 
 def serialize_value(value: Any, layer: nn.Module | None = None, key: str = "value") -> Any:
     """A constructor argument -> a JSON-friendly value, or ``ValueError`` saying why not."""
-    from fitorch.layers import activations
+    from fitorch import activations
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, (np.integer, np.floating, np.bool_)):
@@ -655,3 +661,49 @@ def regularization_losses(module: nn.Module) -> torch.Tensor | None:
             for loss in sub._own_losses():
                 total = loss if total is None else total + loss
     return total
+
+
+def weight_constraints(module: nn.Module) -> list[tuple[torch.Tensor, Callable, Callable,
+Callable]]:
+    """``(weight, constraint, to_keras, to_storage)`` for every constrained weight in ``module``
+    (empty when nothing is constrained, so a trainer can skip the projection entirely)."""
+    found = []
+    for sub in module.modules():
+        if isinstance(sub, Layer):
+            for name, constraint in sub._weight_constraints:
+                to_storage, to_keras = sub._keras_layout[name]
+                found.append((getattr(sub, name), constraint, to_keras, to_storage))
+    return found
+
+
+@torch.no_grad()
+def apply_constraints(pairs: Sequence[tuple[torch.Tensor, Callable, Callable, Callable]]) -> None:
+    """Project each weight in place with its constraint, in Keras's layout (so a constraint's
+    ``axis`` means what it does in Keras); ``pairs`` comes from ``weight_constraints``."""
+    for weight, constraint, to_keras, to_storage in pairs:
+        weight.copy_(to_storage(constraint(to_keras(weight))))
+
+
+# optimizer -> its constraint hook handle, so building again for the same optimizer (recompiling
+# with one torch optimizer object) replaces the hook instead of projecting twice per step
+_CONSTRAINT_HOOKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def constrain_after_steps(optimizer: torch.optim.Optimizer, module: nn.Module) -> bool:
+    """Make every ``optimizer.step()`` project ``module``'s constrained weights afterwards.
+
+    Keras applies constraints right after each optimizer update. A step post-hook on the
+    optimizer does exactly that for every path that steps it (``fit``, ``train_on_batch``, a
+    custom ``train_step``, a hand-written loop, a ``GradScaler`` step that was not skipped)
+    without touching the training step, and a model without constraints gets no hook at all.
+    Returns whether a hook was registered.
+    """
+    old = _CONSTRAINT_HOOKS.pop(optimizer, None)
+    if old is not None:
+        old.remove()
+    pairs = weight_constraints(module)
+    if not pairs:
+        return False
+    _CONSTRAINT_HOOKS[optimizer] = optimizer.register_step_post_hook(
+        lambda opt, args, kwargs: apply_constraints(pairs))
+    return True

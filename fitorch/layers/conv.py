@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from fitorch import backend
-from fitorch.layers import activations, initializers, regularizers
+from fitorch import activations, constraints, initializers, regularizers
 from fitorch.layers.base import Layer, Shape, describe, standardize_shape
 from fitorch.layers.conv_utils import (axis_padding, conv_output_length, deconv_output_length,
                                        deconv_plan, normalize_padding, normalize_tuple,
@@ -137,7 +137,8 @@ class Conv(_BaseConv):
                  data_format: str | None = None, dilation_rate: Any = 1, groups: int = 1,
                  activation: str | Callable | None = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
-                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 kernel_regularizer: Any = None, kernel_constraint: Any = None,
+                 bias_regularizer: Any = None, bias_constraint: Any = None,
                  **kwargs: Any) -> None:
         owner = type(self).__name__
         self.filters = check_positive_int(owner, "filters", filters)
@@ -151,7 +152,9 @@ class Conv(_BaseConv):
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.bias_constraint = constraints.get(bias_constraint)
         self._op = _CONV[self.rank]
 
     def build(self, input_shape: Shape) -> None:
@@ -163,11 +166,11 @@ class Conv(_BaseConv):
         self._built_in_channels = channels
         self.add_weight(self.kernel_size + (channels // self.groups, self.filters),
                         self.kernel_initializer, name="kernel",
-                        regularizer=self.kernel_regularizer,
+                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
                         layout=(permute_to_torch(self.rank), permute_to_keras(self.rank)))
         if self.use_bias:
             self.add_weight((self.filters,), self.bias_initializer, name="bias",
-                            regularizer=self.bias_regularizer)
+                            regularizer=self.bias_regularizer, constraint=self.bias_constraint)
         else:
             self.bias = None
         self._plan_padding()
@@ -214,7 +217,8 @@ class ConvTranspose(_BaseConv):
                  dilation_rate: Any = 1, activation: str | Callable | None = None,
                  use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
                  bias_initializer: Any = "zeros", kernel_regularizer: Any = None,
-                 bias_regularizer: Any = None, **kwargs: Any) -> None:
+                 kernel_constraint: Any = None, bias_regularizer: Any = None,
+                 bias_constraint: Any = None, **kwargs: Any) -> None:
         owner = type(self).__name__
         self.filters = check_positive_int(owner, "filters", filters)
         super().__init__(**kwargs)
@@ -230,7 +234,9 @@ class ConvTranspose(_BaseConv):
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.bias_constraint = constraints.get(bias_constraint)
         self._op = _CONV_T[self.rank]
 
     def build(self, input_shape: Shape) -> None:
@@ -239,10 +245,11 @@ class ConvTranspose(_BaseConv):
         # Keras kernel (*k, filters, in); torch conv_transpose weight (in, filters, *k)
         self.add_weight(self.kernel_size + (self.filters, channels), self.kernel_initializer,
                         name="kernel", regularizer=self.kernel_regularizer,
+                        constraint=self.kernel_constraint,
                         layout=(permute_to_torch(self.rank), permute_to_keras(self.rank)))
         if self.use_bias:
             self.add_weight((self.filters,), self.bias_initializer, name="bias",
-                            regularizer=self.bias_regularizer)
+                            regularizer=self.bias_regularizer, constraint=self.bias_constraint)
         else:
             self.bias = None
 
@@ -310,12 +317,15 @@ class _DepthwiseWeights:
     """The depthwise kernel shared by depthwise and separable convolutions."""
 
     def _init_depthwise(self, depthwise_initializer: Any, depthwise_regularizer: Any,
-                        use_bias: bool, bias_initializer: Any, bias_regularizer: Any) -> None:
+                        use_bias: bool, bias_initializer: Any, bias_regularizer: Any,
+                        depthwise_constraint: Any, bias_constraint: Any) -> None:
         self.use_bias = bool(use_bias)
         self.depthwise_initializer = initializers.get(depthwise_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.bias_constraint = constraints.get(bias_constraint)
         self._op = _CONV[self.rank]
 
     def _build_depthwise(self, input_shape: Shape) -> int:
@@ -326,13 +336,14 @@ class _DepthwiseWeights:
         self.add_weight(self.kernel_size + (channels, self.depth_multiplier),
                         self.depthwise_initializer, name="depthwise_kernel",
                         regularizer=self.depthwise_regularizer,
+                        constraint=self.depthwise_constraint,
                         layout=_depthwise_layout(self.rank, self.depth_multiplier))
         return channels
 
     def _build_bias(self, size: int) -> None:
         if self.use_bias:
             self.add_weight((size,), self.bias_initializer, name="bias",
-                            regularizer=self.bias_regularizer)
+                            regularizer=self.bias_regularizer, constraint=self.bias_constraint)
         else:
             self.bias = None
         self._plan_padding()
@@ -346,14 +357,16 @@ class DepthwiseConv(_DepthwiseWeights, _BaseConv):
                  dilation_rate: Any = 1, activation: str | Callable | None = None,
                  use_bias: bool = True, depthwise_initializer: Any = "glorot_uniform",
                  bias_initializer: Any = "zeros", depthwise_regularizer: Any = None,
-                 bias_regularizer: Any = None, **kwargs: Any) -> None:
+                 depthwise_constraint: Any = None, bias_regularizer: Any = None,
+                 bias_constraint: Any = None, **kwargs: Any) -> None:
         self.depth_multiplier = check_positive_int(type(self).__name__, "depth_multiplier",
                                                    depth_multiplier)
         super().__init__(**kwargs)
         self._init_window(kernel_size, strides, padding, data_format, dilation_rate, activation,
                           allow_causal=False)
         self._init_depthwise(depthwise_initializer, depthwise_regularizer, use_bias,
-                             bias_initializer, bias_regularizer)
+                             bias_initializer, bias_regularizer, depthwise_constraint,
+                             bias_constraint)
 
     def build(self, input_shape: Shape) -> None:
         channels = self._build_depthwise(input_shape)
@@ -396,8 +409,9 @@ class SeparableConv(_DepthwiseWeights, _BaseConv):
                  activation: str | Callable | None = None, use_bias: bool = True,
                  depthwise_initializer: Any = "glorot_uniform",
                  pointwise_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
-                 depthwise_regularizer: Any = None, pointwise_regularizer: Any = None,
-                 bias_regularizer: Any = None, **kwargs: Any) -> None:
+                 depthwise_regularizer: Any = None, depthwise_constraint: Any = None,
+                 pointwise_regularizer: Any = None, pointwise_constraint: Any = None,
+                 bias_regularizer: Any = None, bias_constraint: Any = None, **kwargs: Any) -> None:
         owner = type(self).__name__
         self.filters = check_positive_int(owner, "filters", filters)
         self.depth_multiplier = check_positive_int(owner, "depth_multiplier", depth_multiplier)
@@ -405,15 +419,18 @@ class SeparableConv(_DepthwiseWeights, _BaseConv):
         self._init_window(kernel_size, strides, padding, data_format, dilation_rate, activation,
                           allow_causal=False)
         self._init_depthwise(depthwise_initializer, depthwise_regularizer, use_bias,
-                             bias_initializer, bias_regularizer)
+                             bias_initializer, bias_regularizer, depthwise_constraint,
+                             bias_constraint)
         self.pointwise_initializer = initializers.get(pointwise_initializer)
         self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
+        self.pointwise_constraint = constraints.get(pointwise_constraint)
 
     def build(self, input_shape: Shape) -> None:
         channels = self._build_depthwise(input_shape)
         self.add_weight((1,) * self.rank + (channels * self.depth_multiplier, self.filters),
                         self.pointwise_initializer, name="pointwise_kernel",
                         regularizer=self.pointwise_regularizer,
+                        constraint=self.pointwise_constraint,
                         layout=(permute_to_torch(self.rank), permute_to_keras(self.rank)))
         self._build_bias(self.filters)
 

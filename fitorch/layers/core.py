@@ -8,7 +8,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from fitorch.layers import activations, initializers, regularizers
+from fitorch import activations, constraints, initializers, regularizers
 from fitorch.layers.base import Layer, Shape, describe, infer_output_shape, standardize_shape
 
 
@@ -43,7 +43,8 @@ class Dense(Layer):
 
     def __init__(self, units: int, activation: str | Callable | None = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
-                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 kernel_regularizer: Any = None, kernel_constraint: Any = None,
+                 bias_regularizer: Any = None, bias_constraint: Any = None,
                  **kwargs: Any) -> None:
         self.units = check_positive_int("Dense", "units", units)
         self.activation = activations.get(activation)
@@ -52,7 +53,9 @@ class Dense(Layer):
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.bias_constraint = constraints.get(bias_constraint)
         self._act = activations.fused(self.activation)
 
     def build(self, input_shape: Shape) -> None:
@@ -61,10 +64,11 @@ class Dense(Layer):
             raise ValueError(f"{describe(self)}: the last axis of the input must be known, got "
                              f"shape {input_shape}")
         self.add_weight((in_features, self.units), self.kernel_initializer, name="kernel",
-                        regularizer=self.kernel_regularizer, layout=(transpose_2d, transpose_2d))
+                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+                        layout=(transpose_2d, transpose_2d))
         if self.use_bias:
             self.add_weight((self.units,), self.bias_initializer, name="bias",
-                            regularizer=self.bias_regularizer)
+                            regularizer=self.bias_regularizer, constraint=self.bias_constraint)
         else:
             self.bias = None
 

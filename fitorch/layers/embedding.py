@@ -7,7 +7,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from fitorch.layers import initializers, regularizers
+from fitorch import constraints, initializers, regularizers
 from fitorch.layers.base import Layer, Shape, describe, standardize_shape
 from fitorch.layers.core import check_positive_int
 
@@ -26,7 +26,8 @@ class Embedding(Layer):
     _input_dtype = torch.long
 
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: Any = "uniform",
-                 embeddings_regularizer: Any = None, mask_zero: bool = False,
+                 embeddings_regularizer: Any = None, embeddings_constraint: Any = None,
+                 mask_zero: bool = False,
                  input_length: int | None = None, **kwargs: Any) -> None:
         owner = type(self).__name__
         self.input_dim = check_positive_int(owner, "input_dim", input_dim)
@@ -43,6 +44,7 @@ class Embedding(Layer):
         self.mask_zero = False
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
 
     def build(self, input_shape: Shape) -> None:
         if self.input_length is not None and len(input_shape) > 1 and \
@@ -50,7 +52,8 @@ class Embedding(Layer):
             raise ValueError(f"{describe(self)}: input_length={self.input_length} but the input "
                              f"has shape {input_shape}")
         self.add_weight((self.input_dim, self.output_dim), self.embeddings_initializer,
-                        name="embeddings", regularizer=self.embeddings_regularizer)
+                        name="embeddings", regularizer=self.embeddings_regularizer,
+                        constraint=self.embeddings_constraint)
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         if inputs.is_floating_point():

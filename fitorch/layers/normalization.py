@@ -8,7 +8,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from fitorch.layers import initializers, regularizers
+from fitorch import constraints, initializers, regularizers
 from fitorch.layers.base import Layer, Shape, describe, standardize_shape
 
 
@@ -46,7 +46,8 @@ class BatchNormalization(Layer):
                  epsilon: float = 1e-3, center: bool = True, scale: bool = True,
                  beta_initializer: Any = "zeros", gamma_initializer: Any = "ones",
                  moving_mean_initializer: Any = "zeros", moving_variance_initializer: Any = "ones",
-                 beta_regularizer: Any = None, gamma_regularizer: Any = None,
+                 beta_regularizer: Any = None, beta_constraint: Any = None,
+                 gamma_regularizer: Any = None, gamma_constraint: Any = None,
                  **kwargs: Any) -> None:
         owner = type(self).__name__
         axes = _normalize_axes(owner, axis)
@@ -65,7 +66,9 @@ class BatchNormalization(Layer):
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.gamma_constraint = constraints.get(gamma_constraint)
         self._min_ndim = 2
 
     def build(self, input_shape: Shape) -> None:
@@ -77,12 +80,12 @@ class BatchNormalization(Layer):
         self._axis_index = axis
         if self.scale:
             self.add_weight((features,), self.gamma_initializer, name="gamma",
-                            regularizer=self.gamma_regularizer)
+                            regularizer=self.gamma_regularizer, constraint=self.gamma_constraint)
         else:
             self.gamma = None
         if self.center:
             self.add_weight((features,), self.beta_initializer, name="beta",
-                            regularizer=self.beta_regularizer)
+                            regularizer=self.beta_regularizer, constraint=self.beta_constraint)
         else:
             self.beta = None
         self.add_weight((features,), self.moving_mean_initializer, name="moving_mean",
@@ -142,7 +145,9 @@ class LayerNormalization(Layer):
     def __init__(self, axis: int | Sequence[int] = -1, epsilon: float = 1e-3, center: bool = True,
                  scale: bool = True, beta_initializer: Any = "zeros",
                  gamma_initializer: Any = "ones", beta_regularizer: Any = None,
-                 gamma_regularizer: Any = None, **kwargs: Any) -> None:
+                 beta_constraint: Any = None,
+                 gamma_regularizer: Any = None, gamma_constraint: Any = None,
+                 **kwargs: Any) -> None:
         owner = type(self).__name__
         axes = _normalize_axes(owner, axis)
         if epsilon <= 0:
@@ -154,7 +159,9 @@ class LayerNormalization(Layer):
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.gamma_constraint = constraints.get(gamma_constraint)
 
     def build(self, input_shape: Shape) -> None:
         axes = _resolve_axes(self, self._axes_arg, input_shape)
@@ -168,12 +175,12 @@ class LayerNormalization(Layer):
         self._broadcast = tuple(input_shape[i] if i in axes else 1 for i in range(1, rank))
         if self.scale:
             self.add_weight(param_shape, self.gamma_initializer, name="gamma",
-                            regularizer=self.gamma_regularizer)
+                            regularizer=self.gamma_regularizer, constraint=self.gamma_constraint)
         else:
             self.gamma = None
         if self.center:
             self.add_weight(param_shape, self.beta_initializer, name="beta",
-                            regularizer=self.beta_regularizer)
+                            regularizer=self.beta_regularizer, constraint=self.beta_constraint)
         else:
             self.beta = None
 

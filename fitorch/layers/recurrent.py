@@ -16,7 +16,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from fitorch.layers import activations, initializers, regularizers
+from fitorch import activations, constraints, initializers, regularizers
 from fitorch.layers.base import Layer, Shape, describe, standardize_shape
 from fitorch.layers.core import check_positive_int, check_rate, transpose_2d
 
@@ -56,6 +56,7 @@ class _RNN(Layer):
     def _init_rnn(self, units: int, activation: Any, recurrent_activation: Any, use_bias: bool,
                   kernel_initializer: Any, recurrent_initializer: Any, bias_initializer: Any,
                   kernel_regularizer: Any, recurrent_regularizer: Any, bias_regularizer: Any,
+                  kernel_constraint: Any, recurrent_constraint: Any, bias_constraint: Any,
                   dropout: float, recurrent_dropout: float, return_sequences: bool,
                   return_state: bool, go_backwards: bool, stateful: bool,
                   kwargs: dict[str, Any]) -> None:
@@ -75,8 +76,11 @@ class _RNN(Layer):
         self.recurrent_initializer = initializers.get(recurrent_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
         self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.recurrent_constraint = constraints.get(recurrent_constraint)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
@@ -86,9 +90,11 @@ class _RNN(Layer):
                       layout: tuple[Callable, Callable] = (transpose_2d, transpose_2d)) -> None:
         gu = self._gates * self.units
         self.add_weight((in_features, gu), self.kernel_initializer, name="kernel",
-                        regularizer=self.kernel_regularizer, layout=layout)
+                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+                        layout=layout)
         self.add_weight((self.units, gu), self.recurrent_initializer, name="recurrent_kernel",
-                        regularizer=self.recurrent_regularizer, layout=layout)
+                        regularizer=self.recurrent_regularizer,
+                        constraint=self.recurrent_constraint, layout=layout)
 
     def build(self, input_shape: Shape) -> None:
         if input_shape[-1] is None:
@@ -178,21 +184,23 @@ class SimpleRNN(_RNN):
     def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform",
                  recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
-                 kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
-                 bias_regularizer: Any = None, dropout: float = 0.0,
+                 kernel_regularizer: Any = None, kernel_constraint: Any = None,
+                 recurrent_regularizer: Any = None, recurrent_constraint: Any = None,
+                 bias_regularizer: Any = None, bias_constraint: Any = None, dropout: float = 0.0,
                  recurrent_dropout: float = 0.0, return_sequences: bool = False,
                  return_state: bool = False, go_backwards: bool = False, stateful: bool = False,
                  **kwargs: Any) -> None:
         self._init_rnn(units, activation, None, use_bias, kernel_initializer,
                        recurrent_initializer, bias_initializer, kernel_regularizer,
-                       recurrent_regularizer, bias_regularizer, dropout, recurrent_dropout,
+                       recurrent_regularizer, bias_regularizer, kernel_constraint,
+                       recurrent_constraint, bias_constraint, dropout, recurrent_dropout,
                        return_sequences, return_state, go_backwards, stateful, kwargs)
 
     def _build_weights(self, in_features: int) -> None:
         self._add_matrices(in_features)
         if self.use_bias:
             self.add_weight((self.units,), self.bias_initializer, name="bias",
-                            regularizer=self.bias_regularizer)
+                            regularizer=self.bias_regularizer, constraint=self.bias_constraint)
         else:
             self.bias = None
 
@@ -230,13 +238,15 @@ class LSTM(_RNN):
                  use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
                  recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
                  unit_forget_bias: bool = True, kernel_regularizer: Any = None,
-                 recurrent_regularizer: Any = None, bias_regularizer: Any = None,
+                 kernel_constraint: Any = None, recurrent_regularizer: Any = None, recurrent_constraint: Any = None,
+                 bias_regularizer: Any = None, bias_constraint: Any = None,
                  dropout: float = 0.0, recurrent_dropout: float = 0.0,
                  return_sequences: bool = False, return_state: bool = False,
                  go_backwards: bool = False, stateful: bool = False, **kwargs: Any) -> None:
         self._init_rnn(units, activation, recurrent_activation, use_bias, kernel_initializer,
                        recurrent_initializer, bias_initializer, kernel_regularizer,
-                       recurrent_regularizer, bias_regularizer, dropout, recurrent_dropout,
+                       recurrent_regularizer, bias_regularizer, kernel_constraint,
+                       recurrent_constraint, bias_constraint, dropout, recurrent_dropout,
                        return_sequences, return_state, go_backwards, stateful, kwargs)
         self.unit_forget_bias = bool(unit_forget_bias)
 
@@ -247,7 +257,7 @@ class LSTM(_RNN):
             init = _UnitForgetBias(self.bias_initializer, self.units) if self.unit_forget_bias \
                 else self.bias_initializer
             self.add_weight((4 * self.units,), init, name="bias",
-                            regularizer=self.bias_regularizer)
+                            regularizer=self.bias_regularizer, constraint=self.bias_constraint)
         else:
             self.bias = None
 
@@ -288,14 +298,16 @@ class GRU(_RNN):
     def __init__(self, units: int, activation: Any = "tanh", recurrent_activation: Any = "sigmoid",
                  use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
                  recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
-                 kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
-                 bias_regularizer: Any = None, dropout: float = 0.0,
+                 kernel_regularizer: Any = None, kernel_constraint: Any = None,
+                 recurrent_regularizer: Any = None, recurrent_constraint: Any = None,
+                 bias_regularizer: Any = None, bias_constraint: Any = None, dropout: float = 0.0,
                  recurrent_dropout: float = 0.0, return_sequences: bool = False,
                  return_state: bool = False, go_backwards: bool = False, stateful: bool = False,
                  reset_after: bool = True, **kwargs: Any) -> None:
         self._init_rnn(units, activation, recurrent_activation, use_bias, kernel_initializer,
                        recurrent_initializer, bias_initializer, kernel_regularizer,
-                       recurrent_regularizer, bias_regularizer, dropout, recurrent_dropout,
+                       recurrent_regularizer, bias_regularizer, kernel_constraint,
+                       recurrent_constraint, bias_constraint, dropout, recurrent_dropout,
                        return_sequences, return_state, go_backwards, stateful, kwargs)
         self.reset_after = bool(reset_after)
 
@@ -304,7 +316,8 @@ class GRU(_RNN):
         if self.use_bias:
             shape = (2, 3 * self.units) if self.reset_after else (3 * self.units,)
             self.add_weight(shape, self.bias_initializer, name="bias",
-                            regularizer=self.bias_regularizer, layout=(_swap_zr, _swap_zr))
+                            regularizer=self.bias_regularizer, constraint=self.bias_constraint,
+                            layout=(_swap_zr, _swap_zr))
         else:
             self.bias = None
 

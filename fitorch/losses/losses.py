@@ -171,7 +171,9 @@ def categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False
 
 
 def _check_sparse(name: str, y_true: torch.Tensor, y_pred: torch.Tensor) -> None:
-    check_class_labels(name, y_true, y_pred)
+    # Float labels are accepted and cast, as Keras does; ``fit`` refuses non-whole values
+    # (``fitorch.training.input_checks``), which the cast would silently truncate.
+    check_class_labels(name, y_true, y_pred, allow_float=True)
 
 
 @_register("scce", check=_check_sparse)
@@ -180,8 +182,8 @@ def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool 
     """Cross-entropy against integer labels (``y_pred`` has the class axis ``axis``).
 
     Entries labelled ``ignore_class`` get loss 0 (the ``SparseCategoricalCrossentropy`` class also
-    leaves them out of its mean). Float labels are cast to int here, as Keras does; ``fit`` is
-    stricter (see ``fitorch.losses.get``).
+    leaves them out of its mean). Float labels are cast to int, as Keras does; ``fit`` checks
+    first that they are whole numbers in range.
     """
     y_pred = _prediction(y_pred)
     y_true = as_tensor(y_true, y_pred)

@@ -1,9 +1,12 @@
-"""Graph configs: call arguments, functions and layers <-> JSON-friendly values."""
+"""Graph configs: call arguments, functions and layers <-> JSON-friendly values.
+
+Decoding is safe by construction: a config can only produce plain values, graph references,
+dtypes from :data:`DTYPES` and functions from :func:`function_table` (torch's own functions,
+the operators a graph records, and ``getattr``). Nothing is imported by a name a config gives.
+"""
 
 from __future__ import annotations
 
-import builtins
-import importlib
 import operator
 from typing import Any
 
@@ -37,71 +40,170 @@ def encode_value(value: Any, owner: str) -> Any:
                      "a config; only plain values, tuples, lists, dicts, slices and dtypes can")
 
 
+# every torch.dtype by its name (float32, float, long, ...): the only dtypes a config can name
+DTYPES: dict[str, torch.dtype] = {
+    name: value for name, value in vars(torch).items() if isinstance(value, torch.dtype)}
+
+
+def dtype_by_name(name: Any) -> torch.dtype:
+    """The torch dtype called ``name`` (``"float32"``); ``ValueError`` for anything else."""
+    if isinstance(name, str) and name in DTYPES:
+        return DTYPES[name]
+    raise ValueError(f"config names dtype {name!r:.80}, which is not a torch dtype "
+                     f"(expected one of {sorted(DTYPES)[:6]}...)")
+
+
 def decode_value(value: Any) -> Any:
-    """The inverse of ``encode_value``."""
+    """The inverse of ``encode_value``. Only plain values, containers of them, slices, ``...``,
+    dtypes and ``Ref`` s come out; a malformed value raises ``ValueError``."""
     if isinstance(value, list):
         return [decode_value(v) for v in value]
     if not isinstance(value, dict):
         return value
     if "__ref__" in value:
-        node, path = value["__ref__"]
-        return Ref(int(node), tuple(path))
+        ref = value["__ref__"]
+        if not (isinstance(ref, list) and len(ref) == 2 and type(ref[0]) is int and ref[0] >= 0
+                and isinstance(ref[1], list)
+                and all(type(p) in (int, str) for p in ref[1])):
+            raise ValueError(f"config value {value!r:.80} is not a reference [node, path]")
+        return Ref(ref[0], tuple(ref[1]))
     if "__tuple__" in value:
-        return tuple(decode_value(v) for v in value["__tuple__"])
+        return tuple(decode_value(v) for v in _items(value, "__tuple__"))
     if "__dict__" in value:
-        return {decode_value(k): decode_value(v) for k, v in value["__dict__"]}
+        pairs = [decode_value(p) for p in _items(value, "__dict__")]
+        if not all(isinstance(p, list) and len(p) == 2 and type(p[0]) in (str, int)
+                   for p in pairs):
+            raise ValueError(f"config value {value!r:.80} is not a list of [key, value] pairs")
+        return dict(pairs)
     if "__slice__" in value:
-        return slice(*(decode_value(v) for v in value["__slice__"]))
+        parts = [decode_value(v) for v in _items(value, "__slice__")]
+        if len(parts) != 3:
+            raise ValueError(f"config value {value!r:.80} is not [start, stop, step]")
+        return slice(*parts)
     if "__ellipsis__" in value:
         return Ellipsis
     if "__dtype__" in value:
-        return getattr(torch, value["__dtype__"])
-    raise ValueError(f"config value {value!r} is not an encoded argument")
+        return dtype_by_name(value["__dtype__"])
+    raise ValueError(f"config value {value!r:.80} is not an encoded argument")
 
 
-_MODULES = {"torch": torch, "operator": operator, "builtins": builtins}
+def _items(value: dict, marker: str) -> list:
+    items = value[marker]
+    if not isinstance(items, list):
+        raise ValueError(f"config value {value!r:.80}: {marker} must hold a list")
+    return items
+
+
+# What a graph records besides torch's functions: operators on symbolic tensors and getattr
+# for tensor properties (x.T). Saved files name them by these keys.
+_OPERATORS = ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and_", "or_",
+              "xor", "lt", "le", "gt", "ge", "neg", "pos", "abs", "invert", "getitem")
+_ROOTS = {"torch": torch, "operator": operator, "_operator": operator}
+_functions: dict[str, Any] | None = None
+
+
+def function_table() -> dict[str, Any]:
+    """Dotted name -> function for everything a graph config may call: torch's overridable
+    functions (what ``ft.Input`` records) under the names ``get_config`` stores, the operators
+    a graph records, and ``getattr``. Fixed when first asked for; nothing in it is found by
+    importing a name."""
+    global _functions
+    if _functions is None:
+        table: dict[str, Any] = {"builtins.getattr": getattr}
+        for name in _OPERATORS:
+            fn = getattr(operator, name)
+            table[f"operator.{name}"] = table[f"_operator.{name}"] = fn
+        for group in torch.overrides.get_overridable_functions().values():
+            for fn in group:
+                for name in _names_of(fn):
+                    if _walk(name) is fn:
+                        table.setdefault(name, fn)
+        _functions = table
+    return _functions
+
+
+def _names_of(fn: Any) -> list[str]:
+    names = []
+    try:
+        names.append(torch.overrides.resolve_name(fn))
+    except Exception:  # resolve_name only knows some functions
+        pass
+    module, qualname = getattr(fn, "__module__", None), getattr(fn, "__qualname__", None)
+    if isinstance(module, str) and isinstance(qualname, str):
+        names.append(f"{module}.{qualname}")
+    return [n for n in names if n and "<" not in n]
+
+
+def _walk(name: str) -> Any:
+    # attribute walk from torch (no import): the table holds a name only if it reaches fn
+    root, *attrs = name.split(".")
+    obj = _ROOTS.get(root)
+    for attr in attrs:
+        obj = getattr(obj, attr, None)
+    return obj
 
 
 def function_name(fn: Any) -> str:
-    """A dotted name that ``resolve_function`` turns back into ``fn``."""
-    candidates = []
-    try:
-        candidates.append(torch.overrides.resolve_name(fn))
-    except Exception:  # resolve_name only knows torch's overridable functions
-        pass
-    module, qualname = getattr(fn, "__module__", None), getattr(fn, "__qualname__", None)
-    if module and qualname:
-        candidates.append(f"{module}.{qualname}")
-    if fn in vars(operator).values() and getattr(fn, "__name__", None):
-        candidates.append(f"operator.{fn.__name__}")
+    """The name :func:`function_table` knows ``fn`` by (what ``get_config`` stores)."""
+    candidates = _names_of(fn) + [f"_operator.{getattr(fn, '__name__', '')}"]
     if fn is getattr:
         candidates.append("builtins.getattr")
-    for name in candidates:
-        if name and "<" not in name:
-            try:
-                if resolve_function(name) is fn:
-                    return name
-            except ValueError:
-                continue
-    raise ValueError(f"function {fn!r} cannot be stored in a config: it has no importable name "
-                     "(lambdas and local functions have none); wrap it in a fitorch Layer")
+    # the table keys every name of an allowed function that walks back to it: check just that,
+    # without building the whole table (saving stays as fast as before)
+    allowed = fn is getattr or any(fn is getattr(operator, n) for n in _OPERATORS) or \
+        fn in _overridable()
+    for name in candidates if allowed else ():
+        if (name == "builtins.getattr" and fn is getattr) or _walk(name) is fn:
+            return name
+    raise ValueError(f"function {fn!r} cannot be stored in a config: only torch's functions, "
+                     "operators and getattr can (lambdas, local and other Python functions "
+                     "cannot); wrap it in a fitorch Layer")
 
 
-def resolve_function(name: str) -> Any:
-    """Import ``torch.nn.functional.relu``-style dotted names."""
-    parts = name.split(".")
-    for cut in range(len(parts) - 1, 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        try:
-            for attr in parts[cut:]:
-                obj = getattr(obj, attr)
-        except AttributeError:
-            break
-        return obj
-    raise ValueError(f"cannot resolve function {name!r} from a config")
+_overridable_set: set | None = None
+
+
+def _overridable() -> set:
+    global _overridable_set
+    if _overridable_set is None:
+        _overridable_set = {fn for group in torch.overrides.get_overridable_functions().values()
+                            for fn in group}
+    return _overridable_set
+
+
+def resolve_function(name: Any, custom_objects: dict[str, Any] | None = None) -> Any:
+    """The function a config names: from :func:`function_table`, else (only when loading with
+    ``safe_mode=False``) from ``custom_objects`` by exactly that name. Never imported."""
+    if isinstance(name, str):
+        fn = function_table().get(name)
+        if fn is None and custom_objects:
+            fn = custom_objects.get(name)
+        if callable(fn):
+            return fn
+    supplied = " or in custom_objects (with safe_mode=False)" if custom_objects is not None \
+        else ""
+    raise ValueError(f"config calls function {name!r:.120}, which is not a torch or operator "
+                     f"function{supplied}; refused (names in a file are never imported)")
+
+
+def tensor_method(name: Any) -> str:
+    """``name`` if it is a public method of ``torch.Tensor`` (what a method node may call),
+    else ``ValueError``."""
+    if isinstance(name, str) and name.isidentifier() and not name.startswith("_") and \
+            callable(getattr(torch.Tensor, name, None)):
+        return name
+    raise ValueError(f"config calls method {name!r:.80}, which is not a public tensor method; "
+                     "refused")
+
+
+def tensor_attribute(name: Any) -> str:
+    """``name`` if it is a public non-method attribute of ``torch.Tensor`` (``T``, ``mT``,
+    ``real``: what a ``getattr`` node may read), else ``ValueError``."""
+    if isinstance(name, str) and name.isidentifier() and not name.startswith("_") and \
+            hasattr(torch.Tensor, name) and not callable(getattr(torch.Tensor, name)):
+        return name
+    raise ValueError(f"config reads attribute {name!r:.80}, which is not a public tensor "
+                     "attribute; refused")
 
 
 def serialize_module(module: nn.Module) -> dict[str, Any]:

@@ -316,7 +316,7 @@ class Functional(Model):
         spec = self._spec
         nodes: list[GraphNode] = spec["nodes"]
         namespace: dict[str, Any] = {"torch": torch, "_NOT_GIVEN": _NOT_GIVEN,
-                                     "_unpack_inputs": _unpack_inputs}
+                                     "_unpack_inputs": _unpack_inputs, "_tensor": _tensor}
         used = set(namespace) | {"self"}
         variables: dict[int, str] = {}
         constants: dict[int, str] = {}
@@ -416,8 +416,13 @@ class Functional(Model):
             if node.kind == "module":
                 call = f"self.{node.target}({call_args(node.args, node.kwargs)})"
             elif node.kind == "method":
-                call = (f"{expr(node.args[0])}.{node.target}"
+                # _tensor(...) checks at every call that the receiver is a tensor (one
+                # isinstance), so a method name can never reach another object
+                call = (f"_tensor({expr(node.args[0])}).{_method_name(node.target)}"
                         f"({call_args(node.args[1:], node.kwargs)})")
+            elif node.target is getattr and len(node.args) == 2 and not node.kwargs and \
+                    isinstance(node.args[1], str):
+                call = f"_tensor({expr(node.args[0])}).{_attribute_name(node.args[1])}"
             elif node.target in _INFIX and len(node.args) == 2 and not node.kwargs:
                 left, right = (_atom(expr(a)) for a in node.args)
                 call = f"{left} {_INFIX[node.target]} {right}"
@@ -474,51 +479,139 @@ class Functional(Model):
     @classmethod
     def from_config(cls, config: dict[str, Any],
                     custom_objects: dict[str, type] | None = None) -> Functional:
-        """Rebuild a graph model from ``get_config()``'s output (fresh weights)."""
-        from fitorch.models.configs import decode_value, deserialize_module, resolve_function
+        """Rebuild a graph model from ``get_config()``'s output (fresh weights).
 
+        Safe by construction: functions come only from torch's and the operators' fixed table
+        (``custom_objects`` too, inside ``load_model(..., safe_mode=False)``), tensor methods and
+        attributes are applied only to graph tensors, and every call runs on the symbolic
+        inputs; anything else raises ``ValueError`` naming the node.
+        """
+        from fitorch import backend
+        from fitorch.models.configs import decode_value, deserialize_module
+
+        if not isinstance(config, dict):
+            raise ValueError(f"Functional.from_config: config must be a dict, got "
+                             f"{type(config).__name__}")
         for key in ("layers", "nodes", "inputs", "outputs"):
             if key not in config:
                 raise ValueError(f"Functional.from_config: the config lacks {key!r}")
+        if not isinstance(config["layers"], list) or not isinstance(config["nodes"], list):
+            raise ValueError("Functional.from_config: 'layers' and 'nodes' must be lists")
         layers = {}
         for entry in config["layers"]:
+            if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+                raise ValueError(f"Functional.from_config: layer entry {entry!r:.80} lacks a "
+                                 "name")
             layers[entry["name"]] = deserialize_module(entry, custom_objects)
+        functions = None if backend.in_safe_mode() else backend.deserialization_objects()
         produced: list[Any] = []
 
-        def lookup(ref: Ref) -> Any:
-            value = produced[ref.node]
-            for key in ref.path:
-                value = value[key]
-            return value
+        def lookup(value: Any) -> Any:
+            if not isinstance(value, Ref):
+                return value
+            if value.node >= len(produced):
+                raise ValueError(f"Functional.from_config: node {len(produced)} refers to node "
+                                 f"{value.node}, which does not come before it")
+            result = produced[value.node]
+            for key in value.path:
+                # only into the structure a call returned, never into a tensor
+                if isinstance(result, KerasTensor) or not isinstance(result, (list, tuple, dict)):
+                    raise ValueError(f"Functional.from_config: reference {value} leads into a "
+                                     f"{type(result).__name__}")
+                try:
+                    result = result[key]
+                except (IndexError, KeyError, TypeError):
+                    raise ValueError(f"Functional.from_config: reference {value} has no "
+                                     f"entry {key!r}") from None
+            return result
 
-        for entry in config["nodes"]:
-            kind = entry.get("kind")
-            if kind == "input":
-                produced.append(Input(tuple(entry["shape"]), dtype=entry["dtype"],
-                                      name=entry["name"], batch_size=entry.get("batch_size")))
-                continue
-            args = map_structure(lambda v: lookup(v) if isinstance(v, Ref) else v,
-                                 decode_value(entry["args"]))
-            kwargs = map_structure(lambda v: lookup(v) if isinstance(v, Ref) else v,
-                                   decode_value(entry["kwargs"]))
-            if kind == "module":
-                produced.append(layers[entry["layer"]](*args, **kwargs))
-            elif kind == "method":
-                produced.append(getattr(args[0], entry["method"])(*args[1:], **kwargs))
-            elif kind == "function":
-                produced.append(resolve_function(entry["function"])(*args, **kwargs))
-            else:
-                raise ValueError(f"Functional.from_config: unknown node kind {kind!r}")
-        resolve = (lambda v: lookup(v) if isinstance(v, Ref) else v)
-        inputs = map_structure(resolve, decode_value(config["inputs"]))
-        outputs = map_structure(resolve, decode_value(config["outputs"]))
+        for number, entry in enumerate(config["nodes"]):
+            if not isinstance(entry, dict):
+                raise ValueError(f"Functional.from_config: node {number} is not a dict")
+            produced.append(_rebuild_node(number, entry, layers, functions, lookup,
+                                          decode_value))
+        inputs = map_structure(lookup, decode_value(config["inputs"]))
+        outputs = map_structure(lookup, decode_value(config["outputs"]))
         return cls(inputs, outputs, name=config.get("name"))
+
+
+def _rebuild_node(number: int, entry: dict, layers: dict, functions: dict | None,
+                  lookup: Any, decode_value: Any) -> Any:
+    """Replay one node of a config on the symbolic tensors rebuilt so far."""
+    from fitorch.models.configs import (resolve_function, tensor_attribute, tensor_method)
+
+    kind = entry.get("kind")
+    where = f"Functional.from_config: node {number} ({kind!r})"
+    if kind == "input":
+        return Input(tuple(entry["shape"]) if isinstance(entry.get("shape"), list) else
+                     entry.get("shape"), dtype=_input_dtype(entry.get("dtype")),
+                     name=entry.get("name"), batch_size=entry.get("batch_size"))
+    args = decode_value(entry.get("args", {"__tuple__": []}))
+    kwargs = decode_value(entry.get("kwargs", {"__dict__": []}))
+    if not isinstance(args, tuple) or not isinstance(kwargs, dict) or \
+            not all(isinstance(k, str) for k in kwargs):
+        raise ValueError(f"{where}: args must be a tuple and kwargs a dict by name")
+    args, kwargs = map_structure(lookup, args), map_structure(lookup, kwargs)
+    if kind == "module":
+        layer = entry.get("layer")
+        if not isinstance(layer, str) or layer not in layers:
+            raise ValueError(f"{where} calls layer {layer!r:.80}, which the config does not "
+                             "define")
+        return layers[layer](*args, **kwargs)
+    if kind == "method":
+        name = tensor_method(entry.get("method"))
+        if not args or not isinstance(args[0], KerasTensor):
+            raise ValueError(f"{where}: method {name!r} must be called on a graph tensor, not "
+                             f"on {type(args[0]).__name__ if args else 'nothing'}; refused")
+        return getattr(args[0], name)(*args[1:], **kwargs)
+    if kind == "function":
+        fn = resolve_function(entry.get("function"), functions)
+        if fn is getattr:
+            if len(args) != 2 or kwargs or not isinstance(args[0], KerasTensor):
+                raise ValueError(f"{where}: getattr must read an attribute of a graph tensor; "
+                                 "refused")
+            return getattr(args[0], tensor_attribute(args[1]))
+        if fn is operator.getitem and (not args or not isinstance(args[0], KerasTensor)):
+            raise ValueError(f"{where}: indexing must apply to a graph tensor; refused")
+        if not any(isinstance(v, KerasTensor) for v in leaves((args, kwargs))):
+            # a recorded call always consumed a graph tensor, so it ran symbolically here too
+            raise ValueError(f"{where}: {entry.get('function')!r} is called on no graph "
+                             "tensor; refused")
+        return fn(*args, **kwargs)
+    raise ValueError(f"{where}: unknown node kind {kind!r:.40}")
+
+
+def _input_dtype(name: Any) -> Any:
+    from fitorch.models.configs import dtype_by_name
+
+    return dtype_by_name(name)
 
 
 _INFIX = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/",
           operator.floordiv: "//", operator.mod: "%", operator.pow: "**", operator.matmul: "@",
           operator.and_: "&", operator.or_: "|", operator.xor: "^", operator.lt: "<",
           operator.le: "<=", operator.gt: ">", operator.ge: ">="}
+
+
+def _tensor(value: Any) -> torch.Tensor:
+    """``value``, which a generated forward is about to call a tensor method on, if it is a
+    tensor; else ``TypeError``."""
+    if isinstance(value, torch.Tensor):
+        return value
+    raise TypeError(f"the model's graph calls a tensor method on a {type(value).__name__}; "
+                    "only tensors are allowed")
+
+
+def _method_name(name: Any) -> str:
+    from fitorch.models.configs import tensor_method
+
+    return tensor_method(name)
+
+
+def _attribute_name(name: Any) -> str:
+    from fitorch.models.configs import tensor_attribute
+
+    return tensor_attribute(name)
 
 
 def _atom(text: str) -> str:

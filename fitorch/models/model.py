@@ -246,13 +246,17 @@ class Model(nn.Module):
         validation_batch_size: int | None = None,
         validation_freq: int = 1,
         on_nan: str = "raise",
+        check_finite: bool = True,
     ) -> Any:
         """Train for ``epochs`` epochs and return a ``History``.
 
         ``x`` may be tensors, arrays, lists/tuples/dicts of them, a DataFrame, a ``Dataset``, a
         ``DataLoader`` (used as given), or a generator yielding ``(x, y[, sample_weight])``.
         ``on_nan``: ``"raise"`` (default) stops with an error naming the epoch and step where the
-        loss became NaN or infinite, ``"stop"`` stops with a warning, ``"ignore"`` trains on.
+        loss became NaN or infinite, ``"stop"`` stops with a warning, ``"ignore"`` trains on,
+        ``"restore"`` stops with a warning after putting back the weights and optimizer state
+        from the start of that epoch. In-memory data is checked before anything changes (see
+        docs/training.md); ``check_finite=False`` skips its NaN/inf scan.
         """
         from fitorch.training.trainer import Trainer
 
@@ -262,7 +266,7 @@ class Model(nn.Module):
             class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
             steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
             validation_batch_size=validation_batch_size, validation_freq=validation_freq,
-            on_nan=on_nan)
+            on_nan=on_nan, check_finite=check_finite)
 
     def evaluate(
         self,

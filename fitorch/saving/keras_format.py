@@ -36,10 +36,10 @@ KERAS_WEIGHTS_SUFFIX = ".weights.h5"
 LEGACY_H5_SUFFIX = ".h5"
 _WEIGHTS_MEMBER = "model.weights.h5"
 _MEMBERS = ("metadata.json", "config.json", _WEIGHTS_MEMBER)
-# TODO(after merge): switch to archive's bounded member reader once it lands (same rules).
+# Keras's members are read by archive.read_member (a hard cap at the declared size, stored or
+# deflate only) and its JSON by archive.parse_json (bounded depth), as fitorch's own files.
 MAX_JSON_BYTES = 64 << 20
 MAX_WEIGHTS_BYTES = 8 << 30
-_MAX_RATIO = 200
 
 
 def is_keras_file(path: str) -> bool:
@@ -48,25 +48,11 @@ def is_keras_file(path: str) -> bool:
 
 
 # ---------------------------------------------------------------------------- reading
-def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, source: str) -> bytes:
-    if info.file_size > limit:
-        raise ValueError(f"{source}: member {info.filename} is {info.file_size} bytes, more "
-                         f"than the {limit} fitorch reads; refused")
-    if info.compress_type != zipfile.ZIP_STORED and \
-            info.file_size > _MAX_RATIO * max(info.compress_size, 1) + (1 << 20):
-        raise ValueError(f"{source}: member {info.filename} claims {info.file_size} bytes from "
-                         f"{info.compress_size} compressed (a zip bomb?); refused")
-    with zf.open(info) as f:
-        data = f.read(limit + 1)  # never more than the cap, whatever the header claims
-    if len(data) > limit:
-        raise ValueError(f"{source}: member {info.filename} is larger than it claims; refused")
-    return data
-
-
 def _read_keras_zip(path: str, source: str) -> tuple[dict, bytes]:
     """``config.json`` (parsed) and ``model.weights.h5`` (bytes) of a ``.keras`` file."""
     try:
-        with zipfile.ZipFile(path) as zf:
+        with archive.open_regular_file(path, "load_model") as raw_file, \
+                zipfile.ZipFile(raw_file) as zf:
             infos = {i.filename: i for i in zf.infolist()}
             unexpected = [n for n in infos if n not in _MEMBERS]
             if unexpected or len(infos) != len(zf.infolist()):
@@ -76,29 +62,32 @@ def _read_keras_zip(path: str, source: str) -> tuple[dict, bytes]:
             if "config.json" not in infos or _WEIGHTS_MEMBER not in infos:
                 raise ValueError(f"{source} lacks config.json or {_WEIGHTS_MEMBER}; it is not "
                                  "a complete .keras file")
-            raw = _read_member(zf, infos["config.json"], MAX_JSON_BYTES, source)
-            weights = _read_member(zf, infos[_WEIGHTS_MEMBER], MAX_WEIGHTS_BYTES, source)
+            raw = archive.read_member(zf, infos["config.json"], path, "load_model",
+                                      max_bytes=MAX_JSON_BYTES)
+            weights = archive.read_member(zf, infos[_WEIGHTS_MEMBER], path, "load_model",
+                                          max_bytes=MAX_WEIGHTS_BYTES)
     except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as e:
         raise ValueError(f"{source} is a truncated or corrupted zip ({e})") from e
     return _parse_json(raw, "config.json", source), weights
 
 
 def _parse_json(raw: Any, what: str, source: str) -> dict:
-    try:
-        config = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError, TypeError, RecursionError) as e:
-        raise ValueError(f"{source}: {what} is not valid JSON ({e})") from e
+    if isinstance(raw, str):  # HDF5 attributes hold JSON as text
+        raw = raw.encode("utf-8")
+    if not isinstance(raw, bytes):
+        raise ValueError(f"{source}: {what} is not JSON text")
+    config = archive.parse_json(raw, f"{source}: {what}")
     if not isinstance(config, dict):
         raise ValueError(f"{source}: {what} is not a model config")
     return config
 
 
 def _read_bytes(path: str, source: str) -> bytes:
-    size = os.path.getsize(path)
-    if size > MAX_WEIGHTS_BYTES:
-        raise ValueError(f"{source} is {size} bytes, more than the {MAX_WEIGHTS_BYTES} fitorch "
-                         "reads; refused")
-    with open(path, "rb") as f:
+    with archive.open_regular_file(path, "load_model") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size > MAX_WEIGHTS_BYTES:
+            raise ValueError(f"{source} is {size} bytes, more than the {MAX_WEIGHTS_BYTES} "
+                             "fitorch reads; refused")
         return f.read(MAX_WEIGHTS_BYTES + 1)
 
 

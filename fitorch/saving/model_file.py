@@ -10,6 +10,7 @@ program registered or fitorch and torch define: a file cannot make the loader ru
 from __future__ import annotations
 
 import inspect
+import operator
 import os
 import warnings
 from typing import Any
@@ -124,10 +125,13 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
     ``compile=True``, the compile state (optimizer, scheduler, loss and metrics).
 
     Classes are found among the registered ones (``@fitorch.saving.register_serializable()``),
-    ``custom_objects`` (``{"ClassName": cls}``) and fitorch's layers and models. Files with a
-    pickle, foreign or damaged files, and files from a newer fitorch are refused with a
-    ``ValueError`` before anything is built. ``safe_mode=True`` (the default) also refuses a
-    graph that calls anything but torch and operator functions.
+    ``custom_objects`` (``{"ClassName": cls}``) and fitorch's layers and models; graph functions
+    only from a fixed table of torch and operator functions. Nothing named by the file is ever
+    imported. ``safe_mode=False`` lets Python functions come from ``custom_objects`` too (for
+    ``Lambda`` layers and graph functions outside the table). Files with a pickle, foreign,
+    damaged or crafted files, files from a newer fitorch, FIFOs, devices and directories are
+    refused with a ``ValueError`` naming the file, the member and the problem; a missing file
+    raises ``FileNotFoundError``. ``compile=False`` ignores ``compile.json``.
     """
     path = os.fspath(path)
     source = f"load_model: {path!r}"
@@ -141,38 +145,77 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
     members = archive.read_archive(path, "load_model", _FORMAT)
     objects = serializable_objects(custom_objects)
     entry = members.get("config.json")
-    if not isinstance(entry, dict) or "class_name" not in entry:
+    if not isinstance(entry, dict) or not isinstance(entry.get("class_name"), str):
         raise ValueError(f"{source}: config.json lacks the model's class_name; the file is "
                          "damaged")
+    if archive.WEIGHTS_MEMBER not in members:
+        raise ValueError(f"{source}: the file has no {archive.WEIGHTS_MEMBER} member; the file "
+                         "is damaged")
+    training = members.get("compile.json") if compile else None
+    if training is not None and not (isinstance(training, dict)
+                                     and isinstance(training.get("compile"), dict)):
+        raise ValueError(f"{source}: compile.json does not hold a 'compile' entry; the file is "
+                         "damaged (load_model(..., compile=False) ignores it)")
     if safe_mode:
         check_config_safe(entry.get("config"), source)
     from fitorch.backend import deserialization_scope
 
     with deserialization_scope(safe_mode, custom_objects):  # Lambda functions come from here
         model = _rebuild(entry, objects, path)
-    state = state_from_bytes(members[archive.WEIGHTS_MEMBER], source)
+    state = state_from_bytes(members[archive.WEIGHTS_MEMBER], f"{source}: member "
+                             f"{archive.WEIGHTS_MEMBER!r}")
     if "build_input_shape" in entry and not getattr(model, "built", True):
-        model.build(archive.unpack(entry["build_input_shape"], {}))
+        try:
+            model.build(archive.unpack(entry["build_input_shape"], {}))
+        except Exception as e:  # a crafted shape: any error building from it is a refusal
+            raise ValueError(f"{source}: config.json: cannot build the model for its "
+                             f"build_input_shape ({type(e).__name__}: {e})") from e
     load_state_checked(model, state, source)
-    training = members.get("compile.json")
-    if compile and isinstance(training, dict):
-        lost = training.get("not_saved") or []
-        if lost:
-            warnings.warn(f"load_model: {path!r} was saved from a model compiled with "
-                          f"{', '.join(lost)}, which a file cannot hold; the model is returned "
-                          "uncompiled: call model.compile(...) yourself", stacklevel=2)
-        else:
-            compile_from_spec(model, training["compile"], objects, source)
-            tensors = state_from_bytes(members.get("compile.safetensors", b""), source) \
-                if members.get("compile.safetensors") else {}
-            restore_training_state(model, training.get("state") or {}, tensors, source)
+    if training is not None:
+        _compile_from_file(model, training, members, objects, source, path)
     return model
+
+
+def _compile_from_file(model: Any, training: dict, members: dict, objects: dict, source: str,
+                       path: str) -> None:
+    """Compile ``model`` as ``compile.json`` says and restore its optimizer / scheduler state;
+    whatever a damaged or crafted member makes fail is a ``ValueError`` naming the member."""
+    lost = training.get("not_saved") or []
+    if not isinstance(lost, list):
+        raise ValueError(f"{source}: compile.json: 'not_saved' is a {type(lost).__name__}, "
+                         "expected a list; the file is damaged")
+    if lost:
+        warnings.warn(f"load_model: {path!r} was saved from a model compiled with "
+                      f"{', '.join(str(x) for x in lost)[:500]}, which a file cannot hold; the "
+                      "model is returned uncompiled: call model.compile(...) yourself",
+                      stacklevel=3)
+        return
+    try:
+        tensors = state_from_bytes(members["compile.safetensors"], f"{source}: member "
+                                   "'compile.safetensors'") \
+            if members.get("compile.safetensors") else {}
+        state = training.get("state") or {}
+        if not isinstance(state, dict):
+            raise ValueError(f"'state' is a {type(state).__name__}, expected a dict")
+        if training["compile"].get("lr_scheduler") is not None and "lr_scheduler" not in state:
+            # the scheduler's settings live only in its state
+            raise ValueError("it names an LR scheduler but holds no state for it")
+        compile_from_spec(model, training["compile"], objects, f"{source}: compile.json")
+        restore_training_state(model, state, tensors, f"{source}: compile.json")
+    except Exception as e:  # a crafted compile.json: whatever fails deep inside is a refusal
+        if isinstance(e, ValueError) and str(e).startswith(source):
+            raise
+        raise ValueError(f"{source}: compile.json cannot be restored ({type(e).__name__}: "
+                         f"{e}); load with compile=False and compile the model yourself") from e
 
 
 def _rebuild(entry: dict, objects: dict[str, Any], path: str) -> Any:
     from fitorch.models.model import Model
 
     class_name, registered = str(entry["class_name"]), entry.get("registered_name")
+    if registered is not None and not isinstance(registered, str):
+        raise ValueError(f"load_model: {path!r}: config.json has registered_name "
+                         f"{registered!r:.80}, not a string; the file is damaged")
     cls = resolve_class(class_name, registered, objects)
     advice = (f"decorate the class with @fitorch.saving.register_serializable() or pass "
               f"custom_objects={{{class_name!r}: {class_name}}}; or build the model in code and "
@@ -196,7 +239,7 @@ def _rebuild(entry: dict, objects: dict[str, Any], path: str) -> Any:
                 else cls.from_config(config)
         else:
             model = cls(**config)
-    except (TypeError, ValueError, KeyError) as e:
+    except Exception as e:  # a crafted config: any error in rebuilding from it is a refusal
         raise ValueError(f"load_model: {path!r}: could not rebuild {class_name} from its "
                          f"config ({type(e).__name__}: {e}). Register the classes it names with "
                          "@fitorch.saving.register_serializable() or pass them in "
@@ -208,77 +251,68 @@ def _rebuild(entry: dict, objects: dict[str, Any], path: str) -> Any:
 
 
 # ---------------------------------------------------------------------------- config safety
-_OPERATORS = ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and_", "or_",
-              "xor", "lt", "le", "gt", "ge", "neg", "pos", "abs", "invert", "getitem")
-_allowed_functions: dict[str, Any] | None = None
-
-
 def _function_allowlist() -> dict[str, Any]:
     """Dotted name -> function for what a functional graph may call: torch's overridable
-    functions (what ``ft.Input`` records), the operators it records, and ``getattr``."""
-    global _allowed_functions
-    if _allowed_functions is None:
-        import operator
+    functions (what ``ft.Input`` records), the operators it records, and ``getattr`` (the fixed
+    table ``Functional.from_config`` resolves names against)."""
+    from fitorch.models.configs import function_table
 
-        from fitorch.models.configs import function_name
-
-        allowed: dict[str, Any] = {}
-        functions = [getattr(operator, n) for n in _OPERATORS] + [getattr]
-        for group in torch.overrides.get_overridable_functions().values():
-            functions += group
-        for fn in functions:
-            try:  # keyed by the name get_config stores
-                allowed[function_name(fn)] = fn
-            except ValueError:
-                continue
-        _allowed_functions = allowed
-    return _allowed_functions
+    return function_table()
 
 
 def check_config_safe(config: Any, source: str) -> None:
-    """Refuse a config whose graph calls something other than torch / operator functions and
-    public tensor methods (a crafted ``config.json`` could otherwise chain calls into any
-    Python function)."""
-    if isinstance(config, list):
-        for value in config:
-            check_config_safe(value, source)
-        return
-    if not isinstance(config, dict):
-        return
-    nodes = config.get("nodes")
-    if isinstance(nodes, list):
-        for node in nodes:
-            _check_node(node, source)
-    for value in config.values():
-        check_config_safe(value, source)
+    """Refuse, before anything is built, a config whose graph calls something other than torch /
+    operator functions, or tensor methods and attributes on anything but graph tensors
+    (``Functional.from_config`` enforces the same again while it rebuilds)."""
+    stack = [config]
+    while stack:  # iterative: a config's depth is bounded, but no recursion is needed
+        value = stack.pop()
+        if isinstance(value, list):
+            stack.extend(value)
+            continue
+        if not isinstance(value, dict):
+            continue
+        nodes = value.get("nodes")
+        if isinstance(nodes, list):
+            for number, node in enumerate(nodes):
+                _check_node(node, number, source)
+        stack.extend(value.values())
 
 
-def _check_node(node: Any, source: str) -> None:
+def _check_node(node: Any, number: int, source: str) -> None:
+    from fitorch.models.configs import tensor_attribute, tensor_method
     from fitorch.models.functional import Ref
 
     if not isinstance(node, dict):
-        raise ValueError(f"{source}: a graph node {node!r:.80} is not a dict; the file is damaged")
+        raise ValueError(f"{source}: config.json: graph node {number} ({node!r:.80}) is not a "
+                         "dict; the file is damaged")
     kind = node.get("kind")
+    where = f"{source}: config.json: graph node {number}"
     if kind == "function":
         name = node.get("function")
-        if name not in _function_allowlist():
-            raise ValueError(f"{source}: the model graph calls {name!r}, which is not a torch or "
-                             "operator function; refused (safe_mode=True)")
-        if _function_allowlist()[name] is getattr:
-            attr = _decoded_arg(node, 1)
-            if not isinstance(_decoded_arg(node, 0), Ref) or not isinstance(attr, str) or \
-                    attr.startswith("_"):
-                raise ValueError(f"{source}: the model graph reads attribute {attr!r}, which is "
-                                 "not a public tensor attribute; refused (safe_mode=True)")
+        fn = _function_allowlist().get(name) if isinstance(name, str) else None
+        if fn is None:
+            raise ValueError(f"{where} calls {name!r:.120}, which is not a torch or operator "
+                             "function; refused (safe_mode=True)")
+        if fn is getattr or fn is operator.getitem:
+            if not isinstance(_decoded_arg(node, 0), Ref):
+                raise ValueError(f"{where}: {name} must apply to a graph tensor; refused "
+                                 "(safe_mode=True)")
+        if fn is getattr:
+            try:
+                tensor_attribute(_decoded_arg(node, 1))
+            except ValueError as e:
+                raise ValueError(f"{where}: {e} (safe_mode=True)") from None
     elif kind == "method":
-        name = node.get("method")
-        if not isinstance(name, str) or name.startswith("_") or \
-                not callable(getattr(torch.Tensor, name, None)) or \
-                not isinstance(_decoded_arg(node, 0), Ref):
-            raise ValueError(f"{source}: the model graph calls method {name!r}, which is not a "
-                             "public tensor method; refused (safe_mode=True)")
+        try:
+            tensor_method(node.get("method"))
+        except ValueError as e:
+            raise ValueError(f"{where}: {e} (safe_mode=True)") from None
+        if not isinstance(_decoded_arg(node, 0), Ref):
+            raise ValueError(f"{where}: method {node.get('method')!r} must be called on a "
+                             "graph tensor; refused (safe_mode=True)")
     elif kind not in ("input", "module"):
-        raise ValueError(f"{source}: unknown graph node kind {kind!r}; the file is damaged")
+        raise ValueError(f"{where}: unknown graph node kind {kind!r:.40}; the file is damaged")
 
 
 def _decoded_arg(node: dict, index: int) -> Any:

@@ -57,7 +57,22 @@ def restore_training_state(model: Any, state: dict, tensors: dict[str, torch.Ten
             raise ValueError(f"{source}: the saved optimizer state does not fit the model's "
                              f"{type(model.optimizer).__name__}: {e}") from e
     if "lr_scheduler" in state and model.lr_scheduler is not None:
-        model.lr_scheduler.load_state_dict(unpack(state["lr_scheduler"], tensors))
+        scheduler = model.lr_scheduler
+        saved = unpack(state["lr_scheduler"], tensors)
+        if not isinstance(saved, dict):
+            raise ValueError(f"{source}: the saved LR-scheduler state is a "
+                             f"{type(saved).__name__}, expected a dict")
+        # torch's load_state_dict is __dict__.update: a crafted key could replace the
+        # scheduler's optimizer or shadow one of its methods
+        bad = [k for k in saved if not isinstance(k, str) or k == "optimizer"
+               or callable(getattr(type(scheduler), k, None))]
+        if bad:
+            raise ValueError(f"{source}: the saved LR-scheduler state sets {bad[:5]!r:.200}, "
+                             f"which are not state of {type(scheduler).__name__}; refused")
+        missing = sorted({"last_epoch", "_last_lr"} - set(saved))
+        if missing:  # every torch scheduler's state_dict has them
+            raise ValueError(f"{source}: the saved LR-scheduler state lacks {missing}")
+        scheduler.load_state_dict(saved)
 
 
 def _storable(value: Any) -> bool:
@@ -116,8 +131,13 @@ def _loss_from_spec(value: Any) -> Any:
     if isinstance(value, dict) and "torch_loss" in value:
         cls = getattr(torch.nn, str(value["torch_loss"]), None)
         if not (isinstance(cls, type) and issubclass(cls, torch.nn.modules.loss._Loss)):
-            raise ValueError(f"unknown torch loss {value['torch_loss']!r}")
-        return cls(**value["kwargs"])
+            raise ValueError(f"unknown torch loss {value['torch_loss']!r:.80}")
+        kwargs = value.get("kwargs", {})
+        if not (isinstance(kwargs, dict) and all(
+                isinstance(v, (int, float, str, bool, type(None))) for v in kwargs.values())):
+            raise ValueError(f"torch loss {cls.__name__}: kwargs {kwargs!r:.80} must be a dict "
+                             "of plain values")
+        return cls(**kwargs)
     if isinstance(value, dict):
         return {k: _loss_from_spec(v) for k, v in value.items()}
     return value
@@ -187,38 +207,62 @@ def compile_from_spec(model: Any, spec: dict, custom_objects: dict[str, Any],
     come from fitorch's and torch's own names (or ``custom_objects``), never from imports."""
     from fitorch import optimizers
 
+    if not isinstance(spec, dict):
+        raise ValueError(f"{source}: the compile arguments are a {type(spec).__name__}, "
+                         "expected a dict")
     optimizer_entry = spec.get("optimizer")
     optimizer: Any
     if optimizer_entry is None:
         optimizer = "rmsprop"
+    elif not isinstance(optimizer_entry, dict):
+        raise ValueError(f"{source}: the optimizer entry {optimizer_entry!r:.80} is not a dict")
     elif "name" in optimizer_entry:
-        optimizer = optimizer_entry["name"]
+        optimizer = _name(optimizer_entry, "name", source)
     elif "spec" in optimizer_entry:
-        cls = custom_objects.get(optimizer_entry["spec"]) or next(
-            (c for c in optimizers.SPECS.values() if c.__name__ == optimizer_entry["spec"]), None)
+        name = _name(optimizer_entry, "spec", source)
+        cls = custom_objects.get(name) or next(
+            (c for c in optimizers.SPECS.values() if c.__name__ == name), None)
         if cls is None:
-            raise ValueError(f"{source}: unknown optimizer spec {optimizer_entry['spec']!r}; "
+            raise ValueError(f"{source}: unknown optimizer spec {name!r:.80}; "
                              "pass it in custom_objects")
-        optimizer = cls.from_config(optimizer_entry["config"])
+        config = optimizer_entry.get("config", {})
+        if not isinstance(config, dict):
+            raise ValueError(f"{source}: the config of optimizer {name} is not a dict")
+        optimizer = cls.from_config(config)
     else:
-        cls = custom_objects.get(optimizer_entry["torch"]) or getattr(
-            torch.optim, str(optimizer_entry["torch"]), None)
-        if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
-            raise ValueError(f"{source}: unknown optimizer class {optimizer_entry['torch']!r}; "
+        name = _name(optimizer_entry, "torch", source)
+        cls = custom_objects.get(name) or getattr(torch.optim, name, None)
+        if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)
+                and cls is not torch.optim.Optimizer):
+            raise ValueError(f"{source}: unknown optimizer class {name!r:.80}; "
                              "pass it in custom_objects")
         optimizer = cls
     scheduler = None
     name = spec.get("lr_scheduler")
     if name is not None:
-        cls = custom_objects.get(name) or getattr(torch.optim.lr_scheduler, str(name), None)
-        if not isinstance(cls, type):
-            raise ValueError(f"{source}: unknown LR scheduler {name!r}; pass it in custom_objects")
+        name = _name(spec, "lr_scheduler", source)
+        cls = custom_objects.get(name) or getattr(torch.optim.lr_scheduler, name, None)
+        if not (isinstance(cls, type) and issubclass(cls, torch.optim.lr_scheduler.LRScheduler)
+                and cls is not torch.optim.lr_scheduler.LRScheduler):
+            raise ValueError(f"{source}: unknown LR scheduler {name!r:.80}; pass it in "
+                             "custom_objects")
         scheduler = _scheduler_factory(cls)
+    steps = spec.get("gradient_accumulation_steps", 1)
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"{source}: gradient_accumulation_steps={steps!r:.40} is not an int "
+                         ">= 1")
     model.compile(optimizer=optimizer, loss=_loss_from_spec(spec.get("loss")),
                   metrics=unpack(spec.get("metrics"), {}),
                   weighted_metrics=unpack(spec.get("weighted_metrics"), {}),
                   loss_weights=unpack(spec.get("loss_weights"), {}), lr_scheduler=scheduler,
-                  gradient_accumulation_steps=int(spec.get("gradient_accumulation_steps", 1)))
+                  gradient_accumulation_steps=steps)
+
+
+def _name(entry: dict, key: str, source: str) -> str:
+    value = entry[key]
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{source}: {key} {value!r:.80} is not a name")
+    return value
 
 
 def _scheduler_factory(cls: type) -> Any:

@@ -110,18 +110,39 @@ def state_to_bytes(state: Mapping[str, Any]) -> bytes:
 
 
 def state_from_bytes(data: bytes, source: str) -> dict[str, torch.Tensor]:
-    """The inverse of :func:`state_to_bytes`: CPU tensors (a GPU-saved file loads anywhere)."""
+    """The inverse of :func:`state_to_bytes`: CPU tensors (a GPU-saved file loads anywhere).
+    Damaged data and alias metadata that is not a ``{alias: stored name}`` dict of names the
+    data holds raise ``ValueError`` starting with ``source``."""
     from safetensors.torch import load as safetensors_load
 
     try:
-        state = safetensors_load(data)
+        state = safetensors_load(bytes(data))
         size = int.from_bytes(data[:8], "little")
-        metadata = json.loads(data[8:8 + size]).get("__metadata__") or {}
-        aliases = json.loads(metadata.get(_ALIASES_KEY, "{}"))
+        header = json.loads(data[8:8 + size])
+        metadata = header.get("__metadata__") if isinstance(header, dict) else None
     except Exception as e:  # safetensors raises its own error types for damaged data
         raise ValueError(f"{source} is not a readable safetensors file (truncated or "
                          f"damaged): {e}") from e
+    raw = (metadata or {}).get(_ALIASES_KEY) if isinstance(metadata, dict) else None
+    if raw is None:
+        return state
+    try:
+        aliases = json.loads(raw)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{source}: its {_ALIASES_KEY!r} metadata is not JSON ({e}); the "
+                         "file is damaged") from e
+    if not isinstance(aliases, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in aliases.items()):
+        raise ValueError(f"{source}: its {_ALIASES_KEY!r} metadata ({raw!r:.80}) is not a dict "
+                         "of tensor names; the file is damaged")
     for alias, kept in aliases.items():
+        if kept not in state:
+            raise ValueError(f"{source}: its {_ALIASES_KEY!r} metadata makes {alias!r:.80} an "
+                             f"alias of {kept!r:.80}, a tensor the file does not hold; the file "
+                             "is damaged")
+        if alias in state:
+            raise ValueError(f"{source}: its {_ALIASES_KEY!r} metadata names {alias!r:.80}, "
+                             "which the file also stores as a tensor; the file is damaged")
         state[alias] = state[kept]
     return state
 
@@ -154,12 +175,16 @@ def save_weights(module: nn.Module, path: str | os.PathLike, overwrite: bool = T
 def _read_state(path: str) -> dict[str, torch.Tensor]:
     from fitorch.saving import archive
 
-    kind = archive.sniff(path)
+    kind = archive.sniff(path, "load_weights")  # refuses a FIFO, device or directory unread
     if kind == "fitorch":  # a .fitorch model file or a backup: its weights member
         members = archive.read_archive(path, "load_weights")
-        return state_from_bytes(members[archive.WEIGHTS_MEMBER], f"load_weights: {path!r}")
+        if archive.WEIGHTS_MEMBER not in members:
+            raise ValueError(f"load_weights: {path!r} has no {archive.WEIGHTS_MEMBER} member; "
+                             "the file is damaged")
+        return state_from_bytes(members[archive.WEIGHTS_MEMBER],
+                                f"load_weights: {path!r}: member {archive.WEIGHTS_MEMBER!r}")
     if kind == "safetensors" or path.endswith(WEIGHTS_SUFFIX):
-        with open(path, "rb") as f:
+        with archive.open_regular_file(path, "load_weights") as f:
             return state_from_bytes(f.read(), f"load_weights: {path!r}")
     if kind not in ("torch-zip", "pickle"):
         raise ValueError(f"load_weights: {path!r} is not a weights file: it looks like "
@@ -167,7 +192,8 @@ def _read_state(path: str) -> dict[str, torch.Tensor]:
     try:
         # weights_only=True: torch's restricted unpickler refuses anything but tensors and
         # plain containers, so a crafted file cannot run code.
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with archive.open_regular_file(path, "load_weights") as f:
+            obj = torch.load(f, map_location="cpu", weights_only=True)
     except Exception as e:
         raise ValueError(f"load_weights: {path!r} is a torch.save file (a pickle) that does not "
                          "load with torch.load(weights_only=True), e.g. a whole pickled module "
@@ -221,7 +247,7 @@ def load_weights(module: nn.Module, path: str | os.PathLike, strict: bool = True
     """
     module = _check_module(module, "load_weights")
     path = os.fspath(path)
-    if not os.path.isfile(path):
+    if not os.path.lexists(path):
         raise FileNotFoundError(f"load_weights: no such file: {path!r}")
     from fitorch.saving.keras_format import is_keras_file, load_keras_weights
 

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from fitorch.layers.base import constrain_after_steps
 from fitorch.training.compile_utils import CompileLoss, MetricSet
 from fitorch.training.engine import Precision, check_strategy, distributed, fsdp_plugin, \
     resolve_device
@@ -135,6 +136,7 @@ class CompileConfig:
                 adopt_parameters(self.optimizer_spec, moved)
         params = [p for p in model.parameters() if p.requires_grad]
         self.optimizer = optimizers.get(self.optimizer_spec, params)
+        constrain_after_steps(self.optimizer, model)  # Keras's weight constraints, after each step
         self._build_scheduler()
         self._wrap(model)
 

@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset, Subset
 
+from fitorch.utils.py_dataset import EpochBatches, PyDataset
+
 Batch = tuple[Any, Any, Any]
 
 
@@ -184,7 +186,13 @@ def _split_batch(batch: Any, where: str) -> Batch:
 
 
 class LoaderAdapter(DataAdapter):
-    """A ``DataLoader`` (the user's, or one made for a ``Dataset``), moved per batch."""
+    """A ``DataLoader`` (the user's, or one made for a ``Dataset``), moved per batch.
+
+    ``check``, when set, is called as ``check(index, x, y, sample_weight)`` on each batch
+    before it is moved to the device (``fitorch.training.input_checks`` sets it).
+    """
+
+    check: Callable[[int, Any, Any, Any], None] | None = None
 
     def __init__(self, loader: Iterable, device: torch.device, where: str) -> None:
         self.loader = loader
@@ -203,14 +211,15 @@ class LoaderAdapter(DataAdapter):
             self.num_samples = None
 
     def __iter__(self) -> Iterator[Batch]:
-        device, nb = self.device, self.non_blocking
-        for batch in self.loader:
-            x, y, sw = _split_batch(batch, self.where)
-            yield (_to_device_tensors(x, device, nb), _to_device_tensors(y, device, nb),
-                   _to_device_tensors(sw, device, nb))
+        device, nb, check = self.device, self.non_blocking, self.check
+        for index, batch in enumerate(self.loader):
+            x, y, sw = (_batch_tensors(v) for v in _split_batch(batch, self.where))
+            if check is not None:  # where the batch was made (the CPU, usually): no device sync
+                check(index, x, y, sw)
+            yield (to_device(x, device, nb), to_device(y, device, nb), to_device(sw, device, nb))
 
 
-def _to_device_tensors(value: Any, device: torch.device, non_blocking: bool) -> Any:
+def _batch_tensors(value: Any) -> Any:
     if value is None:
         return None
     if not isinstance(value, (torch.Tensor, dict, list, tuple)):
@@ -218,9 +227,8 @@ def _to_device_tensors(value: Any, device: torch.device, non_blocking: bool) -> 
     elif isinstance(value, (list, tuple)) and not all(isinstance(v, torch.Tensor)
                                                       for v in leaves(value)):
         value = _to_tensors(value, "batch")
-    value = map_structure(lambda t: t.float() if isinstance(t, torch.Tensor)
-                          and t.dtype == torch.float64 else t, value)
-    return to_device(value, device, non_blocking)
+    return map_structure(lambda t: t.float() if isinstance(t, torch.Tensor)
+                         and t.dtype == torch.float64 else t, value)
 
 
 class GeneratorAdapter(LoaderAdapter):
@@ -275,6 +283,12 @@ def adapt(x: Any, y: Any = None, sample_weight: Any = None, *, batch_size: int |
         _ignored_batch_size(batch_size, "a DataLoader, which batches by itself", where)
         _no_targets_with(y, sample_weight, "a DataLoader", where)
         return LoaderAdapter(x, device, where)
+    if isinstance(x, PyDataset):
+        _no_targets_with(y, sample_weight, "a PyDataset", where)
+        if batch_size is not None:  # as Keras: the dataset makes the batches
+            warnings.warn(f"{where}: batch_size={batch_size} is ignored with a PyDataset, whose "
+                          "items are whole batches", stacklevel=3)
+        return LoaderAdapter(EpochBatches(x, shuffle, generator), device, where)
     if isinstance(x, IterableDataset):
         _no_targets_with(y, sample_weight, "an IterableDataset", where)
         return LoaderAdapter(DataLoader(x, batch_size=batch_size or 32), device, where)
@@ -320,7 +334,7 @@ def split_validation(x: Any, y: Any, sample_weight: Any, validation_split: float
         raise ValueError(f"validation_split={validation_split!r}: expected a float in [0, 1)")
     if validation_split == 0:
         return (x, y, sample_weight), None
-    if isinstance(x, (DataLoader, IterableDataset)) or _is_generator_source(x):
+    if isinstance(x, (DataLoader, IterableDataset, PyDataset)) or _is_generator_source(x):
         raise ValueError(f"validation_split={validation_split} needs data fitorch can index "
                          f"(tensors, arrays or a map-style Dataset), got {type(x).__name__}; "
                          "pass validation_data instead")

@@ -17,10 +17,12 @@ import torch
 from fitorch.callbacks import BatchLogs, Callback, CallbackList, History
 from fitorch.callbacks.progbar import resolve_verbose
 from fitorch.training import data as data_lib
+from fitorch.training import input_checks, usage
 from fitorch.training.compile_utils import LossTracker, flat_targets, output_structure
 from fitorch.training.compile_config import CompileConfig
+from fitorch.training.rollback import LastGoodState
 
-_ON_NAN = ("raise", "stop", "ignore")
+_ON_NAN = ("raise", "stop", "ignore", "restore")
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -246,11 +248,16 @@ class Trainer:
             metrics.update(outputs, targets, sw)
 
     # ------------------------------------------------------------------ fit
-    def fit(self, x: Any, y: Any, *, batch_size: int | None, epochs: int, verbose: Any,
+    def fit(self, x: Any, y: Any, **kwargs: Any) -> History:
+        with usage.training(self.model):  # refused while another thread uses the model
+            return self._fit(x, y, **kwargs)
+
+    def _fit(self, x: Any, y: Any, *, batch_size: int | None, epochs: int, verbose: Any,
             callbacks: list | None, validation_split: float, validation_data: Any,
             shuffle: bool, class_weight: dict | None, sample_weight: Any, initial_epoch: int,
             steps_per_epoch: int | None, validation_steps: int | None,
-            validation_batch_size: int | None, validation_freq: int, on_nan: str) -> History:
+            validation_batch_size: int | None, validation_freq: int, on_nan: str,
+            check_finite: bool = True) -> History:
         model = self.model
         config = self._config()
         # ---- every argument is checked before anything changes
@@ -269,7 +276,7 @@ class Trainer:
         callbacks = _check_callbacks(callbacks)
         if validation_data is not None and validation_split:
             warnings.warn("fit: validation_data was given, so validation_split is ignored",
-                          stacklevel=3)
+                          stacklevel=4)
             validation_split = 0.0
         (x, y, sample_weight), val = data_lib.split_validation(x, y, sample_weight,
                                                                validation_split)
@@ -283,6 +290,13 @@ class Trainer:
             val_data = data_lib.adapt(*val, batch_size=validation_batch_size or batch_size,
                                       shuffle=False, device=device, where="validation_data")
         weigher = ClassWeigher(class_weight, device) if class_weight is not None else None
+        forward = lambda xb: call_model(model, xb)  # noqa: E731
+        input_checks.DataChecks(model, config, forward, check_finite=check_finite,
+                                class_weight=class_weight).guard(train_data, "fit")
+        if val_data is not None:
+            input_checks.DataChecks(model, config, forward, check_finite=check_finite
+                                    ).guard(val_data, "validation_data", probe=True)
+        last_good = LastGoodState(model, config) if on_nan == "restore" else None
 
         # ---- training
         steps = steps_per_epoch or train_data.num_batches
@@ -316,6 +330,8 @@ class Trainer:
             if dist is not None:
                 dist.sync_rng()  # every process draws the same data order
             state.epoch_rng_state = torch.get_rng_state()
+            if last_good is not None:
+                last_good.save()
             train_phase.reset()
             if skip and resume["phase_state"] is not None:
                 if not config.built:  # metrics exist once outputs were seen
@@ -356,8 +372,13 @@ class Trainer:
                     history.on_epoch_end(epoch, logs)
                     cbs.on_train_end(logs)
                     raise NonFiniteLossError(epoch + 1, bad + 1, history)
+                if last_good is not None:
+                    last_good.restore()
                 warnings.warn(f"fit: the training loss became NaN or infinite at epoch "
-                              f"{epoch + 1}, step {bad + 1}; training stopped", stacklevel=3)
+                              f"{epoch + 1}, step {bad + 1}; training stopped"
+                              + ("; the weights and optimizer state are back to those at the "
+                                 "start of that epoch" if last_good is not None else ""),
+                              stacklevel=4)
             if val_data is not None and (epoch + 1) % validation_freq == 0 \
                     and not (bad is not None and on_nan != "ignore"):
                 val_logs = self._evaluate_loop(config, test_phase, val_data, cbs,
@@ -396,13 +417,13 @@ class Trainer:
                        cbs: CallbackList, steps: int | None
                        ) -> dict[str, float]:
         model = self.model
-        was_training = model.training
-        config.forward_module.eval()
         phase.reset()
         want_begin = cbs.wants("on_test_batch_begin")
         want_end = cbs.wants("on_test_batch_end")
         dist = config.distributed
         cbs.on_test_begin(None)
+        modes = contextlib.ExitStack()  # eval mode, shared safely with other threads
+        modes.enter_context(usage.inference(model, config.forward_module, "evaluate"))
         try:
             for step, (xb, yb, swb) in enumerate(data):
                 if steps is not None and step >= steps:
@@ -415,7 +436,7 @@ class Trainer:
                 if want_end:
                     cbs.batch("on_test_batch_end", step, phase.batch_logs())
         finally:
-            config.forward_module.train(was_training)
+            modes.close()
             config.reshard()
         if phase.loss.count == 0 and phase.loss.steps == 0 and not phase.loss._pending:
             raise ValueError("evaluate: the data produced no batches")
@@ -432,9 +453,13 @@ class Trainer:
         callbacks = _check_callbacks(callbacks)
         data = data_lib.adapt(x, y, sample_weight, batch_size=batch_size, shuffle=False,
                               device=config.device, where="evaluate")
+        input_checks.DataChecks(self.model, config, lambda xb: call_model(self.model, xb),
+                                check_finite=False).guard(data, "evaluate")
         cbs = self._callback_list(callbacks, verbose, None,
                                   {"steps": steps or data.num_batches, "verbose": verbose})
-        logs = self._evaluate_loop(config, _Phase(config, False), data, cbs, steps)
+        # One evaluate at a time: the loss and metric sums are the model's own.
+        with usage.evaluation(self.model, config.forward_module, "evaluate"):
+            logs = self._evaluate_loop(config, _Phase(config, False), data, cbs, steps)
         return _format_results(logs, return_dict)
 
     # ------------------------------------------------------------------ predict
@@ -449,16 +474,18 @@ class Trainer:
         device = config.device if config is not None else model.device
         data = data_lib.adapt(x, None, None, batch_size=batch_size, shuffle=False,
                               device=device, where="predict")
+        input_checks.DataChecks(model, config, lambda xb: call_model(model, xb),
+                                check_finite=False, targets=False).guard(data, "predict")
         cbs = self._callback_list(callbacks, verbose, None,
                                   {"steps": steps or data.num_batches, "verbose": verbose})
         want_end = cbs.wants("on_predict_batch_end")
-        was_training = model.training
         module = config.forward_module if config is not None else model
         dist = config.distributed if config is not None else None
-        module.eval()
         chunks: list[Any] = []
         cbs.on_predict_begin(None)
         autocast = config.precision.autocast if config is not None else contextlib.nullcontext
+        modes = contextlib.ExitStack()  # eval mode, shared safely with other threads
+        modes.enter_context(usage.inference(model, module, "predict"))
         try:
             for step, (xb, _, _) in enumerate(data):
                 if steps is not None and step >= steps:
@@ -476,7 +503,7 @@ class Trainer:
                 if want_end:
                     cbs.batch("on_predict_batch_end", step, {"outputs": chunks[-1]})
         finally:
-            module.train(was_training)
+            modes.close()
             if config is not None:
                 config.reshard()
         cbs.on_predict_end(None)
@@ -512,16 +539,13 @@ class Trainer:
     def test_on_batch(self, x: Any, y: Any, *, sample_weight: Any, reset_metrics: bool,
                       return_dict: bool) -> Any:
         config, (xb, yb, swb) = self._single_batch(x, y, sample_weight, "test_on_batch")
-        phase = _Phase(config, False)
-        if reset_metrics:
-            phase.reset()
-        was_training = self.model.training
-        self.model.eval()
-        try:
+        with usage.evaluation(self.model, self.model, "test_on_batch"):
+            phase = _Phase(config, False)
+            if reset_metrics:
+                phase.reset()
             self.test_batch(config, phase, xb, yb, swb)
-        finally:
-            self.model.train(was_training)
-        return _format_results(phase.logs(), return_dict)
+            logs = phase.logs()
+        return _format_results(logs, return_dict)
 
     def predict_on_batch(self, x: Any) -> Any:
         return self.predict(x, batch_size=_batch_size_of(x), verbose=0, steps=None,
@@ -648,13 +672,7 @@ class ClassWeigher:
         if not isinstance(y, torch.Tensor):
             raise ValueError("class_weight needs a single target tensor; for several outputs "
                              "pass sample_weight instead")
-        if y.dim() > 1 and y.shape[-1] > 1:
-            classes = y.argmax(-1)  # one-hot targets
-        elif y.is_floating_point():
-            classes = y.round().long()  # binary targets as 0.0 / 1.0
-        else:
-            classes = y
-        weights = self.table[classes.reshape(classes.shape[0], -1)[:, 0].long()]
+        weights = self.table[input_checks.class_labels(y)]
         return weights if sample_weight is None else weights * sample_weight
 
 

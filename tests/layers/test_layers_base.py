@@ -128,7 +128,7 @@ def test_rank_errors_are_raised_before_build():
     with pytest.raises(ValueError, match="units=0"):
         layers.Dense(0)
     with pytest.raises(TypeError, match="unexpected keyword"):
-        layers.Dense(2, kernel_constraint="max_norm")
+        layers.Dense(2, kernel_contraint="max_norm")
     with pytest.raises(ValueError, match="activation='relux'"):
         layers.Dense(2, activation="relux")
 

@@ -90,12 +90,13 @@ def test_fit_rejects_bad_data_before_training(kwargs, pattern):
     assert_unchanged(model, before)
 
 
-def test_float_labels_for_sparse_crossentropy_name_the_dtype():
+def test_fractional_labels_for_sparse_crossentropy_are_refused():
+    # whole-number float labels are cast, as in Keras (tests/training/test_refused_calls.py)
     model = compiled(loss="sparse_categorical_crossentropy",
                      module=nn.Sequential(nn.Linear(3, 4), nn.Softmax(-1)))
     before = snapshot(model)
-    with pytest.raises(TypeError, match="float"):
-        model.fit(torch.randn(8, 3), torch.tensor([0.0, 1, 2, 3, 0, 1, 2, 3]), verbose=0)
+    with pytest.raises(ValueError, match="not a whole number"):
+        model.fit(torch.randn(8, 3), torch.tensor([0.0, 1, 2, 3, 0, 1, 2.5, 3]), verbose=0)
     assert_unchanged(model, before)
 
 
@@ -112,16 +113,18 @@ def test_nan_loss_stops_with_epoch_and_step_named():
     x = torch.randn(40, 3)
     y = torch.randn(40, 1)
     y[25] = float("nan")  # batch 4 of 5 (batch_size 8), epoch 1
+    with pytest.raises(ValueError, match="y contains NaN"):  # refused up front by default
+        compiled().fit(x, y, batch_size=8, verbose=0)
     model = compiled()
     with pytest.raises(NonFiniteLossError, match="epoch 1, step 4") as info:
-        model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0)
+        model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0, check_finite=False)
     assert info.value.history.epoch == [0]
     with pytest.warns(UserWarning, match="epoch 1, step 4"):
         history = compiled().fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0,
-                                 on_nan="stop")
+                                 on_nan="stop", check_finite=False)
     assert history.epoch == [0]
     history = compiled().fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0,
-                             on_nan="ignore")
+                             on_nan="ignore", check_finite=False)
     assert history.epoch == [0, 1]
 
 

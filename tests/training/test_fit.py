@@ -116,8 +116,10 @@ def test_train_mode_in_fit_eval_mode_and_no_grad_elsewhere(regression_data):
     x, y = regression_data
     model = compiled(Dropper())
     model.fit(x, y, epochs=1, batch_size=32, validation_data=(x, y), verbose=0)
-    assert model.modes[:2] == [(True, True), (True, True)]
-    assert model.modes[2:] == [(False, False), (False, False)]
+    # first, the no-grad probe of the first validation batch (input_checks), then training
+    assert model.modes[0] == (False, False)
+    assert model.modes[1:3] == [(True, True), (True, True)]
+    assert model.modes[3:] == [(False, False), (False, False)]
     model.modes.clear()
     model.evaluate(x, y, verbose=0)
     model.predict(x, verbose=0)
@@ -310,7 +312,9 @@ def test_validation_split_of_a_map_style_dataset_takes_the_tail(regression_data)
 
     model = compiled(Spy())
     model.fit(TensorDataset(x, y), validation_split=0.25, epochs=1, verbose=0)
-    torch.testing.assert_close(torch.cat(seen), x[48:])
+    probe, *validation = seen  # the up-front probe of the first validation batch, then the pass
+    torch.testing.assert_close(probe, x[48:])
+    torch.testing.assert_close(torch.cat(validation), x[48:])
 
 
 def test_verbose_0_prints_nothing_and_2_one_line_per_epoch(regression_data, capsys):
