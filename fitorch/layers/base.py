@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from fitorch import backend
+from fitorch.torch_utils import module_device
 
 Shape = tuple  # a shape with ``None`` for unknown dimensions, batch first
 
@@ -70,11 +71,17 @@ def standardize_shape(shape: Any) -> Any:
                      "or a list of shapes")
 
 
+def _tensor_like(value: Any) -> bool:
+    # A tensor, or a symbolic tensor passed by keyword into a call being recorded: inside that
+    # call it reports its stand-in value's torch.Size (see models/symbolic.py, KerasTensor._live).
+    return isinstance(value, torch.Tensor) or isinstance(getattr(value, "shape", None), torch.Size)
+
+
 def shape_of(inputs: Any) -> Any:
     """The Keras-style shape of real inputs: batch dimension replaced by ``None``."""
-    if isinstance(inputs, torch.Tensor):
+    if _tensor_like(inputs):
         return (None,) + tuple(inputs.shape[1:])
-    if isinstance(inputs, (list, tuple)) and all(isinstance(t, torch.Tensor) for t in inputs):
+    if isinstance(inputs, (list, tuple)) and all(_tensor_like(t) for t in inputs):
         return [shape_of(t) for t in inputs]
     raise TypeError(f"expected a tensor or a list of tensors, got {type(inputs).__name__}")
 
@@ -89,13 +96,6 @@ def _first_tensor(inputs: Any) -> torch.Tensor | None:
                 return found
     return None
 
-
-def _module_device(module: nn.Module) -> torch.device | None:
-    for tensor in module.parameters():
-        return tensor.device
-    for tensor in module.buffers():
-        return tensor.device
-    return None
 
 
 def infer_output_shape(module: nn.Module, input_shape: Any,
@@ -113,7 +113,7 @@ def infer_output_shape(module: nn.Module, input_shape: Any,
         if any(d is None for d in shape[1:]):
             raise ValueError(f"{describe(module)}: cannot infer the output shape for input_shape="
                              f"{shape} with unknown non-batch dimensions")
-    device = _module_device(module) or torch.device("cpu")
+    device = module_device(module) or torch.device("cpu")
     dtype = dtype or backend.floatx_dtype()
     tensors = [torch.zeros((1,) + tuple(s[1:]), dtype=dtype, device=device) for s in shapes]
     modes = [(m, m.training) for m in module.modules()]
@@ -275,7 +275,7 @@ class Layer(nn.Module):
         if self._built:
             self.check_input_shape(input_shape)
             return
-        with torch.device(device or _module_device(self) or torch.get_default_device()):
+        with torch.device(device or module_device(self) or torch.get_default_device()):
             self.build(input_shape)
 
     def _build_from_call(self, args: tuple, kwargs: dict) -> None:

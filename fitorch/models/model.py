@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from fitorch.torch_utils import module_device
 from fitorch.training.compile_config import CompileConfig
 
 
@@ -202,11 +203,7 @@ class Model(nn.Module):
     @property
     def device(self) -> torch.device:
         """Where the model's parameters live (its first parameter or buffer)."""
-        for tensor in self.parameters():
-            return tensor.device
-        for tensor in self.buffers():
-            return tensor.device
-        return torch.device("cpu")
+        return module_device(self) or torch.device("cpu")
 
     def compile(
         self,

@@ -18,29 +18,15 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset, Subset
 
+from fitorch.torch_utils import leaves, map_structure  # noqa: F401  (also data_lib.* API)
 from fitorch.utils.py_dataset import EpochBatches, PyDataset
 
 Batch = tuple[Any, Any, Any]
 
 
 # ---------------------------------------------------------------------------- structures
-def map_structure(fn: Callable[[Any], Any], value: Any) -> Any:
-    """Apply ``fn`` to every leaf of nested tuples / lists / dicts."""
-    if isinstance(value, dict):
-        return {k: map_structure(fn, v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(map_structure(fn, v) for v in value) if type(value) in (list, tuple) \
-            else type(value)(*(map_structure(fn, v) for v in value))
-    return fn(value)
-
-
-def leaves(value: Any) -> list[Any]:
-    """The leaves of nested tuples / lists / dicts, in order."""
-    if isinstance(value, dict):
-        return [leaf for v in value.values() for leaf in leaves(v)]
-    if isinstance(value, (list, tuple)):
-        return [leaf for v in value for leaf in leaves(v)]
-    return [value]
+# map_structure / leaves come from fitorch.torch_utils (shared with the functional API) and stay
+# importable from here, where the training code has always found them.
 
 
 def to_device(value: Any, device: torch.device, non_blocking: bool = False) -> Any:
