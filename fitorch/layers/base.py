@@ -156,6 +156,9 @@ class Layer(nn.Module):
     _min_ndim: int | None = None
     # dtype of the zeros fed by compute_output_shape (None: floatx)
     _input_dtype: torch.dtype | None = None
+    # whether the layer takes exactly one tensor: fitorch's own layers do (a list gets a clear
+    # error); a user's direct subclass may take a list or tuple of tensors, as in Keras
+    _single_input: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -166,6 +169,8 @@ class Layer(nn.Module):
             cls.call = cls.__dict__["forward"]
         if "build" in cls.__dict__:
             cls.build = _wrap_build(cls.__dict__["build"])
+        if "_single_input" not in cls.__dict__ and cls.__module__.startswith("fitorch."):
+            cls._single_input = True
         _LAYER_CLASSES.setdefault(cls.__name__, cls)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
@@ -290,6 +295,8 @@ class Layer(nn.Module):
         that the axes fixed by the weights match the shape the layer was built for.
         """
         if not is_shape(input_shape):
+            if not self._single_input:
+                return  # a user layer taking several tensors: its call checks them
             raise IncompatibleInputError(self, input_shape,
                                          f"expects one input tensor, got {len(input_shape)} "
                                          f"inputs with shapes {input_shape}")

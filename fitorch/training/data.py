@@ -249,6 +249,14 @@ def check_batch_size(batch_size: Any, name: str = "batch_size") -> None:
         raise ValueError(f"{name}={batch_size!r}: expected a positive int or None")
 
 
+def _ignored_batch_size(batch_size: int | None, source: str, where: str) -> None:
+    # Keras ignores batch_size for data that comes batched; ported Keras code often passes it
+    # anyway, so say it is ignored instead of refusing to train
+    if batch_size is not None:
+        warnings.warn(f"{where}: batch_size={batch_size} is ignored with {source}",
+                      UserWarning, stacklevel=4)
+
+
 def adapt(x: Any, y: Any = None, sample_weight: Any = None, *, batch_size: int | None,
           shuffle: bool, device: torch.device, where: str = "fit",
           generator: torch.Generator | None = None) -> DataAdapter:
@@ -258,9 +266,7 @@ def adapt(x: Any, y: Any = None, sample_weight: Any = None, *, batch_size: int |
         raise ValueError(f"{where}: x is None; pass the inputs (tensors, arrays, a Dataset, a "
                          "DataLoader or a generator)")
     if isinstance(x, DataLoader):
-        if batch_size is not None:
-            raise ValueError(f"{where}: batch_size={batch_size} was given with a DataLoader, "
-                             "which batches by itself; leave batch_size=None")
+        _ignored_batch_size(batch_size, "a DataLoader, which batches by itself", where)
         _no_targets_with(y, sample_weight, "a DataLoader", where)
         return LoaderAdapter(x, device, where)
     if isinstance(x, PyDataset):
@@ -279,9 +285,7 @@ def adapt(x: Any, y: Any = None, sample_weight: Any = None, *, batch_size: int |
         return LoaderAdapter(DataLoader(x, batch_size=batch_size or 32, shuffle=shuffle,
                                         generator=generator), device, where)
     if _is_generator_source(x):
-        if batch_size is not None:
-            raise ValueError(f"{where}: batch_size={batch_size} was given with a generator, "
-                             "which yields whole batches; leave batch_size=None")
+        _ignored_batch_size(batch_size, "a generator, which yields whole batches", where)
         _no_targets_with(y, sample_weight, "a generator", where)
         return GeneratorAdapter(x, device, where)
     xs = _to_tensors(x, "x")

@@ -373,7 +373,10 @@ def test_symbolic_tensor_passed_only_by_keyword_is_recorded_and_hooks_leave_no_t
     t = torch.randn(5, 4)
     torch.testing.assert_close(model(t), bn(dense(t)))
     assert not symbolic.hooks_installed()
-    assert not torch_module._has_any_global_hook()
+    # the module-level hook registries torch keeps (the same names from 2.7 to 2.13)
+    assert not any(getattr(torch_module, name) for name in (
+        "_global_forward_pre_hooks", "_global_forward_hooks", "_global_backward_pre_hooks",
+        "_global_backward_hooks", "_global_forward_hooks_with_kwargs"))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # torch warns when compiling with global hooks left over
         torch.testing.assert_close(torch.compile(model, backend="eager")(t), model(t))
