@@ -84,12 +84,14 @@ def _python_leaves(x: Any) -> list[Any]:
 
 
 def convert_to_numpy(x: Any) -> np.ndarray:
-    """A NumPy array from a tensor (detached, moved to the CPU) or anything array-like."""
+    """A NumPy array from a tensor (detached, moved to the CPU, copied) or anything
+    array-like."""
     if isinstance(x, torch.Tensor):
         x = x.detach().cpu()
         if x.dtype == torch.bfloat16:  # NumPy has no bfloat16
             x = x.float()
-        return x.numpy()
+        # a copy, as Keras's np.array(x): a snapshot of weights must not follow later steps
+        return np.array(x.numpy())
     if isinstance(x, (list, tuple)):
         return np.array([convert_to_numpy(item) for item in x])
     return np.asarray(x)

@@ -303,6 +303,9 @@ def test_inputs_convert_as_keras_does():
     assert ops.convert_to_tensor(t) is t
     np.testing.assert_array_equal(ops.convert_to_numpy(torch.ones(2, requires_grad=True)),
                                   np.ones(2, np.float32))
+    snapshot = ops.convert_to_numpy(t)  # a copy, as in Keras: later changes don't show
+    t.add_(1.0)
+    np.testing.assert_array_equal(snapshot, np.ones(2, np.float32))
     assert ops.shape(np.zeros((2, 3))) == (2, 3)
     assert ops.dtype(np.zeros(2, np.float16)) == "float16"
     assert ops.cast([1.7, -2.2], "int32").tolist() == [1, -2]
