@@ -54,3 +54,20 @@ def module_device(module: nn.Module) -> torch.device | None:
     for tensor in module.buffers():
         return tensor.device
     return None
+
+
+class _ParameterValue:
+    """``parameter.value`` is the parameter itself.
+
+    A Keras 3 variable keeps its tensor in ``.value``, and code written for Keras's torch
+    backend reads gradients as ``v.value.grad`` for each ``v`` of ``model.trainable_weights``;
+    fitorch's weights are the ``nn.Parameter`` s themselves. A non-data descriptor, so an
+    attribute named ``value`` set on a parameter instance still takes precedence.
+    """
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        return self if obj is None else obj
+
+
+if not hasattr(nn.Parameter, "value"):  # torch defines none; never replace one it might add
+    nn.Parameter.value = _ParameterValue()  # type: ignore[attr-defined]

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from fitorch.metrics import Metric
 from fitorch.torch_utils import module_device
 from fitorch.training.compile_config import CompileConfig
 
@@ -37,18 +38,22 @@ def _is_symbolic(value: Any) -> bool:
     return False
 
 
-@functools.lru_cache(maxsize=None)
-def _refuse_step_override(model: Any, step: str, call: str) -> None:
-    """Raise if ``model``'s class overrides Keras's ``step`` method, which fitorch's loops do not
-    call: an override that is silently ignored trains something other than what was written."""
-    for cls in type(model).__mro__:
-        if step in vars(cls) and not cls.__module__.startswith("fitorch."):
-            raise NotImplementedError(
-                f"{call}: {cls.__name__} overrides {step}(), but fitorch's {call} does not call "
-                f"{step} overrides yet, so it would be silently ignored. Remove the override and "
-                "express the step through compile(optimizer=..., loss=..., metrics=...), or write "
-                "the loop yourself (y_pred = model(x); loss.backward(); "
-                "model.optimizer.step()).")
+class _KerasAttribute(property):
+    """A read-only property that gives way to an attribute, submodule or parameter of the same
+    name, so a torch model that sets ``self.metrics = nn.ModuleDict(...)`` keeps its own."""
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        if obj is not None:
+            name = self.fget.__name__
+            for store in ("_modules", "_parameters", "_buffers"):
+                if name in obj.__dict__.get(store, {}):
+                    return obj.__dict__[store][name]
+            if name in obj.__dict__:
+                return obj.__dict__[name]
+        return super().__get__(obj, objtype)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.fget.__name__] = value
 
 
 @functools.cache
@@ -63,6 +68,7 @@ def _functional_subclass(cls: type) -> type:
         "__module__": cls.__module__, "__qualname__": cls.__qualname__})
 
 
+@functools.lru_cache(maxsize=None)
 def _wrapper_class(module_cls: type) -> type:
     """A subclass of ``module_cls`` and ``Model`` that shows itself as ``module_cls``."""
 
@@ -299,9 +305,6 @@ class Model(nn.Module):
         """
         from fitorch.training.trainer import Trainer
 
-        _refuse_step_override(self, "train_step", "fit")
-        if validation_data is not None or validation_split:
-            _refuse_step_override(self, "test_step", "fit")
         return Trainer(self).fit(
             x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
             validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
@@ -324,7 +327,6 @@ class Model(nn.Module):
         """Loss and metrics over a dataset: a float (loss only), a list, or a dict."""
         from fitorch.training.trainer import Trainer
 
-        _refuse_step_override(self, "test_step", "evaluate")
         return Trainer(self).evaluate(
             x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
             steps=steps, callbacks=callbacks, return_dict=return_dict)
@@ -340,7 +342,6 @@ class Model(nn.Module):
         """Outputs for ``x``, batch by batch, returned on the CPU (tensors, tuple or dict)."""
         from fitorch.training.trainer import Trainer
 
-        _refuse_step_override(self, "predict_step", "predict")
         return Trainer(self).predict(x, batch_size=batch_size, verbose=verbose, steps=steps,
                                      callbacks=callbacks)
 
@@ -350,7 +351,6 @@ class Model(nn.Module):
         """One gradient step on one batch; returns that batch's loss and metrics."""
         from fitorch.training.trainer import Trainer
 
-        _refuse_step_override(self, "train_step", "train_on_batch")
         return Trainer(self).train_on_batch(x, y, sample_weight=sample_weight,
                                             class_weight=class_weight,
                                             reset_metrics=reset_metrics, return_dict=return_dict)
@@ -360,7 +360,6 @@ class Model(nn.Module):
         """Loss and metrics on one batch, without training."""
         from fitorch.training.trainer import Trainer
 
-        _refuse_step_override(self, "test_step", "test_on_batch")
         return Trainer(self).test_on_batch(x, y, sample_weight=sample_weight,
                                            reset_metrics=reset_metrics, return_dict=return_dict)
 
@@ -368,12 +367,86 @@ class Model(nn.Module):
         """Outputs for one batch, on the CPU."""
         from fitorch.training.trainer import Trainer
 
-        _refuse_step_override(self, "predict_step", "predict_on_batch")
         return Trainer(self).predict_on_batch(x)
 
     def reset_metrics(self) -> None:
-        """Reset the loss and metric accumulators of training and evaluation."""
+        """Reset the loss and metric accumulators of training and evaluation, and every metric
+        of ``metrics``."""
         self._config.reset_metrics()
+        metrics = self.metrics
+        if isinstance(metrics, (list, tuple)):  # not a torch model's own ``metrics`` attribute
+            for metric in metrics:
+                metric.reset_state()
+
+    # ------------------------------------------------------------------ Keras's custom steps
+    # Overriding any of these makes fit / evaluate / predict run the model's own step methods
+    # with Keras 3's torch-backend contract (fitorch.training.keras_steps); without an
+    # override the trainer's built-in step runs, which does the same work faster.
+    def train_step(self, data: Any) -> dict[str, Any]:
+        """One training step on ``data`` (``x``, ``(x, y)`` or ``(x, y, sample_weight)``):
+        forward, ``compute_loss``, backward, ``optimizer.apply``, ``compute_metrics``. Returns
+        the logs. Override it to customize what ``fit`` does (Keras's ``train_step``)."""
+        return self._config.keras.train_step(self, data)
+
+    def test_step(self, data: Any) -> dict[str, Any]:
+        """One evaluation step (no gradients): forward, ``compute_loss``, ``compute_metrics``."""
+        return self._config.keras.test_step(self, data)
+
+    def predict_step(self, data: Any) -> Any:
+        """The outputs for one batch of ``predict`` (``data``: ``x``, ``(x,)``, ``(x, y)`` or
+        ``(x, y, sample_weight)``); several inputs are passed as arguments, a dict by name."""
+        x = data[0] if isinstance(data, (tuple, list)) else data
+        if isinstance(x, dict):
+            return self(**x)
+        return self(*x) if isinstance(x, (tuple, list)) else self(x)
+
+    def compute_loss(self, x: Any = None, y: Any = None, y_pred: Any = None,
+                     sample_weight: Any = None, training: bool = True) -> torch.Tensor:
+        """The compiled loss of ``y_pred`` against ``y`` plus the model's added losses."""
+        del x, training  # as in Keras, the default uses neither
+        return self._config.keras.compute_loss(self, y, y_pred, sample_weight)
+
+    def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None
+                        ) -> dict[str, Any]:
+        """Update the compiled metrics; return ``get_metrics_result()``."""
+        del x
+        return self._config.keras.compute_metrics(self, y, y_pred, sample_weight)
+
+    def get_metrics_result(self) -> dict[str, Any]:
+        """The result of each of ``metrics`` by name (the compiled metrics' one by one)."""
+        results: dict[str, Any] = {}
+        for metric in self.metrics:
+            value = metric.result()
+            if isinstance(value, dict):
+                results.update(value)
+            else:
+                results[metric.name] = value
+        return results
+
+    @_KerasAttribute
+    def metrics(self) -> list[Metric]:
+        """Keras's metric objects, the ones custom steps update and ``fit`` resets each epoch:
+        once compiled, the ``"loss"`` tracker and the compiled metrics (one
+        ``"compile_metrics"`` entry), then the ``Metric`` s set as attributes of the model and
+        of its layers. (The built-in step keeps its own accumulators: see ``metrics_names``.)"""
+        config = self.__dict__.get("_ft")
+        found = [] if config is None else config.keras.own_metrics()
+        for module in self.modules():
+            if module is self or not isinstance(module, Model):
+                found += [v for v in vars(module).values() if isinstance(v, Metric)]
+        return found
+
+    @property
+    def compiled_loss(self) -> Any:
+        """Keras 2's ``compiled_loss(y, y_pred, sample_weight=None)``: ``compute_loss``, also
+        recorded by the ``"loss"`` tracker of ``metrics``."""
+        return functools.partial(self._config.keras.compiled_loss, self)
+
+    @property
+    def compiled_metrics(self) -> Any:
+        """Keras 2's ``compiled_metrics``: ``update_state(y, y_pred, sample_weight=None)``
+        updates the metrics given to ``compile``."""
+        return self._config.keras.compiled_metrics
 
     # ------------------------------------------------------------------ inspection and files
     def summary(self, *args: Any, **kwargs: Any) -> Any:

@@ -7,6 +7,9 @@ from typing import Any
 
 import torch
 
+from fitorch.optimizers import keras_apply
+
+
 def _lr_value(value: Any) -> float:
     if isinstance(value, LearningRate):
         return value.numpy()
@@ -141,6 +144,16 @@ class KerasLearningRateMixin:
         LearningRate(self).assign(value)  # type: ignore[arg-type]
 
     lr = learning_rate
+
+    def apply(self, grads: Any, trainable_variables: Any = None) -> None:
+        """Keras's ``optimizer.apply(grads, trainable_variables)``: one step on those
+        variables (default: all the optimizer holds) with those gradients."""
+        keras_apply.apply(self, grads, trainable_variables)  # type: ignore[arg-type]
+
+    def apply_gradients(self, grads_and_vars: Any) -> None:
+        """Keras's ``optimizer.apply_gradients(zip(grads, variables))``."""
+        pairs = list(grads_and_vars)
+        self.apply([g for g, _ in pairs], [v for _, v in pairs])
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         # pickle by the torch class, which is importable; the Keras subclass is rebuilt on load

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from fitorch.optimizers import schedules
+from fitorch.optimizers import keras_apply, schedules
 from fitorch.optimizers.learning_rate import _lr_value, keras_optimizer_class
 
 def _positive(cls: str, name: str, value: Any, allow_zero: bool = False) -> float | None:
@@ -76,6 +76,9 @@ class Optimizer:
             schedules.attach(optimizer, self._schedule)
         if self.weight_decay and not self.torch_decouples_weight_decay:
             optimizer.register_step_pre_hook(_decoupled_decay(self.weight_decay))
+        clip = {k: getattr(self, k) for k in keras_apply.CLIP_KEYS if getattr(self, k) is not None}
+        if clip:  # for Keras's ``optimizer.apply`` in custom steps (fit clips by itself)
+            optimizer.fitorch_clip = clip
         return optimizer
 
     @property
@@ -97,21 +100,31 @@ class Optimizer:
 
     lr = learning_rate
 
-    def apply_gradients(self, grads_and_vars: Iterable[tuple[torch.Tensor | None, torch.Tensor]]) -> None:
-        """Keras's custom-loop step: set each variable's gradient and take one optimizer step.
+    def apply(self, grads: Iterable[Any], trainable_variables: Iterable[Any] | None = None
+              ) -> None:
+        """Keras's ``optimizer.apply(grads, trainable_variables)`` in a custom step: one step
+        on those variables with those gradients (see ``keras_apply.apply``).
 
-        The torch optimizer is built on the first call's variables (and rebuilt if they change).
+        The torch optimizer is built on the first call's variables (and rebuilt if they
+        change); later calls may leave ``trainable_variables`` out.
         """
-        pairs = [(g, v) for g, v in grads_and_vars]
-        params = [v for _, v in pairs]
+        if trainable_variables is None:
+            if self._built is None:
+                raise ValueError(f"{type(self).__name__}.apply: the first call must pass "
+                                 "trainable_variables (the optimizer is built on them)")
+            params = [p for group in self._built.param_groups for p in group["params"]]
+        else:
+            params = list(trainable_variables)
         if [id(p) for p in params] != self._built_for:
             self._built = self.build(params)
             self._built_for = [id(p) for p in params]
-        for grad, param in pairs:
-            param.grad = None if grad is None else grad.detach()
-        self._built.step()
-        for param in params:
-            param.grad = None
+        keras_apply.apply(self._built, grads, params)
+
+    def apply_gradients(self, grads_and_vars: Iterable[tuple[torch.Tensor | None, torch.Tensor]]
+                        ) -> None:
+        """Keras's custom-loop step: ``apply`` with ``zip(grads, variables)``."""
+        pairs = list(grads_and_vars)
+        self.apply([g for g, _ in pairs], [v for _, v in pairs])
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments (Keras names)."""

@@ -13,9 +13,11 @@ import torch
 from torch import nn
 
 from fitorch.layers.base import constrain_after_steps
+from fitorch.optimizers.keras_apply import clip_gradients
 from fitorch.training.compile_utils import CompileLoss, MetricSet
 from fitorch.training.engine import Precision, check_strategy, distributed, fsdp_plugin, \
     resolve_device
+from fitorch.training.keras_steps import KerasSteps
 
 # Schedulers that expect a step per batch rather than per epoch.
 _PER_BATCH_SCHEDULERS = ("OneCycleLR", "CyclicLR")
@@ -139,6 +141,8 @@ class CompileConfig:
         self.history: Any = None
         self.fit_state: Any = None
         self.stop_training = False
+        # Keras's loss tracker and compiled metrics, for the model's own step methods
+        self.keras = KerasSteps(self, model)
 
     # ------------------------------------------------------------------ optimizer
     def build_optimizer(self, model: nn.Module) -> None:
@@ -211,14 +215,7 @@ class CompileConfig:
 
     def clip_gradients(self, model: nn.Module) -> None:
         """Keras's clipvalue / clipnorm (per parameter) / global_clipnorm, in that order."""
-        params = [p for p in model.parameters() if p.grad is not None]
-        if self.clip["clipvalue"] is not None:
-            torch.nn.utils.clip_grad_value_(params, self.clip["clipvalue"])
-        if self.clip["clipnorm"] is not None:
-            for p in params:
-                torch.nn.utils.clip_grad_norm_([p], self.clip["clipnorm"])
-        if self.clip["global_clipnorm"] is not None:
-            torch.nn.utils.clip_grad_norm_(params, self.clip["global_clipnorm"])
+        clip_gradients(model.parameters(), self.clip)
 
     # ------------------------------------------------------------------ regularization
     def find_regularizers(self, model: nn.Module) -> None:

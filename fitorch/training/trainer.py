@@ -17,7 +17,7 @@ import torch
 from fitorch.callbacks import BatchLogs, Callback, CallbackList, History
 from fitorch.callbacks.progbar import resolve_verbose
 from fitorch.training import data as data_lib
-from fitorch.training import input_checks, usage
+from fitorch.training import input_checks, keras_steps, usage
 from fitorch.training.compile_utils import LossTracker, flat_targets, output_structure
 from fitorch.training.compile_config import CompileConfig
 from fitorch.training.rollback import LastGoodState
@@ -70,6 +70,8 @@ def _detach(value: Any) -> Any:
 
 class _Phase:
     """Loss tracker and metrics of one phase (training or evaluation)."""
+
+    custom = False  # the built-in step runs it (``keras_steps.StepPhase``: the model's own)
 
     def __init__(self, config: CompileConfig, train: bool) -> None:
         self.config = config
@@ -149,9 +151,11 @@ class Trainer:
         self.model = model
 
     # ------------------------------------------------------------------ one batch
-    def _config(self) -> CompileConfig:
+    def _config(self, own_step: bool = False) -> CompileConfig:
+        """The model's compile configuration; a loss is required unless the model's own
+        Keras steps run (``own_step``), which may compute the loss themselves."""
         config = self.model._config
-        if config.compiled_loss is None:
+        if config.compiled_loss is None and not own_step:
             raise RuntimeError(f"{type(self.model).__name__} was compiled without a loss; "
                                "call model.compile(loss=...) before training or evaluating")
         return config
@@ -287,8 +291,18 @@ class Trainer:
             validation_batch_size: int | None, validation_freq: int, on_nan: str,
             check_finite: bool = True) -> History:
         model = self.model
-        config = self._config()
+        own_train, own_test, _ = keras_steps.own_steps(model)
+        validates = validation_data is not None or bool(validation_split)
+        config = self._config(own_step=own_train and (own_test or not validates))
         # ---- every argument is checked before anything changes
+        if own_train:
+            keras_steps.check_own_steps(model, config, "fit", train=True)
+            if on_nan in ("stop", "restore"):
+                raise ValueError(f"fit: on_nan={on_nan!r} watches the loss of fit's built-in "
+                                 f"step; {type(model).__name__} overrides train_step, whose "
+                                 "logs are its own: check the loss there")
+        if own_test and validates:
+            keras_steps.check_own_steps(model, config, "fit", train=False)
         _check_int("epochs", epochs, minimum=1)
         _check_int("initial_epoch", initial_epoch, minimum=0)
         if initial_epoch >= epochs:
@@ -319,11 +333,14 @@ class Trainer:
                                       shuffle=False, device=device, where="validation_data")
         weigher = ClassWeigher(class_weight, device) if class_weight is not None else None
         forward = lambda xb: call_model(model, xb)  # noqa: E731
-        input_checks.DataChecks(model, config, forward, check_finite=check_finite,
+        # a model's own step decides what its data and loss are: only the values are checked
+        input_checks.DataChecks(model, None if own_train else config, forward,
+                                check_finite=check_finite,
                                 class_weight=class_weight).guard(train_data, "fit")
         if val_data is not None:
-            input_checks.DataChecks(model, config, forward, check_finite=check_finite
-                                    ).guard(val_data, "validation_data", probe=True)
+            input_checks.DataChecks(model, None if own_test else config, forward,
+                                    check_finite=check_finite
+                                    ).guard(val_data, "validation_data", probe=not own_test)
         last_good = LastGoodState(model, config) if on_nan == "restore" else None
 
         # ---- training
@@ -333,7 +350,10 @@ class Trainer:
                                   {"epochs": epochs, "steps": steps, "verbose": verbose})
         config.history = history
         config.stop_training = False
-        train_phase, test_phase = _Phase(config, True), _Phase(config, False)
+        train_phase: Any = keras_steps.StepPhase(model, config, True) if own_train \
+            else _Phase(config, True)
+        test_phase: Any = keras_steps.StepPhase(model, config, False) if own_test \
+            else _Phase(config, False)
         epoch_batches = _EpochBatches(train_data, steps_per_epoch)
         want_begin = cbs.wants("on_train_batch_begin")
         want_end = cbs.wants("on_train_batch_end")
@@ -385,8 +405,11 @@ class Trainer:
                     cbs.batch("on_train_batch_begin", step, {})
                 if weigher is not None:
                     swb = weigher(yb, swb)
-                self.train_batch(config, train_phase, xb, yb, swb, step,
-                                 scale[0] if scale else 1.0, ends is not None and ends.last)
+                if own_train:
+                    train_phase.run(xb, yb, swb)
+                else:
+                    self.train_batch(config, train_phase, xb, yb, swb, step,
+                                     scale[0] if scale else 1.0, ends is not None and ends.last)
                 state.step = step + 1
                 if want_end:
                     cbs.batch("on_train_batch_end", step, train_phase.batch_logs())
@@ -453,7 +476,7 @@ class Trainer:
             config.build_optimizer(self.model)
 
     # ------------------------------------------------------------------ evaluate
-    def _evaluate_loop(self, config: CompileConfig, phase: _Phase, data: Any,
+    def _evaluate_loop(self, config: CompileConfig, phase: Any, data: Any,
                        cbs: CallbackList, steps: int | None
                        ) -> dict[str, float]:
         model = self.model
@@ -472,13 +495,17 @@ class Trainer:
                     cbs.batch("on_test_batch_begin", step, {})
                 if dist is not None:
                     xb, yb, swb = dist.split(xb), dist.split(yb), dist.split(swb)
-                self.test_batch(config, phase, xb, yb, swb)
+                if phase.custom:
+                    phase.run(xb, yb, swb)
+                else:
+                    self.test_batch(config, phase, xb, yb, swb)
                 if want_end:
                     cbs.batch("on_test_batch_end", step, phase.batch_logs())
         finally:
             modes.close()
             config.reshard()
-        if phase.loss.count == 0 and phase.loss.steps == 0 and not phase.loss._pending:
+        if phase.loss.steps == 0 and (phase.custom or (phase.loss.count == 0
+                                                       and not phase.loss._pending)):
             raise ValueError("evaluate: the data produced no batches")
         logs = phase.logs()
         cbs.on_test_end(logs)
@@ -487,19 +514,27 @@ class Trainer:
     def evaluate(self, x: Any, y: Any, *, batch_size: int | None, verbose: Any,
                  sample_weight: Any, steps: int | None, callbacks: list | None,
                  return_dict: bool) -> Any:
-        config = self._config()
+        own_test = keras_steps.own_steps(self.model)[1]
+        config = self._config(own_step=own_test)
+        if own_test:
+            keras_steps.check_own_steps(self.model, config, "evaluate", train=False)
         _check_int("steps", steps, minimum=1, optional=True)
         verbose = resolve_verbose(verbose)
         callbacks = _check_callbacks(callbacks)
         data = data_lib.adapt(x, y, sample_weight, batch_size=batch_size, shuffle=False,
                               device=config.device, where="evaluate")
-        input_checks.DataChecks(self.model, config, lambda xb: call_model(self.model, xb),
+        input_checks.DataChecks(self.model, None if own_test else config,
+                                lambda xb: call_model(self.model, xb),
                                 check_finite=False).guard(data, "evaluate")
         cbs = self._callback_list(callbacks, verbose, None,
                                   {"steps": steps or data.num_batches, "verbose": verbose})
         # One evaluate at a time: the loss and metric sums are the model's own.
+        phase: Any = keras_steps.StepPhase(self.model, config, False) if own_test \
+            else _Phase(config, False)
         with usage.evaluation(self.model, config.forward_module, "evaluate"):
-            logs = self._evaluate_loop(config, _Phase(config, False), data, cbs, steps)
+            logs = self._evaluate_loop(config, phase, data, cbs, steps)
+        if own_test and not return_dict:  # Keras's order of a list: the model's metrics first
+            logs = keras_steps.in_metric_order(self.model, logs)
         return _format_results(logs, return_dict)
 
     # ------------------------------------------------------------------ predict
@@ -511,6 +546,9 @@ class Trainer:
         verbose = resolve_verbose(verbose)
         callbacks = _check_callbacks(callbacks)
         config = model.__dict__.get("_ft")
+        own_predict = keras_steps.own_steps(model)[2]
+        if own_predict and config is not None:
+            keras_steps.check_own_steps(model, config, "predict", train=False)
         device = config.device if config is not None else model.device
         data = data_lib.adapt(x, None, None, batch_size=batch_size, shuffle=False,
                               device=device, where="predict")
@@ -536,8 +574,11 @@ class Trainer:
                 if dist is not None:
                     xb = dist.split(xb)
                 with autocast():
-                    out = self._forward(config, xb) if config is not None \
-                        else call_model(model, xb)
+                    if own_predict:
+                        out = model.predict_step(keras_steps.pack(xb, None, None))
+                    else:
+                        out = self._forward(config, xb) if config is not None \
+                            else call_model(model, xb)
                 if dist is not None:  # every process returns all predictions, in order
                     out = data_lib.map_structure(dist.gather_cat, out)
                 # Each batch goes to the CPU as it is made, so the device never holds them all.
@@ -555,8 +596,11 @@ class Trainer:
         return _concat(chunks)
 
     # ------------------------------------------------------------------ single batches
-    def _single_batch(self, x: Any, y: Any, sample_weight: Any, where: str) -> tuple:
-        config = self._config()
+    def _single_batch(self, x: Any, y: Any, sample_weight: Any, where: str,
+                      own_step: bool = False) -> tuple:
+        config = self._config(own_step)
+        if own_step:
+            keras_steps.check_own_steps(self.model, config, where, train=where.startswith("train"))
         data = data_lib.adapt(x, y, sample_weight, batch_size=None, shuffle=False,
                               device=config.device, where=where)
         if isinstance(data, data_lib.TensorAdapter):
@@ -565,15 +609,21 @@ class Trainer:
 
     def train_on_batch(self, x: Any, y: Any, *, sample_weight: Any, class_weight: Any,
                        reset_metrics: bool, return_dict: bool) -> Any:
-        config, (xb, yb, swb) = self._single_batch(x, y, sample_weight, "train_on_batch")
+        own_train = keras_steps.own_steps(self.model)[0]
+        config, (xb, yb, swb) = self._single_batch(x, y, sample_weight, "train_on_batch",
+                                                   own_train)
         weigher = ClassWeigher(class_weight, config.device) if class_weight is not None \
             else None
         if weigher is not None:
             swb = weigher(yb, swb)
-        phase = _Phase(config, True)
+        phase: Any = keras_steps.StepPhase(self.model, config, True) if own_train \
+            else _Phase(config, True)
         if reset_metrics:
             phase.reset()
         self.model.train()
+        if own_train:
+            phase.run(xb, yb, swb)
+            return _format_results(phase.logs(), return_dict)
         if config.optimizer is not None and config.accumulation == 1:
             config.optimizer.zero_grad(set_to_none=True)
         self.train_batch(config, phase, xb, yb, swb, step=_next_step(config))
@@ -581,12 +631,18 @@ class Trainer:
 
     def test_on_batch(self, x: Any, y: Any, *, sample_weight: Any, reset_metrics: bool,
                       return_dict: bool) -> Any:
-        config, (xb, yb, swb) = self._single_batch(x, y, sample_weight, "test_on_batch")
+        own_test = keras_steps.own_steps(self.model)[1]
+        config, (xb, yb, swb) = self._single_batch(x, y, sample_weight, "test_on_batch",
+                                                   own_test)
         with usage.evaluation(self.model, self.model, "test_on_batch"):
-            phase = _Phase(config, False)
+            phase: Any = keras_steps.StepPhase(self.model, config, False) if own_test \
+                else _Phase(config, False)
             if reset_metrics:
                 phase.reset()
-            self.test_batch(config, phase, xb, yb, swb)
+            if own_test:
+                phase.run(xb, yb, swb)
+            else:
+                self.test_batch(config, phase, xb, yb, swb)
             logs = phase.logs()
         return _format_results(logs, return_dict)
 
