@@ -298,8 +298,10 @@ def adapt(x: Any, y: Any = None, sample_weight: Any = None, *, batch_size: int |
         raise ValueError(f"{where}: x has {n} samples but y has {num_samples(ys, 'y')}; they "
                          "must have the same length")
     if sws is not None:
+        if sws.dim() == 2 and sws.shape[1] == 1:  # Keras's guides pass (n, 1): one per sample
+            sws = sws[:, 0]
         if sws.dim() != 1 or sws.shape[0] != n:
-            raise ValueError(f"{where}: sample_weight must have shape ({n},), got "
+            raise ValueError(f"{where}: sample_weight must have shape ({n},) or ({n}, 1), got "
                              f"{tuple(sws.shape)}")
         sws = sws.float()
     return TensorAdapter(xs, ys, sws, batch_size or 32, shuffle, device, generator)

@@ -398,3 +398,21 @@ def test_weight_regularizers_add_to_the_trained_and_reported_loss():
             bias -= 0.1 * bias.grad
     torch.testing.assert_close(model[0].kernel, kernel.detach())
     assert history.history["loss"][0] == pytest.approx(sum(seen) / 2)
+
+
+def test_sample_weight_of_shape_n_by_1_is_one_weight_per_sample():
+    """Keras's guides pass sample_weight as an (n, 1) array; it trains as the (n,) one."""
+    torch.manual_seed(0)
+    x, y, sw = torch.randn(12, 3), torch.randn(12, 1), torch.rand(12)
+    histories = []
+    for weights in (sw, sw[:, None]):
+        torch.manual_seed(1)
+        model = ft.Sequential([ft.layers.Input((3,)), ft.layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse")
+        histories.append(model.fit(x, y, sample_weight=weights, batch_size=4, shuffle=False,
+                                   epochs=2, verbose=0).history["loss"])
+    assert histories[0] == histories[1]
+    model = ft.Sequential([ft.layers.Input((3,)), ft.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(ValueError, match=r"sample_weight must have shape \(12,\) or \(12, 1\)"):
+        model.fit(x, y, sample_weight=torch.ones(12, 2), verbose=0)
