@@ -9,8 +9,7 @@ import importlib
 from typing import Any
 
 from fitorch import _import_hooks
-
-__version__ = "0.1.0"
+from fitorch._version import __version__
 
 # Keras's ``keras.models.load_model`` / ``save_model``: fitorch.saving registers them into
 # fitorch.models when imported; this makes sure it is, however fitorch.models is reached

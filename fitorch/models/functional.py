@@ -22,19 +22,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from fitorch.models.configs import Ref, register_model_class
 from fitorch.models.model import Model
 from fitorch.models.symbolic import (Input, KerasTensor, Node, is_keras_tensor, leaves,
                                      map_structure, module_name, set_module_name)
 
 __all__ = ["Functional", "Input", "KerasTensor", "is_keras_tensor"]
-
-
-@dataclass(frozen=True)
-class Ref:
-    """A reference to output ``path`` of graph node number ``node``."""
-
-    node: int
-    path: tuple = ()
 
 
 @dataclass
@@ -151,6 +144,7 @@ def _visit(tensor: KerasTensor, consumer: str, input_nodes: set, inputs: list, s
     order.append(node)
 
 
+@register_model_class
 class Functional(Model):
     """A model built from symbolic tensors: ``ft.Model(inputs, outputs, name=None)``.
 

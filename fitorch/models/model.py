@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from fitorch.models.configs import register_model_class
 from fitorch.torch_utils import module_device
 from fitorch.training.compile_config import CompileConfig
 
@@ -52,6 +53,7 @@ def _wrapper_class(module_cls: type) -> type:
         "__qualname__": module_cls.__qualname__, "_fitorch_wrapped": True})
 
 
+@register_model_class
 class Model(nn.Module):
     """A ``torch.nn.Module`` with the Keras training API.
 

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from fitorch.models.configs import register_model_class
 from fitorch.models.model import Model
 from fitorch.models.symbolic import Input, KerasTensor
 
@@ -36,6 +37,7 @@ def _input_dtype(module: nn.Module) -> torch.dtype:
     return backend.floatx_dtype()
 
 
+@register_model_class
 class Sequential(Model, nn.Sequential):
     """A linear stack of layers: ``nn.Sequential`` plus Keras's ``add``, ``pop`` and ``build``.
 

@@ -14,7 +14,9 @@ from typing import Any
 
 import torch
 
-from fitorch.callbacks import BatchLogs, Callback, CallbackList, History
+from fitorch.callbacks.callback import Callback
+from fitorch.callbacks.callback_list import BatchLogs, CallbackList
+from fitorch.callbacks.history import History
 from fitorch.callbacks.progbar import resolve_verbose
 from fitorch.training import data as data_lib
 from fitorch.training import input_checks, usage
@@ -594,7 +596,7 @@ class Trainer:
     # ------------------------------------------------------------------ helpers
     def _callback_list(self, callbacks: list[Callback], verbose: int, history: History | None,
                        params: dict) -> CallbackList:
-        from fitorch.callbacks import ProgressBar
+        from fitorch.callbacks.progbar import ProgressBar
 
         extra: list[Callback] = []
         if verbose and not any(isinstance(c, ProgressBar) for c in callbacks):
