@@ -228,6 +228,11 @@ def register_model_class(cls: type) -> type:
     return cls
 
 
+def model_class(name: str) -> type:
+    """The registered model class ``name`` (``"Model"``, ``"Functional"``, ``"Sequential"``)."""
+    return _model_classes[name]
+
+
 # Plain torch modules (and registered classes) inside a fitorch model are described by the saving
 # layer, which registers itself here: imports point down, so this module never imports it.
 _module_codec: tuple[Callable, Callable, Callable] | None = None

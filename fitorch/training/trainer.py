@@ -18,6 +18,7 @@ from fitorch.callbacks.callback import Callback
 from fitorch.callbacks.callback_list import BatchLogs, CallbackList
 from fitorch.callbacks.history import History
 from fitorch.callbacks.progbar import resolve_verbose
+from fitorch.models import providers
 from fitorch.training import data as data_lib
 from fitorch.training import input_checks, usage
 from fitorch.training.compile_utils import LossTracker, flat_targets, output_structure
@@ -809,3 +810,6 @@ def _check_callbacks(callbacks: Any) -> list[Callback]:
 
 __all__ = ["Trainer", "NonFiniteLossError", "FitState", "call_model", "ClassWeigher",
            "capture_rng_states", "restore_rng_states"]
+
+
+providers.provide("Trainer", Trainer)  # behind Model.fit & co. (models sit below this module)
