@@ -22,6 +22,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from fitorch.layers.base import Layer
+from fitorch.layers.masking import mask_at, may_create_mask, output_mask, takes_mask
 from fitorch.models.model import Model
 from fitorch.models.symbolic import (Input, KerasTensor, Node, is_keras_tensor, leaves,
                                      map_structure, module_name, set_module_name)
@@ -316,7 +318,8 @@ class Functional(Model):
         spec = self._spec
         nodes: list[GraphNode] = spec["nodes"]
         namespace: dict[str, Any] = {"torch": torch, "_NOT_GIVEN": _NOT_GIVEN,
-                                     "_unpack_inputs": _unpack_inputs, "_tensor": _tensor}
+                                     "_unpack_inputs": _unpack_inputs, "_tensor": _tensor,
+                                     "_output_mask": output_mask, "_mask_at": mask_at}
         used = set(namespace) | {"self"}
         variables: dict[int, str] = {}
         constants: dict[int, str] = {}
@@ -408,13 +411,39 @@ class Functional(Model):
                 lines += [f"    if not isinstance({params[0]}, torch.Tensor):",
                           f"        {params[0]}, = _unpack_inputs({params[0]}, "
                           f"({nodes[spec['inputs'][0]].name!r},))"]
+        # Keras masks: node -> expression of its outputs' masks; only for nodes a mask can
+        # reach, so a model without a mask-creating layer gets exactly the code it had before
+        masks: dict[int, str] = {}
+
+        def mask_expr(value: Any) -> str | None:
+            if isinstance(value, Ref):
+                base = masks.get(value.node)
+                return f"_mask_at({base}, {value.path!r})" if base and value.path else base
+            if isinstance(value, (list, tuple)):
+                parts = [mask_expr(v) for v in value]
+                return "[" + ", ".join(p or "None" for p in parts) + "]" if any(parts) else None
+            return None
+
         for i, node in enumerate(nodes):
             if node.kind == "input":
                 continue
             var = _identifier(node.name, used)
             variables[i] = var
             if node.kind == "module":
-                call = f"self.{node.target}({call_args(node.args, node.kwargs)})"
+                module = self._modules[node.target]
+                in_mask = mask_expr(node.args[0]) if node.args else None
+                extra = (f", mask={in_mask}" if in_mask and takes_mask(module)
+                         and "mask" not in node.kwargs else "")
+                lines.append(f"    {var} = self.{node.target}("
+                             f"{call_args(node.args, node.kwargs)}{extra})")
+                if in_mask and getattr(module, "supports_masking", False) and \
+                        type(module).compute_mask is Layer.compute_mask:
+                    masks[i] = in_mask  # passed on unchanged: no call
+                elif in_mask or may_create_mask(module):
+                    masks[i] = _identifier(f"{node.name}_mask", used)
+                    lines.append(f"    {masks[i]} = _output_mask(self.{node.target}, "
+                                 f"{expr(node.args[0])}, {in_mask})")
+                continue
             elif node.kind == "method":
                 # _tensor(...) checks at every call that the receiver is a tensor (one
                 # isinstance), so a method name can never reach another object
