@@ -318,8 +318,7 @@ class Functional(Model):
         spec = self._spec
         nodes: list[GraphNode] = spec["nodes"]
         namespace: dict[str, Any] = {"torch": torch, "_NOT_GIVEN": _NOT_GIVEN,
-                                     "_unpack_inputs": _unpack_inputs, "_tensor": _tensor,
-                                     "_output_mask": output_mask, "_mask_at": mask_at}
+                                     "_unpack_inputs": _unpack_inputs, "_tensor": _tensor}
         used = set(namespace) | {"self"}
         variables: dict[int, str] = {}
         constants: dict[int, str] = {}
@@ -414,6 +413,9 @@ class Functional(Model):
         # Keras masks: node -> expression of its outputs' masks; only for nodes a mask can
         # reach, so a model without a mask-creating layer gets exactly the code it had before
         masks: dict[int, str] = {}
+        mask_lines: list[tuple[int, str]] = []
+        namespace.update(_output_mask=output_mask, _mask_at=mask_at)
+        used.update(("_output_mask", "_mask_at"))
 
         def mask_expr(value: Any) -> str | None:
             if isinstance(value, Ref):
@@ -441,6 +443,9 @@ class Functional(Model):
                     masks[i] = in_mask  # passed on unchanged: no call
                 elif in_mask or may_create_mask(module):
                     masks[i] = _identifier(f"{node.name}_mask", used)
+                    if not in_mask or getattr(module, "supports_masking", False):
+                        # (a layer that drops a mask keeps its line: it warns, as Keras does)
+                        mask_lines.append((len(lines), masks[i]))
                     lines.append(f"    {masks[i]} = _output_mask(self.{node.target}, "
                                  f"{expr(node.args[0])}, {in_mask})")
                 continue
@@ -461,6 +466,9 @@ class Functional(Model):
                 call = f"{function_expr(node.target)}({call_args(node.args, node.kwargs)})"
             lines.append(f"    {var} = {call}")
         lines.append(f"    return {expr(spec['output_structure'])}")
+        for position, name in reversed(mask_lines):  # no mask computed that nothing reads
+            if not any(re.search(rf"\b{name}\b", line) for line in lines[position + 1:]):
+                del lines[position]
         source = f"def forward(self, {signature}):\n" + "\n".join(lines) + "\n"
         return source, namespace
 

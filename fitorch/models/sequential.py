@@ -84,7 +84,7 @@ class Sequential(Model, nn.Sequential):
         if not trainable:
             self.requires_grad_(False)
 
-    def forward(self, input: Any) -> Any:
+    def _run_layers(self, input: Any) -> Any:
         """Each layer on the previous one's output (torch's loop). When a layer can create a Keras
         mask (``Embedding(mask_zero=True)``, ``Masking``), the mask is threaded through the
         layers after it (see ``fitorch.layers.masking``)."""
@@ -101,6 +101,8 @@ class Sequential(Model, nn.Sequential):
         for module in modules:
             input, mask = call_with_mask(module, input, mask)
         return input
+
+    forward = _run_layers
 
     # ---- Keras building ----------------------------------------------------------------
     def add(self, layer: nn.Module | KerasTensor, rebuild: bool = True) -> None:
