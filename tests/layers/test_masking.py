@@ -129,3 +129,14 @@ def test_masking_layer_zeroes_masked_steps_and_average_pooling_skips_them():
     channels_first = layers.GlobalAveragePooling1D(data_format="channels_first")
     torch.testing.assert_close(channels_first(x.transpose(1, 2), mask=masking.compute_mask(x)),
                                pooled)
+
+
+def test_masked_models_compile_to_one_graph():
+    ids = torch.tensor([[1, 2, 0], [3, 0, 0]])
+    seq = ft.Sequential([layers.Embedding(10, 4, mask_zero=True), layers.LSTM(3)])
+    x = ft.Input((3,), dtype=torch.long)
+    functional = ft.Model(x, layers.GRU(2)(layers.Embedding(10, 4, mask_zero=True)(x)))
+    for model in (seq, functional):
+        expected = model(ids)
+        compiled = torch.compile(model, fullgraph=True, backend="eager")
+        torch.testing.assert_close(compiled(ids), expected)
