@@ -191,7 +191,7 @@ class _RNN(Layer):
                   mask: torch.Tensor | None = None) -> tuple[torch.Tensor, list]:
         xw, step = self._recurrence(x)
         outputs = []
-        output = x.new_zeros(x.shape[0], self.units)
+        output = x.new_zeros(x.shape[0], self.units) if mask is not None else None
         for t in range(x.shape[1]):
             new = step(xw[:, t], states, rec_mask)
             if mask is None:
