@@ -122,7 +122,11 @@ def _call_kwargs(kwargs: dict, where: str) -> dict:
     kwargs = dict(kwargs)
     kwargs.pop("training", None)  # fitorch layers follow the model's train()/eval() mode
     if kwargs.pop("mask", None) is not None:
-        raise ValueError(f"{where} is called with a mask; fitorch layers take no Keras masks")
+        # Keras writes the mask of a functional graph as explicit nodes (NotEqual, ...) feeding
+        # mask=; fitorch threads masks itself and does not read those nodes yet
+        raise ValueError(f"{where} is called with a mask: Keras functional graphs that pass "
+                         "masks between layers are not read yet (a Sequential model is; or "
+                         "rebuild the model in fitorch and load its weights)")
     return kwargs
 
 
