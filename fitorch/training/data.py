@@ -257,9 +257,10 @@ def sliceable_tensors(loader: Any) -> tuple[torch.Tensor, ...] | None:
     That holds for a ``DataLoader`` (not a subclass) over a ``TensorDataset`` of one to three
     plain tensors, batched by its own ``BatchSampler`` (``batch_size=``, ``drop_last=False``)
     over a ``SequentialSampler`` or ``RandomSampler`` of that dataset, with the default
-    ``collate_fn``, no worker processes and no pinned memory. Anything else (a custom sampler,
-    batch sampler or collate_fn, workers, pinned memory, ``drop_last``, subclasses) may shape
-    the batches in its own way, so such a loader is iterated as given.
+    ``collate_fn``, no worker processes and no pinned memory, the tensors on one device.
+    Anything else (a custom sampler, batch sampler or collate_fn, workers, pinned memory,
+    ``drop_last``, subclasses) may shape the batches in its own way, so such a loader is
+    iterated as given.
     """
     if type(loader) is not DataLoader or type(loader.dataset) is not TensorDataset:
         return None
@@ -273,6 +274,8 @@ def sliceable_tensors(loader: Any) -> tuple[torch.Tensor, ...] | None:
     tensors = loader.dataset.tensors
     if not 1 <= len(tensors) <= 3 or any(type(t) is not torch.Tensor
                                          or t.layout != torch.strided for t in tensors):
+        return None
+    if len({t.device for t in tensors}) != 1:  # one index tensor must serve them all
         return None
     return tensors
 

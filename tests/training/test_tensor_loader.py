@@ -125,6 +125,8 @@ def _generic_cases():
         "DataLoader subclass": MyLoader(ds, batch_size=5),
         "TensorDataset subclass": DataLoader(MyDataset(*_tensors()), batch_size=5),
         "four tensors": DataLoader(TensorDataset(*_tensors(), torch.zeros(23)), batch_size=5),
+        "tensors on two devices": DataLoader(TensorDataset(_tensors()[0], torch.zeros(
+            23, device="meta")), batch_size=5),
     }
 
 
