@@ -16,6 +16,7 @@ from fitorch.layers.conv import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspos
 from fitorch.layers.core import (Activation, Dense, Dropout, Identity, InputLayer, Lambda,
                                  Rescaling, SpatialDropout1D, SpatialDropout2D, SpatialDropout3D)
 from fitorch.layers.embedding import Embedding
+from fitorch.layers.masking import Masking
 from fitorch.layers.noise import GaussianDropout, GaussianNoise
 from fitorch.layers.merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,
                                   Subtract, add, average, concatenate, dot, maximum, minimum,

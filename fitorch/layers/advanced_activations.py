@@ -21,6 +21,8 @@ def _non_negative(owner: str, name: str, value: Any, allow_none: bool = False) -
 
 
 class _Elementwise(Layer):
+    supports_masking = True  # an incoming mask passes through (as in Keras)
+
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return standardize_shape(input_shape)
 

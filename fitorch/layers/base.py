@@ -171,6 +171,8 @@ class Layer(nn.Module):
             cls.build = _wrap_build(cls.__dict__["build"])
         if "_single_input" not in cls.__dict__ and cls.__module__.startswith("fitorch."):
             cls._single_input = True
+        if "compute_mask" in cls.__dict__ and "supports_masking" not in cls.__dict__:
+            cls.supports_masking = True  # as Keras: overriding compute_mask means masks flow
         _LAYER_CLASSES.setdefault(cls.__name__, cls)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
@@ -257,6 +259,20 @@ class Layer(nn.Module):
         raise NotImplementedError(f"{type(self).__name__} must define call() or forward()")
 
     forward = call
+
+    # ---- masks (Keras's protocol; fitorch.layers.masking says how a mask travels) ---------
+    # Whether an incoming mask is passed on to the output (Keras's ``supports_masking``); a
+    # subclass that overrides compute_mask supports masking unless it says otherwise.
+    supports_masking: bool = False
+    # Whether compute_mask may return a mask when given none (Embedding(mask_zero=True),
+    # Masking): containers take their masked path only when a layer like this is present.
+    # None: decided by whether the class overrides compute_mask.
+    _creates_mask: bool | None = None
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The mask of this layer's output, given its input and the input's mask (Keras's
+        ``compute_mask``): the input's mask when ``supports_masking``, else ``None``."""
+        return mask if self.supports_masking else None
 
     # ---- building -----------------------------------------------------------------------
     def build(self, input_shape: Any) -> None:

@@ -47,6 +47,8 @@ class Dense(Layer):
     ``(in, units)``.
     """
 
+    supports_masking = True  # an incoming mask passes through (as in Keras)
+
     _min_ndim = 2
 
     def __init__(self, units: int, activation: str | Callable | None = None, use_bias: bool = True,
@@ -106,6 +108,8 @@ class Dense(Layer):
 class Activation(Layer):
     """Applies an activation function given by Keras name or as a callable."""
 
+    supports_masking = True  # an incoming mask passes through (as in Keras)
+
     def __init__(self, activation: str | Callable, **kwargs: Any) -> None:
         self.activation = activations.get(activation)
         super().__init__(**kwargs)
@@ -120,6 +124,8 @@ class Activation(Layer):
 class Identity(Layer):
     """Returns its input unchanged (a placeholder layer)."""
 
+    supports_masking = True  # an incoming mask passes through (as in Keras)
+
     def call(self, inputs: Any) -> Any:
         return inputs
 
@@ -133,6 +139,8 @@ class Dropout(Layer):
     ``noise_shape`` (``None`` entries take the input's size) shares one mask along axes of size 1,
     as in Keras; ``seed`` makes the masks reproducible.
     """
+
+    supports_masking = True  # an incoming mask passes through (as in Keras)
 
     def __init__(self, rate: float, noise_shape: Sequence[int | None] | None = None,
                  seed: int | None = None, **kwargs: Any) -> None:
@@ -328,6 +336,8 @@ class InputLayer(Layer):
 
 class Rescaling(Layer):
     """``inputs * scale + offset`` (e.g. ``Rescaling(1 / 255)`` for images)."""
+
+    supports_masking = True  # an incoming mask passes through (as in Keras)
 
     def __init__(self, scale: float, offset: float = 0.0, **kwargs: Any) -> None:
         for name, value in (("scale", scale), ("offset", offset)):

@@ -20,6 +20,9 @@ class Embedding(Layer):
     (Keras 2) declares the input shape ``(None, input_length)`` so a Sequential can build before
     any data.
     Float inputs are cast to integers, as Keras does.
+    ``mask_zero=True`` makes id 0 padding: ``compute_mask(ids)`` is ``ids != 0`` (so
+    ``input_dim`` must count the padding id), and in a Sequential or functional model the layers
+    after it that take masks (recurrent layers, ``GlobalAveragePooling1D``) skip those steps.
     """
 
     _min_ndim = 1
@@ -35,16 +38,15 @@ class Embedding(Layer):
                            "no quantized embeddings")
         self.input_dim = check_positive_int(owner, "input_dim", input_dim)
         self.output_dim = check_positive_int(owner, "output_dim", output_dim)
-        if mask_zero:
-            raise ValueError(f"{owner}: mask_zero=True is not supported: fitorch layers do not "
-                             "propagate Keras masks; use padding id 0 with a model that ignores it")
+        if not isinstance(mask_zero, bool):
+            raise ValueError(f"{owner}: mask_zero={mask_zero!r} must be a bool")
         if input_length is not None:
             check_positive_int(owner, "input_length", input_length)
             if "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
                 kwargs["input_shape"] = (input_length,)
         super().__init__(**kwargs)
         self.input_length = input_length
-        self.mask_zero = False
+        self.mask_zero = mask_zero
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.embeddings_constraint = constraints.get(embeddings_constraint)
@@ -57,6 +59,16 @@ class Embedding(Layer):
         self.add_weight((self.input_dim, self.output_dim), self.embeddings_initializer,
                         name="embeddings", regularizer=self.embeddings_regularizer,
                         constraint=self.embeddings_constraint)
+
+    @property
+    def supports_masking(self) -> bool:  # type: ignore[override]
+        return self.mask_zero
+
+    _creates_mask = supports_masking
+
+    def compute_mask(self, inputs: torch.Tensor, mask: Any = None) -> torch.Tensor | None:
+        """``inputs != 0`` with ``mask_zero=True``, else ``None``."""
+        return inputs != 0 if self.mask_zero else None
 
     def call(self, inputs: torch.Tensor) -> torch.Tensor:
         if inputs.is_floating_point():

@@ -14,6 +14,8 @@ from fitorch.layers.core import check_rate
 class GaussianNoise(Layer):
     """Adds zero-mean Gaussian noise with standard deviation ``stddev`` in training."""
 
+    supports_masking = True  # an incoming mask passes through (as in Keras)
+
     def __init__(self, stddev: float, seed: int | None = None, **kwargs: Any) -> None:
         if isinstance(stddev, bool) or not isinstance(stddev, (int, float)) or stddev < 0:
             raise ValueError(f"GaussianNoise: stddev={stddev!r} must be a non-negative number")

@@ -143,6 +143,8 @@ class BatchNormalization(Layer):
 class LayerNormalization(Layer):
     """Normalizes each sample over ``axis`` (default -1), then scales by gamma and adds beta."""
 
+    supports_masking = True  # an incoming mask passes through (as in Keras)
+
     def __init__(self, axis: int | Sequence[int] = -1, epsilon: float = 1e-3, center: bool = True,
                  scale: bool = True, beta_initializer: Any = "zeros",
                  gamma_initializer: Any = "ones", beta_regularizer: Any = None,

@@ -177,10 +177,25 @@ class GlobalMaxPooling3D(_GlobalPooling):
 
 
 class GlobalAveragePooling1D(_GlobalPooling):
-    """Mean over the steps axis."""
+    """Mean over the steps axis; with a ``mask`` (``(batch, steps)``, True = real step), the mean
+    over the real steps only (Keras: a row with no real step gives NaN)."""
 
     rank = 1
     _is_max = False
+    supports_masking = True
+    _creates_mask = False
+
+    def call(self, inputs: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if mask is None:
+            return inputs.mean(dim=self._dims, keepdim=self.keepdims)
+        steps = 1 if self.data_format == "channels_last" else 2
+        weights = mask.unsqueeze(3 - steps).to(inputs.dtype)
+        total = torch.where(weights.bool(), inputs, 0.0).sum(steps, keepdim=self.keepdims)
+        return total / weights.sum(steps, keepdim=self.keepdims)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> None:
+        """The steps axis is pooled away: no mask goes further."""
+        return None
 
 
 class GlobalAveragePooling2D(_GlobalPooling):

@@ -63,6 +63,8 @@ class Normalization(Layer):
     Adapted statistics are non-trainable buffers, saved with the model's weights.
     """
 
+    supports_masking = True  # an incoming mask passes through (as in Keras)
+
     def __init__(self, axis: Any = -1, mean: Any = None, variance: Any = None,
                  invert: bool = False, **kwargs: Any) -> None:
         if axis is None:

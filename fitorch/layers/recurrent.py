@@ -4,8 +4,13 @@ Weights follow Keras (``kernel``, ``recurrent_kernel``, ``bias``; LSTM gates i, 
 z, r, h with ``reset_after``) in ``get_weights`` / ``set_weights``; they are stored in torch's
 layout so that with Keras's default activations the layer runs torch's fused RNN kernels (cuDNN
 on GPU).
-Other activations, ``recurrent_dropout`` in training and ``GRU(reset_after=False)`` run a
-step-by-step loop with the same weights.
+Other activations, ``recurrent_dropout`` in training, ``GRU(reset_after=False)`` and a ``mask``
+run a step-by-step loop with the same weights.
+
+A ``mask`` (``(batch, timesteps)``, ``True`` = real step; passed by Sequential and functional
+models after ``Embedding(mask_zero=True)`` or ``Masking``) follows Keras 3: a masked step keeps
+the previous state, its output is the previous step's output (zeros before the first real step),
+or zeros with ``zero_output_for_mask=True``. Any mask pattern works, not only right padding.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import torch.nn.functional as F
 from fitorch import activations, constraints, initializers, regularizers
 from fitorch.layers.base import Layer, Shape, describe, standardize_shape
 from fitorch.layers.core import check_positive_int, check_rate, transpose_2d
+from fitorch.layers.masking import check_mask
 
 
 def _swap_zr(t: torch.Tensor) -> torch.Tensor:
@@ -52,6 +58,8 @@ class _RNN(Layer):
     _gates = 1
     _n_states = 1
     _expected_ndim = 3
+    supports_masking = True
+    _creates_mask = False
 
     def _init_rnn(self, units: int, activation: Any, recurrent_activation: Any, use_bias: bool,
                   kernel_initializer: Any, recurrent_initializer: Any, bias_initializer: Any,
@@ -73,8 +81,7 @@ class _RNN(Layer):
         for name, flag in (("unroll", unroll), ("zero_output_for_mask", zero_output_for_mask)):
             if not isinstance(flag, bool):
                 raise ValueError(f"{owner}: {name}={flag!r} must be a bool")
-        # unroll is an execution hint in Keras (same result); zero_output_for_mask only matters
-        # for masked steps, and these layers take no mask: both are kept for configs only
+        # unroll is an execution hint in Keras (same result), kept for configs only
         self.unroll, self.zero_output_for_mask = unroll, zero_output_for_mask
         self.seed = seed
         self._generator: torch.Generator | None = None
@@ -145,22 +152,32 @@ class _RNN(Layer):
         return like.new_empty(like.shape).bernoulli_(1 - rate, generator=self._generator) \
             .div_(1 - rate)
 
-    def call(self, inputs: torch.Tensor, initial_state: Any = None,
+    def call(self, inputs: torch.Tensor, initial_state: Any = None, mask: Any = None,
              training: bool | None = None) -> Any:
         x = inputs.flip(1) if self.go_backwards else inputs
         states = self._initial_states(x, initial_state)
+        if mask is not None:
+            mask = check_mask(self, mask, inputs)
+            mask = mask.flip(1) if self.go_backwards else mask
         training = self.training if training is None else training
         if training and self.dropout > 0:
             x = x * self._mask(x[:, :1], self.dropout)
         rec_mask = None
         if training and self.recurrent_dropout > 0:
             rec_mask = self._mask(states[0], self.recurrent_dropout)
-        if rec_mask is None and self._fused:
+        if rec_mask is None and mask is None and self._fused:
             outputs, states = self._run_fused(x, states)
         else:
-            outputs, states = self._run_loop(x, states, rec_mask)
+            outputs, states = self._run_loop(x, states, rec_mask, mask)
         output = outputs if self.return_sequences else outputs[:, -1]
         return [output] + states if self.return_state else output
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The input mask for ``return_sequences=True`` outputs, else ``None`` (states: None)."""
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        output_mask = mask if self.return_sequences else None
+        return [output_mask] + [None] * self._n_states if self.return_state else output_mask
 
     @property
     def _fused(self) -> bool:
@@ -170,7 +187,27 @@ class _RNN(Layer):
         raise NotImplementedError
 
     def _run_loop(self, x: torch.Tensor, states: list[torch.Tensor],
-                  rec_mask: torch.Tensor | None) -> tuple[torch.Tensor, list]:
+                  rec_mask: torch.Tensor | None,
+                  mask: torch.Tensor | None = None) -> tuple[torch.Tensor, list]:
+        xw, step = self._recurrence(x)
+        outputs = []
+        output = x.new_zeros(x.shape[0], self.units) if mask is not None else None
+        for t in range(x.shape[1]):
+            new = step(xw[:, t], states, rec_mask)
+            if mask is None:
+                states, output = new, new[0]
+            else:
+                # Keras's masked step: the states stay, the output repeats the last one
+                # (zeros before any real step) or is zero with zero_output_for_mask
+                keep = mask[:, t, None]
+                states = [torch.where(keep, n, s) for n, s in zip(new, states)]
+                output = torch.where(keep, new[0], 0.0 if self.zero_output_for_mask else output)
+            outputs.append(output)
+        return torch.stack(outputs, 1), states
+
+    def _recurrence(self, x: torch.Tensor) -> tuple[torch.Tensor, Callable]:
+        """The input projection of every step, and ``step(xw_t, states, rec_mask) -> states``
+        (the output is the first state)."""
         raise NotImplementedError
 
     def _torch_params(self) -> list[torch.Tensor]:
@@ -232,15 +269,12 @@ class SimpleRNN(_RNN):
                     torch.is_grad_enabled(), False, True)
         return out, [h[0]]
 
-    def _run_loop(self, x: torch.Tensor, states: list[torch.Tensor],
-                  rec_mask: torch.Tensor | None) -> tuple[torch.Tensor, list]:
-        xw = F.linear(x, self.kernel, self.bias)
-        h, outputs = states[0], []
-        for t in range(x.shape[1]):
-            hd = h if rec_mask is None else h * rec_mask
-            h = self.activation(xw[:, t] + F.linear(hd, self.recurrent_kernel))
-            outputs.append(h)
-        return torch.stack(outputs, 1), [h]
+    def _recurrence(self, x: torch.Tensor) -> tuple[torch.Tensor, Callable]:
+        def step(xw_t: torch.Tensor, states: list, rec_mask: torch.Tensor | None) -> list:
+            h = states[0] if rec_mask is None else states[0] * rec_mask
+            return [self.activation(xw_t + F.linear(h, self.recurrent_kernel))]
+
+        return F.linear(x, self.kernel, self.bias), step
 
 
 class LSTM(_RNN):
@@ -292,18 +326,17 @@ class LSTM(_RNN):
                                torch.is_grad_enabled(), False, True)
         return out, [h[0], c[0]]
 
-    def _run_loop(self, x: torch.Tensor, states: list[torch.Tensor],
-                  rec_mask: torch.Tensor | None) -> tuple[torch.Tensor, list]:
-        xw = F.linear(x, self.kernel, self.bias)
-        (h, c), outputs = states, []
+    def _recurrence(self, x: torch.Tensor) -> tuple[torch.Tensor, Callable]:
         act, rec_act = self.activation, self.recurrent_activation
-        for t in range(x.shape[1]):
+
+        def step(xw_t: torch.Tensor, states: list, rec_mask: torch.Tensor | None) -> list:
+            h, c = states
             hd = h if rec_mask is None else h * rec_mask
-            i, f, g, o = (xw[:, t] + F.linear(hd, self.recurrent_kernel)).chunk(4, dim=-1)
+            i, f, g, o = (xw_t + F.linear(hd, self.recurrent_kernel)).chunk(4, dim=-1)
             c = rec_act(f) * c + rec_act(i) * act(g)
-            h = rec_act(o) * act(c)
-            outputs.append(h)
-        return torch.stack(outputs, 1), [h, c]
+            return [rec_act(o) * act(c), c]
+
+        return F.linear(x, self.kernel, self.bias), step
 
 
 class GRU(_RNN):
@@ -359,8 +392,7 @@ class GRU(_RNN):
                            0.0, torch.is_grad_enabled(), False, True)
         return out, [h[0]]
 
-    def _run_loop(self, x: torch.Tensor, states: list[torch.Tensor],
-                  rec_mask: torch.Tensor | None) -> tuple[torch.Tensor, list]:
+    def _recurrence(self, x: torch.Tensor) -> tuple[torch.Tensor, Callable]:
         act, rec_act = self.activation, self.recurrent_activation
         if self.bias is None:
             b_in = b_rec = None
@@ -368,13 +400,13 @@ class GRU(_RNN):
             b_in, b_rec = self.bias[0], self.bias[1]
         else:
             b_in, b_rec = self.bias, None
-        xw = F.linear(x, self.kernel, b_in)
         u_rz, u_n = self.recurrent_kernel[:2 * self.units], self.recurrent_kernel[2 * self.units:]
-        h, outputs = states[0], []
-        for t in range(x.shape[1]):
+
+        def step(xw_t: torch.Tensor, states: list, rec_mask: torch.Tensor | None) -> list:
+            h = states[0]
             # the recurrent dropout mask drops the state entering the matmuls, not the carry
             hd = h if rec_mask is None else h * rec_mask
-            x_r, x_z, x_n = xw[:, t].chunk(3, dim=-1)
+            x_r, x_z, x_n = xw_t.chunk(3, dim=-1)
             if self.reset_after:
                 h_r, h_z, h_n = F.linear(hd, self.recurrent_kernel, b_rec).chunk(3, dim=-1)
                 r, z = rec_act(x_r + h_r), rec_act(x_z + h_z)
@@ -383,7 +415,7 @@ class GRU(_RNN):
                 h_r, h_z = F.linear(hd, u_rz).chunk(2, dim=-1)
                 r, z = rec_act(x_r + h_r), rec_act(x_z + h_z)
                 n = act(x_n + F.linear(r * hd, u_n))
-            h = z * h + (1 - z) * n
-            outputs.append(h)
-        return torch.stack(outputs, 1), [h]
+            return [z * h + (1 - z) * n]
+
+        return F.linear(x, self.kernel, b_in), step
 

@@ -21,9 +21,13 @@ class Bidirectional(Layer):
     both outputs). The wrapped layer is cloned from its config into ``forward_layer`` (named
     ``forward_<name>``) and ``backward_layer`` (``go_backwards`` flipped) unless ``backward_layer``
     is given. Weights: the forward layer's, then the backward layer's (Keras order).
+    A ``mask`` goes to both layers; as in Keras, both then output zeros at masked steps when
+    they return sequences (``zero_output_for_mask`` is set to ``return_sequences``).
     """
 
     _expected_ndim = 3
+    supports_masking = True
+    _creates_mask = False
 
     def __init__(self, layer: Any, merge_mode: str | None = "concat",
                  backward_layer: Any = None, **kwargs: Any) -> None:
@@ -51,6 +55,8 @@ class Bidirectional(Layer):
             config["go_backwards"] = not layer.go_backwards
             backward = type(layer).from_config(config)
         self.backward_layer = backward
+        for sub in (self.forward_layer, self.backward_layer):
+            sub.zero_output_for_mask = sub.return_sequences  # Keras forces this too
         self.merge_mode = merge_mode
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
@@ -63,14 +69,16 @@ class Bidirectional(Layer):
         super().check_input_shape(input_shape)
         self.forward_layer.check_input_shape(input_shape)
 
-    def call(self, inputs: torch.Tensor, initial_state: Any = None,
+    def call(self, inputs: torch.Tensor, initial_state: Any = None, mask: Any = None,
              training: bool | None = None) -> Any:
         forward_state = backward_state = None
         if initial_state is not None:
             half = len(initial_state) // 2
             forward_state, backward_state = initial_state[:half], initial_state[half:]
-        y = self.forward_layer(inputs, initial_state=forward_state, training=training)
-        y_rev = self.backward_layer(inputs, initial_state=backward_state, training=training)
+        y = self.forward_layer(inputs, initial_state=forward_state, mask=mask,
+                               training=training)
+        y_rev = self.backward_layer(inputs, initial_state=backward_state, mask=mask,
+                                    training=training)
         states: list[torch.Tensor] = []
         if self.return_state:
             states = list(y[1:]) + list(y_rev[1:])
@@ -90,6 +98,18 @@ class Bidirectional(Layer):
         if not self.return_state:
             return out
         return (out if isinstance(out, list) else [out]) + states
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """As Keras: the input mask for each sequence output, ``None`` otherwise."""
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        output_mask = mask if self.return_sequences else None
+        if self.merge_mode is None:
+            output_mask = [output_mask, output_mask]
+        if not self.return_state:
+            return output_mask
+        states = [None] * (2 * self.forward_layer._n_states)
+        return (output_mask if isinstance(output_mask, list) else [output_mask]) + states
 
     def compute_output_shape(self, input_shape: Shape) -> Any:
         input_shape = standardize_shape(input_shape)

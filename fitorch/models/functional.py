@@ -22,19 +22,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from fitorch.layers.base import Layer
+from fitorch.layers.masking import mask_at, may_create_mask, output_mask, takes_mask
+from fitorch.models.configs import Ref, register_model_class
 from fitorch.models.model import Model
 from fitorch.models.symbolic import (Input, KerasTensor, Node, is_keras_tensor, leaves,
                                      map_structure, module_name, set_module_name)
 
 __all__ = ["Functional", "Input", "KerasTensor", "is_keras_tensor"]
-
-
-@dataclass(frozen=True)
-class Ref:
-    """A reference to output ``path`` of graph node number ``node``."""
-
-    node: int
-    path: tuple = ()
 
 
 @dataclass
@@ -151,6 +146,7 @@ def _visit(tensor: KerasTensor, consumer: str, input_nodes: set, inputs: list, s
     order.append(node)
 
 
+@register_model_class
 class Functional(Model):
     """A model built from symbolic tensors: ``ft.Model(inputs, outputs, name=None)``.
 
@@ -408,13 +404,45 @@ class Functional(Model):
                 lines += [f"    if not isinstance({params[0]}, torch.Tensor):",
                           f"        {params[0]}, = _unpack_inputs({params[0]}, "
                           f"({nodes[spec['inputs'][0]].name!r},))"]
+        # Keras masks: node -> expression of its outputs' masks; only for nodes a mask can
+        # reach, so a model without a mask-creating layer gets exactly the code it had before
+        masks: dict[int, str] = {}
+        mask_lines: list[tuple[int, str]] = []
+        namespace.update(_output_mask=output_mask, _mask_at=mask_at)
+        used.update(("_output_mask", "_mask_at"))
+
+        def mask_expr(value: Any) -> str | None:
+            if isinstance(value, Ref):
+                base = masks.get(value.node)
+                return f"_mask_at({base}, {value.path!r})" if base and value.path else base
+            if isinstance(value, (list, tuple)):
+                parts = [mask_expr(v) for v in value]
+                return "[" + ", ".join(p or "None" for p in parts) + "]" if any(parts) else None
+            return None
+
         for i, node in enumerate(nodes):
             if node.kind == "input":
                 continue
             var = _identifier(node.name, used)
             variables[i] = var
             if node.kind == "module":
-                call = f"self.{node.target}({call_args(node.args, node.kwargs)})"
+                module = self._modules[node.target]
+                in_mask = mask_expr(node.args[0]) if node.args else None
+                extra = (f", mask={in_mask}" if in_mask and takes_mask(module)
+                         and "mask" not in node.kwargs else "")
+                lines.append(f"    {var} = self.{node.target}("
+                             f"{call_args(node.args, node.kwargs)}{extra})")
+                if in_mask and getattr(module, "supports_masking", False) and \
+                        type(module).compute_mask is Layer.compute_mask:
+                    masks[i] = in_mask  # passed on unchanged: no call
+                elif in_mask or may_create_mask(module):
+                    masks[i] = _identifier(f"{node.name}_mask", used)
+                    if not in_mask or getattr(module, "supports_masking", False):
+                        # (a layer that drops a mask keeps its line: it warns, as Keras does)
+                        mask_lines.append((len(lines), masks[i]))
+                    lines.append(f"    {masks[i]} = _output_mask(self.{node.target}, "
+                                 f"{expr(node.args[0])}, {in_mask})")
+                continue
             elif node.kind == "method":
                 # _tensor(...) checks at every call that the receiver is a tensor (one
                 # isinstance), so a method name can never reach another object
@@ -432,6 +460,9 @@ class Functional(Model):
                 call = f"{function_expr(node.target)}({call_args(node.args, node.kwargs)})"
             lines.append(f"    {var} = {call}")
         lines.append(f"    return {expr(spec['output_structure'])}")
+        for position, name in reversed(mask_lines):  # no mask computed that nothing reads
+            if not any(re.search(rf"\b{name}\b", line) for line in lines[position + 1:]):
+                del lines[position]
         source = f"def forward(self, {signature}):\n" + "\n".join(lines) + "\n"
         return source, namespace
 

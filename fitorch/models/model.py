@@ -22,13 +22,16 @@ import torch
 from torch import nn
 
 from fitorch.metrics import Metric
+from fitorch.models import providers
+from fitorch.models.configs import model_class, register_model_class
+from fitorch.models.symbolic import KerasTensor
 from fitorch.torch_utils import module_device
 from fitorch.training.compile_config import CompileConfig
+from fitorch.training.data import dummy_forward
+from fitorch.training.sharding import full_state_dict, load_full_state_dict
 
 
 def _is_symbolic(value: Any) -> bool:
-    from fitorch.models.functional import KerasTensor  # deferred: functional imports this module
-
     if isinstance(value, KerasTensor):
         return True
     if isinstance(value, (list, tuple)):
@@ -36,6 +39,11 @@ def _is_symbolic(value: Any) -> bool:
     if isinstance(value, dict):
         return bool(value) and all(_is_symbolic(v) for v in value.values())
     return False
+
+
+def _trainer(model: Model) -> Any:
+    # the loops live in fitorch.training.trainer, a layer above; it registers its Trainer
+    return providers.provided("Trainer")(model)
 
 
 class _KerasAttribute(property):
@@ -60,11 +68,10 @@ class _KerasAttribute(property):
 def _functional_subclass(cls: type) -> type:
     """``cls`` itself if it is already a graph model, else a subclass of ``cls`` and Functional
     that shows itself as ``cls``."""
-    from fitorch.models.functional import Functional
-
-    if issubclass(cls, Functional):
+    functional = model_class("Functional")
+    if issubclass(cls, functional):
         return cls
-    return type(cls.__name__, (cls, Functional), {
+    return type(cls.__name__, (cls, functional), {
         "__module__": cls.__module__, "__qualname__": cls.__qualname__})
 
 
@@ -83,6 +90,7 @@ def _wrapper_class(module_cls: type) -> type:
         "__qualname__": module_cls.__qualname__, "_fitorch_wrapped": True})
 
 
+@register_model_class
 class Model(nn.Module):
     """A ``torch.nn.Module`` with the Keras training API.
 
@@ -101,9 +109,7 @@ class Model(nn.Module):
                 return super().__new__(_functional_subclass(cls))
             return super().__new__(cls)
         if "inputs" in kwargs or (args and _is_symbolic(args[0])):
-            from fitorch.models.functional import Functional
-
-            return super().__new__(Functional)
+            return super().__new__(model_class("Functional"))
         if len(args) == 1 and not kwargs and isinstance(args[0], nn.Module):
             net = args[0]
             wrapped = super().__new__(_wrapper_class(type(net)))
@@ -156,8 +162,6 @@ class Model(nn.Module):
         self.__dict__["_built"] = True
         self.__dict__["_build_input_shape"] = input_shape
         if input_shape is not None:
-            from fitorch.training.data import dummy_forward
-
             dummy_forward(self, input_shape)
 
     # ------------------------------------------------------------------ training state
@@ -303,9 +307,7 @@ class Model(nn.Module):
         from the start of that epoch. In-memory data is checked before anything changes (see
         docs/training.md); ``check_finite=False`` skips its NaN/inf scan.
         """
-        from fitorch.training.trainer import Trainer
-
-        return Trainer(self).fit(
+        return _trainer(self).fit(
             x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
             validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
             class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
@@ -325,9 +327,7 @@ class Model(nn.Module):
         return_dict: bool = False,
     ) -> Any:
         """Loss and metrics over a dataset: a float (loss only), a list, or a dict."""
-        from fitorch.training.trainer import Trainer
-
-        return Trainer(self).evaluate(
+        return _trainer(self).evaluate(
             x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
             steps=steps, callbacks=callbacks, return_dict=return_dict)
 
@@ -340,34 +340,26 @@ class Model(nn.Module):
         callbacks: list | None = None,
     ) -> Any:
         """Outputs for ``x``, batch by batch, returned on the CPU (tensors, tuple or dict)."""
-        from fitorch.training.trainer import Trainer
-
-        return Trainer(self).predict(x, batch_size=batch_size, verbose=verbose, steps=steps,
-                                     callbacks=callbacks)
+        return _trainer(self).predict(x, batch_size=batch_size, verbose=verbose, steps=steps,
+                                      callbacks=callbacks)
 
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
                        class_weight: dict | None = None, reset_metrics: bool = True,
                        return_dict: bool = False) -> Any:
         """One gradient step on one batch; returns that batch's loss and metrics."""
-        from fitorch.training.trainer import Trainer
-
-        return Trainer(self).train_on_batch(x, y, sample_weight=sample_weight,
-                                            class_weight=class_weight,
-                                            reset_metrics=reset_metrics, return_dict=return_dict)
+        return _trainer(self).train_on_batch(x, y, sample_weight=sample_weight,
+                                             class_weight=class_weight,
+                                             reset_metrics=reset_metrics, return_dict=return_dict)
 
     def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
                       reset_metrics: bool = True, return_dict: bool = False) -> Any:
         """Loss and metrics on one batch, without training."""
-        from fitorch.training.trainer import Trainer
-
-        return Trainer(self).test_on_batch(x, y, sample_weight=sample_weight,
-                                           reset_metrics=reset_metrics, return_dict=return_dict)
+        return _trainer(self).test_on_batch(x, y, sample_weight=sample_weight,
+                                            reset_metrics=reset_metrics, return_dict=return_dict)
 
     def predict_on_batch(self, x: Any) -> Any:
         """Outputs for one batch, on the CPU."""
-        from fitorch.training.trainer import Trainer
-
-        return Trainer(self).predict_on_batch(x)
+        return _trainer(self).predict_on_batch(x)
 
     def reset_metrics(self) -> None:
         """Reset the loss and metric accumulators of training and evaluation, and every metric
@@ -451,9 +443,7 @@ class Model(nn.Module):
     # ------------------------------------------------------------------ inspection and files
     def summary(self, *args: Any, **kwargs: Any) -> Any:
         """Print the Keras summary table (layers, output shapes, parameter counts)."""
-        from fitorch.summaries import model_summary
-
-        return model_summary(self, *args, **kwargs)
+        return providers.provided("model_summary")(self, *args, **kwargs)
 
     def count_params(self) -> int:
         """Number of parameters, shared ones counted once."""
@@ -464,40 +454,31 @@ class Model(nn.Module):
         """Rebuild a model from ``get_config()``: ``Model.from_config`` builds a functional
         graph model; a subclass is constructed as ``cls(**config)``."""
         if cls is Model:
-            from fitorch.models.functional import Functional
-
-            return Functional.from_config(config, custom_objects=custom_objects)
+            return model_class("Functional").from_config(config, custom_objects=custom_objects)
         return cls(**config)
 
     def save(self, filepath: str, overwrite: bool = False, **kwargs: Any) -> None:
         """Write the model (architecture, weights, compile state) to one ``.fitorch`` file."""
-        from fitorch.saving import save_model
-
+        save_model = providers.provided("save_model")
         save_model(self, filepath, overwrite=overwrite, **kwargs)
 
     def save_weights(self, filepath: str, overwrite: bool = True) -> None:
         """Write weights and buffers to a ``.safetensors`` file (atomically)."""
-        from fitorch.saving import save_weights
-
+        save_weights = providers.provided("save_weights")
         save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath: str, strict: bool = True) -> Any:
         """Load weights from ``.safetensors`` (or a plain state_dict, loaded weights-only)."""
-        from fitorch.saving import load_weights
-
+        load_weights = providers.provided("load_weights")
         return load_weights(self, filepath, strict=strict)
 
     def get_weights(self) -> list:
         """The ``state_dict`` tensors as NumPy arrays, in order (whole, also under FSDP)."""
-        from fitorch.training.sharding import full_state_dict
-
         state = full_state_dict(self, rank0_only=False)
         return [t.detach().cpu().numpy() for t in state.values()]
 
     def set_weights(self, weights: list) -> None:
         """Set ``state_dict`` tensors from a list in ``get_weights`` order."""
-        from fitorch.training.sharding import load_full_state_dict
-
         state = self.state_dict()
         if len(weights) != len(state):
             raise ValueError(f"set_weights: got {len(weights)} arrays, the model has "

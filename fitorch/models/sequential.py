@@ -1,7 +1,8 @@
 """``Sequential``: torch's ``nn.Sequential`` that also takes Keras's list, ``.add()`` and shapes.
 
 It *is* an ``nn.Sequential`` (``add_module``, positional modules, an ``OrderedDict``, indexing,
-slicing, ``print`` and ``forward`` are torch's own code) and a ``Model`` (compile / fit / summary).
+slicing and ``print`` are torch's own code; ``forward`` is torch's loop, which threads Keras masks
+when a layer creates one) and a ``Model`` (compile / fit / summary).
 When its input shape is known -- ``build(input_shape)``, an ``input_shape=`` on the first layer, or
 an ``ft.Input`` first -- every layer is run symbolically (fake tensors, no data): lazy layers get
 their weights before an optimizer exists, and a layer that cannot take its input's shape is
@@ -16,6 +17,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from fitorch.layers.masking import call_with_mask, may_create_mask
+from fitorch.models.configs import register_model_class
 from fitorch.models.model import Model
 from fitorch.models.symbolic import Input, KerasTensor
 
@@ -36,6 +39,7 @@ def _input_dtype(module: nn.Module) -> torch.dtype:
     return backend.floatx_dtype()
 
 
+@register_model_class
 class Sequential(Model, nn.Sequential):
     """A linear stack of layers: ``nn.Sequential`` plus Keras's ``add``, ``pop`` and ``build``.
 
@@ -81,6 +85,26 @@ class Sequential(Model, nn.Sequential):
                 self.add_module(str(len(self._modules)) if key is None else key, item)
         if not trainable:
             self.requires_grad_(False)
+
+    def _run_layers(self, input: Any) -> Any:
+        """Each layer on the previous one's output (torch's loop). When a layer can create a Keras
+        mask (``Embedding(mask_zero=True)``, ``Masking``), the mask is threaded through the
+        layers after it (see ``fitorch.layers.masking``)."""
+        # which loop to run is decided once per set of layers, not per layer per step
+        modules = tuple(self._modules.values())
+        plan = self.__dict__.get("_mask_plan")
+        if plan is None or plan[0] != modules:
+            plan = self.__dict__["_mask_plan"] = (modules, any(map(may_create_mask, modules)))
+        if not plan[1]:
+            for module in modules:
+                input = module(input)
+            return input
+        mask = None
+        for module in modules:
+            input, mask = call_with_mask(module, input, mask)
+        return input
+
+    forward = _run_layers
 
     # ---- Keras building ----------------------------------------------------------------
     def add(self, layer: nn.Module | KerasTensor, rebuild: bool = True) -> None:

@@ -42,13 +42,12 @@ _NO_OP_VALUES: dict[str, Any] = {
     "renorm": False, "renorm_clipping": None, "rms_scaling": False, "use_gate": False,
     "sliding_window": None, "sparse": False, "ragged": False, "optional": False,
     "input_length": None, "activity_regularizer": None, "time_major": False,
-    "stateful": False,
+    "stateful": False, "zero_output_for_mask": False,
 }
 # Keys that never change what a layer computes here: unroll/implementation pick a loop
-# strategy, renorm_momentum only matters with renorm (refused above), masks never reach
-# fitorch's layers (Embedding refuses mask_zero), and a seed only seeds dropout noise.
-_IGNORED_KEYS = frozenset({"unroll", "implementation", "renorm_momentum",
-                           "zero_output_for_mask", "seed"})
+# strategy, renorm_momentum only matters with renorm (refused above), and a seed only seeds
+# dropout noise.
+_IGNORED_KEYS = frozenset({"unroll", "implementation", "renorm_momentum", "seed"})
 _BASE_KEYS = frozenset({"name", "trainable", "dtype", "input_shape", "batch_input_shape",
                         "input_dim", "batch_size", "activity_regularizer"})
 

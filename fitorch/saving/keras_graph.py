@@ -122,7 +122,11 @@ def _call_kwargs(kwargs: dict, where: str) -> dict:
     kwargs = dict(kwargs)
     kwargs.pop("training", None)  # fitorch layers follow the model's train()/eval() mode
     if kwargs.pop("mask", None) is not None:
-        raise ValueError(f"{where} is called with a mask; fitorch layers take no Keras masks")
+        # Keras writes the mask of a functional graph as explicit nodes (NotEqual, ...) feeding
+        # mask=; fitorch threads masks itself and does not read those nodes yet
+        raise ValueError(f"{where} is called with a mask: Keras functional graphs that pass "
+                         "masks between layers are not read yet (a Sequential model is; or "
+                         "rebuild the model in fitorch and load its weights)")
     return kwargs
 
 
@@ -237,7 +241,7 @@ def _keras_history(ref: Any, calls: dict) -> list:
 
 
 def _functional_to_keras(model: Any) -> tuple[dict, Plan]:
-    from fitorch.models.functional import Ref
+    from fitorch.models.configs import Ref
     from fitorch.models.symbolic import map_structure
 
     nodes = model.graph_nodes
@@ -306,7 +310,7 @@ def _keras_operation_order(model: Any, calls: dict[int, tuple[str, int]]) -> lis
     """The order of Keras's ``model.layers`` for this graph: Keras's own ``map_graph`` (deepest
     first, ties by first visit in a depth-first walk from the outputs). The weights file numbers
     layers of one class in this order, so it must match exactly."""
-    from fitorch.models.functional import Ref
+    from fitorch.models.configs import Ref
     from fitorch.models.symbolic import leaves
 
     nodes = model.graph_nodes

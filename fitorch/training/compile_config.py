@@ -14,10 +14,10 @@ from torch import nn
 
 from fitorch.layers.base import constrain_after_steps
 from fitorch.optimizers.keras_apply import clip_gradients
+from fitorch.training.compile_steps import KerasSteps
 from fitorch.training.compile_utils import CompileLoss, MetricSet
 from fitorch.training.engine import Precision, check_strategy, distributed, fsdp_plugin, \
     resolve_device
-from fitorch.training.keras_steps import KerasSteps
 
 # Schedulers that expect a step per batch rather than per epoch.
 _PER_BATCH_SCHEDULERS = ("OneCycleLR", "CyclicLR")

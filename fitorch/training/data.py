@@ -2,8 +2,10 @@
 
 In-memory inputs (tensors, arrays, DataFrames, lists/dicts of them) are converted once, moved
 to the device once, then shuffled by a permutation and sliced per batch: no per-sample
-``Dataset.__getitem__`` and no collate on the hot path. A user's ``DataLoader`` is used as given;
-a map-style ``Dataset`` gets a ``DataLoader``; generators are iterated.
+``Dataset.__getitem__`` and no collate on the hot path. A plain ``DataLoader`` over a
+``TensorDataset`` is batched the same way, from its own sampler's order (the same batches, in
+the same order); any other ``DataLoader`` is used as given; a map-style ``Dataset`` gets a
+``DataLoader``; generators are iterated.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, IterableDataset, Subset
+from torch.utils.data import (BatchSampler, DataLoader, Dataset, IterableDataset, RandomSampler,
+                              SequentialSampler, Subset, TensorDataset, default_collate)
 
 from fitorch.torch_utils import leaves, map_structure  # noqa: F401  (also data_lib.* API)
 from fitorch.utils.py_dataset import EpochBatches, PyDataset
@@ -119,7 +122,50 @@ class DataAdapter:
         raise NotImplementedError
 
 
-class TensorAdapter(DataAdapter):
+class IndexedAdapter(DataAdapter):
+    """Tensors ``x``, ``y``, ``sample_weight`` with a common first dimension, batched by
+    indexing them with a slice of each epoch's sample order (no per-sample work)."""
+
+    x: Any
+    y: Any
+    sample_weight: Any
+    batch_size: int
+    device: torch.device
+    #: where the tensors come from, for error messages (``"fit: <source>: x contains ..."``)
+    source: str | None = None
+
+    def _order(self) -> torch.Tensor | None:
+        """This epoch's sample indices, on the data's device; ``None``: as stored."""
+        raise NotImplementedError
+
+    def head(self) -> tuple[Any, Any]:
+        """The first batch in storage order, ready for the model (the data checks' probe)."""
+        first = lambda t: None if t is None else map_structure(  # noqa: E731
+            lambda v: v[:self.batch_size], t)
+        return first(self.x), first(self.y)
+
+    def __iter__(self) -> Iterator[Batch]:
+        bs = self.batch_size
+        perm = self._order()
+        if perm is not None:
+            n = perm.shape[0]
+            take = lambda t, i: t.index_select(0, perm[i:i + bs])  # noqa: E731
+        else:
+            n = self.num_samples
+            take = lambda t, i: t[i:i + bs]  # noqa: E731  (a view: no copy)
+        x, y, sw = self.x, self.y, self.sample_weight
+        single = isinstance(x, torch.Tensor) and (y is None or isinstance(y, torch.Tensor))
+        for i in range(0, n, bs):
+            if single:
+                yield (take(x, i), None if y is None else take(y, i),
+                       None if sw is None else take(sw, i))
+            else:
+                pick = lambda t: take(t, i)  # noqa: E731,B023
+                yield (map_structure(pick, x), None if y is None else map_structure(pick, y),
+                       None if sw is None else take(sw, i))
+
+
+class TensorAdapter(IndexedAdapter):
     """In-memory tensors: one permutation per epoch, index per batch, all on the device."""
 
     def __init__(self, x: Any, y: Any, sample_weight: Any, batch_size: int, shuffle: bool,
@@ -134,25 +180,12 @@ class TensorAdapter(DataAdapter):
         self.num_samples = num_samples((x, y) if y is not None else x, "x and y")
         self.num_batches = math.ceil(self.num_samples / batch_size)
 
-    def __iter__(self) -> Iterator[Batch]:
-        n, bs = self.num_samples, self.batch_size
-        if self.shuffle:
-            # The permutation is drawn on the CPU (a device generator would make the data order
-            # depend on the device); indexing then happens where the data is.
-            perm = torch.randperm(n, generator=self.generator).to(self.device)
-            take = lambda t, i: t.index_select(0, perm[i:i + bs])  # noqa: E731
-        else:
-            take = lambda t, i: t[i:i + bs]  # noqa: E731  (a view: no copy)
-        x, y, sw = self.x, self.y, self.sample_weight
-        single = isinstance(x, torch.Tensor) and (y is None or isinstance(y, torch.Tensor))
-        for i in range(0, n, bs):
-            if single:
-                yield (take(x, i), None if y is None else take(y, i),
-                       None if sw is None else take(sw, i))
-            else:
-                pick = lambda t: take(t, i)  # noqa: E731,B023
-                yield (map_structure(pick, x), None if y is None else map_structure(pick, y),
-                       None if sw is None else take(sw, i))
+    def _order(self) -> torch.Tensor | None:
+        if not self.shuffle:
+            return None
+        # The permutation is drawn on the CPU (a device generator would make the data order
+        # depend on the device); indexing then happens where the data is.
+        return torch.randperm(self.num_samples, generator=self.generator).to(self.device)
 
 
 def _split_batch(batch: Any, where: str) -> Batch:
@@ -217,6 +250,94 @@ def _batch_tensors(value: Any) -> Any:
                          and t.dtype == torch.float64 else t, value)
 
 
+def sliceable_tensors(loader: Any) -> tuple[torch.Tensor, ...] | None:
+    """The tensors of ``loader``'s ``TensorDataset`` when slices of its sampler's order give
+    exactly the loader's batches, else ``None``.
+
+    That holds for a ``DataLoader`` (not a subclass) over a ``TensorDataset`` of one to three
+    plain tensors, batched by its own ``BatchSampler`` (``batch_size=``, ``drop_last=False``)
+    over a ``SequentialSampler`` or ``RandomSampler`` of that dataset, with the default
+    ``collate_fn``, no worker processes and no pinned memory, the tensors on one device.
+    Anything else (a custom sampler, batch sampler or collate_fn, workers, pinned memory,
+    ``drop_last``, subclasses) may shape the batches in its own way, so such a loader is
+    iterated as given.
+    """
+    if type(loader) is not DataLoader or type(loader.dataset) is not TensorDataset:
+        return None
+    sampler, batches = loader.sampler, loader.batch_sampler
+    if (loader.num_workers != 0 or loader.pin_memory or loader.collate_fn is not default_collate
+            or type(batches) is not BatchSampler or batches.drop_last
+            or batches.sampler is not sampler
+            or type(sampler) not in (SequentialSampler, RandomSampler)
+            or sampler.data_source is not loader.dataset):
+        return None
+    tensors = loader.dataset.tensors
+    if not 1 <= len(tensors) <= 3 or any(type(t) is not torch.Tensor
+                                         or t.layout != torch.strided for t in tensors):
+        return None
+    if len({t.device for t in tensors}) != 1:  # one index tensor must serve them all
+        return None
+    return tensors
+
+
+class TensorDatasetLoaderAdapter(IndexedAdapter):
+    """A ``DataLoader`` over a ``TensorDataset`` (see ``sliceable_tensors``), batched by
+    indexing the dataset's tensors with slices of the sampler's order.
+
+    The batches, their order and every RNG draw are those of iterating the loader, without
+    its per-sample ``dataset[i]`` and ``torch.stack`` collate. The tensors stay where they
+    are; each batch is moved to the device (float64 becoming float32, as for any loader).
+    """
+
+    source = "the DataLoader's TensorDataset"
+
+    def __init__(self, loader: DataLoader, tensors: tuple[torch.Tensor, ...],
+                 device: torch.device) -> None:
+        self.loader = loader
+        self.x, self.y, self.sample_weight = _split_batch(tensors, "")
+        self.batch_size = loader.batch_sampler.batch_size  # type: ignore[union-attr]
+        self.device = device
+        self.num_samples = len(tensors[0])
+        self.num_batches = len(loader)
+        self._moved = any(t.device != device or t.dtype == torch.float64 for t in tensors)
+
+    def _order(self) -> torch.Tensor | None:
+        # Iterating a DataLoader first draws a base seed for its workers (from its generator,
+        # else the global RNG); making an iterator and dropping it draws the same.
+        iter(self.loader)
+        sampler = self.loader.sampler
+        if type(sampler) is SequentialSampler:
+            return None
+        # The loader's first batch would start the sampler, which then draws only from its own
+        # generator: drawing the whole order now gives the same indices.
+        return torch.tensor(list(sampler), dtype=torch.long, device=self.x.device)
+
+    def _ready(self, t: torch.Tensor | None) -> torch.Tensor | None:
+        if t is None:
+            return None
+        return t.to(self.device, torch.float32 if t.dtype == torch.float64 else None)
+
+    def head(self) -> tuple[Any, Any]:
+        x, y = super().head()
+        return self._ready(x), self._ready(y)
+
+    def __iter__(self) -> Iterator[Batch]:
+        batches = super().__iter__()
+        if not self._moved:  # tensors already on the device, in the loop's dtypes
+            return batches
+        ready = self._ready
+        return ((ready(x), ready(y), ready(sw)) for x, y, sw in batches)
+
+
+def loader_adapter(loader: DataLoader, device: torch.device, where: str) -> DataAdapter:
+    """The adapter for a ``DataLoader``: indexing for a plain one over a ``TensorDataset``,
+    else the loader itself, iterated as given."""
+    tensors = sliceable_tensors(loader)
+    if tensors is not None:
+        return TensorDatasetLoaderAdapter(loader, tensors, device)
+    return LoaderAdapter(loader, device, where)
+
+
 class GeneratorAdapter(LoaderAdapter):
     """A generator function (called anew each epoch) or a generator object (consumed once)."""
 
@@ -268,7 +389,7 @@ def adapt(x: Any, y: Any = None, sample_weight: Any = None, *, batch_size: int |
     if isinstance(x, DataLoader):
         _ignored_batch_size(batch_size, "a DataLoader, which batches by itself", where)
         _no_targets_with(y, sample_weight, "a DataLoader", where)
-        return LoaderAdapter(x, device, where)
+        return loader_adapter(x, device, where)
     if isinstance(x, PyDataset):
         _no_targets_with(y, sample_weight, "a PyDataset", where)
         if batch_size is not None:  # as Keras: the dataset makes the batches
@@ -282,8 +403,8 @@ def adapt(x: Any, y: Any = None, sample_weight: Any = None, *, batch_size: int |
         _no_targets_with(y, sample_weight, "a Dataset", where)
         if len(x) == 0:  # type: ignore[arg-type]
             raise ValueError(f"{where}: the Dataset is empty")
-        return LoaderAdapter(DataLoader(x, batch_size=batch_size or 32, shuffle=shuffle,
-                                        generator=generator), device, where)
+        return loader_adapter(DataLoader(x, batch_size=batch_size or 32, shuffle=shuffle,
+                                         generator=generator), device, where)
     if _is_generator_source(x):
         _ignored_batch_size(batch_size, "a generator, which yields whole batches", where)
         _no_targets_with(y, sample_weight, "a generator", where)

@@ -296,13 +296,13 @@ class DataChecks:
         through the model when ``probe`` is set, or when labels must be checked against the
         model's classes; a one-shot generator is probed on its first batch as it arrives."""
         probe = probe or self.labels_need_outputs
-        if isinstance(data, data_lib.TensorAdapter):
+        if isinstance(data, data_lib.IndexedAdapter):  # whole tensors: checked once, now
             if self.declared is not None:  # before the forward, whose error would name nothing
                 check_inputs(self.declared, data.x, where)
             if probe:
-                head = lambda t: None if t is None else data_lib.map_structure(  # noqa: E731
-                    lambda v: v[:data.batch_size], t)
-                self.probe(head(data.x), head(data.y), where)
+                self.probe(*data.head(), where)
+            if data.source is not None:  # sample numbers count in the source's tensors
+                where = f"{where}: {data.source}"
             self.check_values(data.x, data.y, data.sample_weight, where, inputs=False)
             return
         if isinstance(data, data_lib.LoaderAdapter):
