@@ -97,6 +97,9 @@ class CallbackList:
             raise AttributeError(hook)
 
         def dispatch(*args: Any) -> None:
+            # Keras hands every hook a dict: callbacks may write ``logs["key"]`` without a check
+            if args and args[-1] is None:
+                args = (*args[:-1], {})
             for cb in self.callbacks:
                 getattr(cb, hook)(*args)
         return dispatch

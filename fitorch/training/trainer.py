@@ -518,6 +518,7 @@ class Trainer:
                                 check_finite=False, targets=False).guard(data, "predict")
         cbs = self._callback_list(callbacks, verbose, None,
                                   {"steps": steps or data.num_batches, "verbose": verbose})
+        want_begin = cbs.wants("on_predict_batch_begin")
         want_end = cbs.wants("on_predict_batch_end")
         module = config.forward_module if config is not None else model
         dist = config.distributed if config is not None else None
@@ -530,6 +531,8 @@ class Trainer:
             for step, (xb, _, _) in enumerate(data):
                 if steps is not None and step >= steps:
                     break
+                if want_begin:
+                    cbs.batch("on_predict_batch_begin", step, {})
                 if dist is not None:
                     xb = dist.split(xb)
                 with autocast():
