@@ -301,6 +301,17 @@ def _objects(value: Any, namespace: Any, what: str) -> Any:
         raise ValueError(f"{what} {name}: fitorch's class refuses {config}: {e}") from e
 
 
+def _keras_objects_as_names(value: Any) -> Any:
+    """The entries ``_objects_to_keras`` wrote replaced by their class names (for checking)."""
+    if isinstance(value, list):
+        return [_keras_objects_as_names(v) for v in value]
+    if isinstance(value, dict):
+        if "class_name" in value and "config" in value:
+            return value["class_name"]
+        return {k: _keras_objects_as_names(v) for k, v in value.items()}
+    return value
+
+
 def _names_only(value: Any, what: str) -> Any:
     """Loss and metric entries: Keras names (strings) in lists / dicts; objects are refused."""
     if value is None or isinstance(value, str):
@@ -312,9 +323,31 @@ def _names_only(value: Any, what: str) -> Any:
     raise ValueError(f"{what} {value!r:.120} is a Keras object, not a name")
 
 
+def _objects_to_keras(value: Any, namespace: Any, module: str) -> Any:
+    """Loss / metric entries with fitorch objects of Keras's classes (``losses.Huber(0.5)``)
+    written as Keras writes them; the arguments left at their defaults are left out, so Keras
+    fills in its own (fitorch's classes take a few more, such as ``axis``). Anything else is
+    returned as it is, for ``_names_only`` to accept or refuse."""
+    if isinstance(value, list):
+        return [_objects_to_keras(v, namespace, module) for v in value]
+    if isinstance(value, dict):
+        return {k: _objects_to_keras(v, namespace, module) for k, v in value.items()}
+    cls = type(value)
+    if getattr(namespace, cls.__name__, None) is not cls or not hasattr(value, "get_config"):
+        return value
+    defaults = {name: p.default for name, p in inspect.signature(cls).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+    config = {k: v for k, v in value.get_config().items()
+              if k == "name" or k not in defaults or defaults[k] != v}
+    return {"module": module, "class_name": cls.__name__, "config": config,
+            "registered_name": None}
+
+
 def compile_to_keras(model: Any) -> dict | None:
     """Keras's ``compile_config`` for a compiled fitorch model, or ``None`` with a warning when
-    its optimizer, loss or metrics are not Keras names / fitorch optimizer specs."""
+    its optimizer, loss or metrics are not Keras names, fitorch objects of Keras's loss and
+    metric classes, or fitorch optimizer specs."""
+    from fitorch import losses, metrics as ft_metrics
     from fitorch.optimizers import Optimizer
 
     if not getattr(model, "compiled", False):
@@ -326,14 +359,18 @@ def compile_to_keras(model: Any) -> dict | None:
                      "config": optimizer.get_config(), "registered_name": None}
     weights = getattr(config.compiled_loss, "loss_weights", None) \
         if config.compiled_loss is not None else None
-    entry = {"optimizer": optimizer, "loss": config.loss_spec, "loss_weights": weights,
-             "metrics": config.metrics_spec, "weighted_metrics": config.weighted_metrics_spec,
+    entry = {"optimizer": optimizer,
+             "loss": _objects_to_keras(config.loss_spec, losses, "keras.losses"),
+             "loss_weights": weights,
+             "metrics": _objects_to_keras(config.metrics_spec, ft_metrics, "keras.metrics"),
+             "weighted_metrics": _objects_to_keras(config.weighted_metrics_spec, ft_metrics,
+                                                   "keras.metrics"),
              "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
     try:
         if not isinstance(optimizer, (str, dict)):
             raise ValueError(f"optimizer {optimizer!r}")
         for key in ("loss", "metrics", "weighted_metrics"):
-            _names_only(entry[key], key)
+            _names_only(_keras_objects_as_names(entry[key]), key)
         if weights is not None and not all(isinstance(w, (int, float)) for w in (
                 weights.values() if isinstance(weights, dict) else weights)):
             raise ValueError(f"loss_weights {weights!r}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 import zipfile
 
 import numpy as np
@@ -195,6 +196,28 @@ def test_fitorch_compiled_sequential_writes_keras_compile_config(tmp_path):
     back = ft.load_model(tmp_path / "f.keras")
     assert isinstance(back.optimizer, torch.optim.SGD)
     assert back.optimizer.param_groups[0]["momentum"] == pytest.approx(0.5)
+
+
+def test_loss_and_metric_objects_are_written_in_the_keras_compile_config(tmp_path):
+    model = ft.Sequential([ft.Input((3,)), fl.Dense(4, activation="relu"), fl.Dense(3)])
+    model.compile(optimizer="adam",
+                  loss=ft.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=[ft.metrics.SparseCategoricalAccuracy(name="acc"), "accuracy"])
+    x, y = _rand(12, 3), np.arange(12) % 3
+    model.fit(x, y, epochs=1, verbose=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # before: saved without its compile config, warning
+        model.save(tmp_path / "f.keras")
+    expected = model.evaluate(x, y, verbose=0, return_dict=True)
+    loaded = keras.models.load_model(tmp_path / "f.keras")
+    assert type(loaded.loss).__name__ == "SparseCategoricalCrossentropy"
+    assert loaded.loss.get_config()["from_logits"] is True
+    theirs = loaded.evaluate(x, y, verbose=0, return_dict=True)
+    assert sorted(theirs) == sorted(expected) == ["acc", "accuracy", "loss"]
+    for key, value in expected.items():
+        assert theirs[key] == pytest.approx(value, rel=1e-5), key
+    back = ft.load_model(tmp_path / "f.keras")
+    assert back.evaluate(x, y, verbose=0, return_dict=True) == pytest.approx(expected, rel=1e-6)
 
 
 @pytest.mark.parametrize("make", [
