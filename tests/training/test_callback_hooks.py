@@ -14,10 +14,12 @@ class Recorder(ft.callbacks.Callback):
 
     def __getattribute__(self, name):
         if name.startswith("on_") and name not in ("on_batch_begin", "on_batch_end"):
-            def hook(*args):
-                logs = args[-1]
+            def hook(*args, **kwargs):
+                # logs come by keyword to batch hooks (as Keras passes them), else positionally
+                logs = kwargs["logs"] if "logs" in kwargs else args[-1]
+                args = args if "logs" in kwargs else args[:-1]
                 assert isinstance(logs, dict) or hasattr(logs, "keys"), (name, logs)
-                self.seen.append((name, *args[:-1]))
+                self.seen.append((name, *args))
             return hook
         return super().__getattribute__(name)
 
