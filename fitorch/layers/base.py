@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from fitorch import backend
+from fitorch.layers.call_context import with_training_default
 
 Shape = tuple  # a shape with ``None`` for unknown dimensions, batch first
 
@@ -164,6 +165,10 @@ class Layer(nn.Module):
             cls.forward = cls.__dict__["call"]
         elif "forward" in cls.__dict__ and "call" not in cls.__dict__:
             cls.call = cls.__dict__["forward"]
+        if "forward" in cls.__dict__:
+            # a call(inputs, training=None) gets the module's mode instead of None (inspected
+            # once here; classes without ``training`` keep forward = call)
+            cls.forward = with_training_default(cls.__dict__["forward"])
         if "build" in cls.__dict__:
             cls.build = _wrap_build(cls.__dict__["build"])
         _LAYER_CLASSES.setdefault(cls.__name__, cls)

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from fitorch.layers.call_context import run_in_mode
 from fitorch.models.model import Model
 from fitorch.models.symbolic import (Input, KerasTensor, Node, is_keras_tensor, leaves,
                                      map_structure, module_name)
@@ -315,9 +316,11 @@ class Functional(Model):
     def _generate_source(self) -> tuple[str, dict]:
         spec = self._spec
         nodes: list[GraphNode] = spec["nodes"]
+        # __name__ marks the generated forward as fitorch's own: it handles ``training`` itself
         namespace: dict[str, Any] = {"torch": torch, "_NOT_GIVEN": _NOT_GIVEN,
-                                     "_unpack_inputs": _unpack_inputs, "_tensor": _tensor}
-        used = set(namespace) | {"self"}
+                                     "_unpack_inputs": _unpack_inputs, "_tensor": _tensor,
+                                     "_run_in_mode": run_in_mode, "__name__": __name__}
+        used = set(namespace) | {"self", "training", "forward"}
         variables: dict[int, str] = {}
         constants: dict[int, str] = {}
 
@@ -395,7 +398,10 @@ class Functional(Model):
         for i in spec["inputs"]:
             variables[i] = _identifier(nodes[i].name, used)
             params.append(variables[i])
-        lines = []
+        # Keras's model(x, training=True): every layer runs in that mode for this call
+        lines = ["    if training is not None and bool(training) != self.training:",
+                 f"        return _run_in_mode(self, bool(training), forward, self, "
+                 f"{', '.join(params)})"]
         structured = not isinstance(spec["input_structure"], Ref)
         if len(params) > 1:
             signature = ", ".join([params[0]] + [f"{p}=_NOT_GIVEN" for p in params[1:]])
@@ -432,7 +438,7 @@ class Functional(Model):
                 call = f"{function_expr(node.target)}({call_args(node.args, node.kwargs)})"
             lines.append(f"    {var} = {call}")
         lines.append(f"    return {expr(spec['output_structure'])}")
-        source = f"def forward(self, {signature}):\n" + "\n".join(lines) + "\n"
+        source = f"def forward(self, {signature}, training=None):\n" + "\n".join(lines) + "\n"
         return source, namespace
 
     def __reduce_ex__(self, protocol: Any) -> Any:

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from fitorch.layers.call_context import run_in_mode, with_training_default
 from fitorch.training.compile_config import CompileConfig
 
 
@@ -45,7 +46,7 @@ def _wrapper_class(module_cls: type) -> type:
 
     bases = (module_cls,) if issubclass(module_cls, Model) else (module_cls, Model)
     return type(module_cls.__name__, bases, {
-        "__init__": __init__, "__module__": module_cls.__module__,
+        "__init__": __init__, "forward": with_training_default(module_cls.forward), "__module__": module_cls.__module__,
         "__qualname__": module_cls.__qualname__, "_fitorch_wrapped": True})
 
 
@@ -90,6 +91,9 @@ class Model(nn.Module):
         # Keras subclasses define call(); make it the forward itself (no extra frame per step).
         if "call" in cls.__dict__ and "forward" not in cls.__dict__:
             cls.forward = cls.__dict__["call"]
+        if "forward" in cls.__dict__:
+            # call(x, training=None) gets True in fit, False in evaluate/predict (the mode)
+            cls.forward = with_training_default(cls.__dict__["forward"])
         if "build" in cls.__dict__ and not cls.__dict__.get("_fitorch_wrapped", False):
             cls._has_custom_build = True
 

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from fitorch.layers.call_context import run_in_mode
 from fitorch.models.model import Model
 from fitorch.models.symbolic import Input, KerasTensor
 
@@ -81,6 +82,13 @@ class Sequential(Model, nn.Sequential):
                 self.add_module(str(len(self._modules)) if key is None else key, item)
         if not trainable:
             self.requires_grad_(False)
+
+    def forward(self, input: Any, training: bool | None = None) -> Any:
+        """torch's ``nn.Sequential.forward``; an explicit ``training`` (Keras's
+        ``model(x, training=True)``) runs every layer in that mode for this call."""
+        if training is None or bool(training) == self.training:
+            return nn.Sequential.forward(self, input)
+        return run_in_mode(self, bool(training), nn.Sequential.forward, self, input)
 
     # ---- Keras building ----------------------------------------------------------------
     def add(self, layer: nn.Module | KerasTensor, rebuild: bool = True) -> None:
