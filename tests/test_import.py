@@ -9,7 +9,7 @@ def test_import_does_not_load_heavy_dependencies():
             "heavy = [m for m in ('pandas', 'matplotlib', 'lightning', 'torchmetrics', "
             "'accelerate') if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
+                         check=True, timeout=120).stdout.strip()
     assert out == "[]"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 from fitorch.callbacks.callback import Callback
@@ -11,24 +11,38 @@ _BATCH_HOOKS = tuple(f"on_{mode}_batch_{when}" for mode in ("train", "test", "pr
                      for when in ("begin", "end"))
 
 
-class BatchLogs(Mapping):
+class BatchLogs(MutableMapping):
     """Batch-level logs that read the device only when a callback looks at them.
 
     Reading metrics means a host sync; a progress bar that refreshes twice a second should pay
-    for that twice a second, not on every step.
+    for that twice a second, not on every step. ``compute`` returns the values *as they were at
+    this batch* whenever it is called (the trainer hands it a snapshot), so a callback may keep
+    the logs of every batch and read them later. Callbacks may also add or replace keys, as
+    Keras callbacks do; the values so written are kept as given.
     """
 
-    def __init__(self, compute: Callable[[], dict[str, float]]) -> None:
-        self._compute = compute
-        self._values: dict[str, float] | None = None
+    __slots__ = ("_compute", "_values")  # one is made per batch: keep it small and quick
 
-    def _resolved(self) -> dict[str, float]:
-        if self._values is None:
-            self._values = self._compute()
+    def __init__(self, compute: Callable[[], dict[str, Any]]) -> None:
+        self._compute: Callable[[], dict[str, Any]] | None = compute
+        self._values: dict[str, Any] = {}
+
+    def _resolved(self) -> dict[str, Any]:
+        if self._compute is not None:
+            compute, self._compute = self._compute, None  # also frees the snapshot
+            self._values = {**compute(), **self._values}  # keys written so far win
         return self._values
 
-    def __getitem__(self, key: str) -> float:
+    def __getitem__(self, key: str) -> Any:
+        if key in self._values:  # written by a callback: no need to read the device
+            return self._values[key]
         return self._resolved()[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._values[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._resolved()[key]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._resolved())
@@ -59,6 +73,16 @@ class CallbackList:
         for old, new in (("on_batch_begin", "on_train_batch_begin"),
                          ("on_batch_end", "on_train_batch_end")):
             self._batch[new] += [getattr(cb, old) for cb in self.callbacks if cb._overrides(old)]
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        # A live progress bar ends its line before any callback runs, so what callbacks print
+        # at the end of an epoch starts on a line of its own.
+        for cb in self.callbacks:
+            finish = getattr(cb, "finish_epoch_line", None)
+            if finish is not None:
+                finish(epoch, logs)
+        for cb in self.callbacks:
+            cb.on_epoch_end(epoch, logs)
 
     def wants(self, hook: str) -> bool:
         """Whether any callback overrides this per-batch hook."""

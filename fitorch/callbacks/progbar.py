@@ -72,6 +72,7 @@ class ProgressBar(Callback):
         self._known_target: int | None = None
         self._active = self._live = False
         self._prev_width = 0
+        self._line_done = False  # finish_epoch_line ran for this epoch
 
     @property
     def _wants_main_process_only(self) -> bool:
@@ -174,7 +175,19 @@ class ProgressBar(Callback):
     def on_train_batch_end(self, batch: int, logs: Mapping | None = None) -> None:
         self._update(batch, logs)
 
+    def finish_epoch_line(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        """Draw the live bar's final line now, with the epoch's values, and end it: called
+        before the other callbacks' ``on_epoch_end``, so whatever they print starts on a line of
+        its own instead of at the end of the bar (values they add to ``logs`` there, such as
+        ``learning_rate``, are in the History but not on a live line)."""
+        if self._active and self._live and not self._line_done:
+            self._finish(logs)
+            self._line_done = True
+
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self._line_done:
+            self._line_done = False
+            return
         self._finish(logs)
 
     def on_test_begin(self, logs: dict | None = None) -> None:

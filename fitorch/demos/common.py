@@ -30,10 +30,10 @@ def close(*figures: object) -> None:
         plt.close(fig)
 
 
-#: The seed's IMDB settings: reviews cut to 200 tokens over a 10,000-word vocabulary.
+#: The tutorial's IMDB settings: reviews cut to 200 tokens over a 10,000-word vocabulary.
 IMDB_MAX_LEN, IMDB_MAX_WORDS = 200, 10000
 #: How often a class word replaces a background word in the synthetic corpus: at 0.08 the
-#: seed's Flatten-based models generalise within a few epochs (at 0.05 they memorise).
+#: tutorial's Flatten-based models generalise within a few epochs (at 0.05 they memorise).
 IMDB_SIGNAL = 0.08
 
 

@@ -1,4 +1,4 @@
-"""The seed's functional-API model: three SeparableConv1D branches (kernels 3, 5, 7) over one
+"""The tutorial's functional-API model: three SeparableConv1D branches (kernels 3, 5, 7) over one
 embedding, concatenated into a sigmoid output (78,938 parameters), trained on a SYNTHETIC
 IMDB-shaped token corpus (200 tokens, 10,000 words, 2 classes; not real reviews)."""
 
@@ -17,7 +17,7 @@ EPOCHS = 5
 
 
 def create_model() -> Any:
-    """The seed's three-branch model, with only the imports changed to fitorch (and
+    """The tutorial's three-branch model, with only the imports changed to fitorch (and
     ``layers.Input`` spelled ``ft.Input``)."""
     inputs = ft.Input(shape=[IMDB_MAX_LEN])  # Keras: layers.Input
     x = layers.Embedding(IMDB_MAX_WORDS, 7)(inputs)

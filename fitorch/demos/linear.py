@@ -1,4 +1,4 @@
-"""Linear regression, the seed's high-level example: ``Dense(1)`` on two features, ``fit`` with
+"""Linear regression, the tutorial's high-level example: ``Dense(1)`` on two features, ``fit`` with
 Adam and MSE, then the learned ``w`` and ``b`` next to the true ``[2, -3]`` and ``10``."""
 
 from __future__ import annotations

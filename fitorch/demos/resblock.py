@@ -1,4 +1,4 @@
-"""The seed's subclassed Keras model: a custom ``ResBlock`` layer (three Conv1D, a residual
+"""The tutorial's subclassed Keras model: a custom ``ResBlock`` layer (three Conv1D, a residual
 ``Add``, MaxPool1D; layers created in ``build``) used twice inside ``ImdbModel``, a subclassed
 ``Model`` (103,197 parameters), trained on a SYNTHETIC IMDB-shaped token corpus (not real
 reviews)."""
@@ -18,7 +18,7 @@ EPOCHS = 4
 
 
 class ResBlock(layers.Layer):
-    """The seed's residual block, with only the imports changed to fitorch."""
+    """The tutorial's residual block, with only the imports changed to fitorch."""
 
     def __init__(self, kernel_size: int, **kwargs: Any) -> None:
         super(ResBlock, self).__init__(**kwargs)
@@ -49,7 +49,7 @@ class ResBlock(layers.Layer):
 
 
 class ImdbModel(models.Model):
-    """The seed's subclassed model (its ``ayers.Dense`` typo fixed)."""
+    """The tutorial's subclassed model (its ``ayers.Dense`` typo fixed)."""
 
     def __init__(self) -> None:
         super(ImdbModel, self).__init__()

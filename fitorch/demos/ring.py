@@ -1,4 +1,4 @@
-"""A DNN classifying the seed's ring data: positives on a ring of radius 5, negatives on radius
+"""A DNN classifying the tutorial's ring data: positives on a ring of radius 5, negatives on radius
 8; a 2-4-8-1 network with ReLU and a sigmoid output, ``binary_crossentropy`` and accuracy."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ EPOCHS = 30
 
 
 class Net(nn.Module):
-    """The seed's ``Net``: 2 -> 4 -> 8 -> 1 with ReLU, sigmoid output (a plain module, so every
-    training style of the seed can use it; ``ft.Model(Net())`` adds ``fit``)."""
+    """The tutorial's ``Net``: 2 -> 4 -> 8 -> 1 with ReLU, sigmoid output (a plain module, so every
+    training style of the tutorial can use it; ``ft.Model(Net())`` adds ``fit``)."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -1,14 +1,14 @@
-"""One model, the seed's five training styles, results side by side.
+"""One model, the tutorial's five training styles, results side by side.
 
-The seed's ring DNN (2-4-8-1) starts from the same weights five times and trains on the same
+The tutorial's ring DNN (2-4-8-1) starts from the same weights five times and trains on the same
 batches with Adam (lr 0.01) and binary crossentropy:
 
-* ``script``         - a hand-written PyTorch loop (the seed's script style);
-* ``function``       - ``ft.training.train_model`` on a plain module carrying the seed's
+* ``script``         - a hand-written PyTorch loop (the tutorial's script style);
+* ``function``       - ``ft.training.train_model`` on a plain module carrying the tutorial's
                        ``optimizer`` / ``loss_func`` / ``metric_func`` attributes;
 * ``train_on_batch`` - Keras's batch loop: ``train_on_batch`` then ``test_on_batch``;
 * ``fit``            - ``compile`` + ``fit``;
-* ``torchkeras``     - the seed's ``torchkeras.Model(net).compile(...).fit(...)`` through
+* ``torchkeras``     - the tutorial's ``torchkeras.Model(net).compile(...).fit(...)`` through
                        :mod:`fitorch.compat.torchkeras`.
 """
 
@@ -33,7 +33,7 @@ LEARNING_RATE = 0.01
 
 
 def accuracy(y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
-    """The seed's ``metric_func``: the share of predictions on the right side of 0.5."""
+    """The tutorial's ``metric_func``: the share of predictions on the right side of 0.5."""
     y_pred = torch.where(y_pred > 0.5, torch.ones_like(y_pred), torch.zeros_like(y_pred))
     return torch.mean(1 - torch.abs(y_true - y_pred))
 
@@ -160,7 +160,7 @@ def _compare(results: dict[str, Any], path: Any) -> Any:
         curve = results[name]["val_accuracy"]
         ax.plot(range(1, len(curve) + 1), curve, marker="osD^x"[i % 5], linewidth=9 - 2 * i,
                 markersize=11 - 2 * i, alpha=0.75, label=name)
-    ax.set_title("The ring DNN trained in the seed's five styles\n"
+    ax.set_title("The ring DNN trained in the tutorial's five styles\n"
                  "(same start, same batches: the curves lie on top of each other)")
     ax.set_xlabel("epoch")
     ax.set_ylabel("val_accuracy")

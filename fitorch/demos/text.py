@@ -1,8 +1,8 @@
-"""The seed's Keras text classifier (``Sequential``: Embedding -> Conv1D -> MaxPool1D -> Conv1D
--> MaxPool1D -> Flatten -> Dense softmax) on a SYNTHETIC token corpus shaped like the seed's
+"""The tutorial's Keras text classifier (``Sequential``: Embedding -> Conv1D -> MaxPool1D -> Conv1D
+-> MaxPool1D -> Flatten -> Dense softmax) on a SYNTHETIC token corpus shaped like the tutorial's
 Reuters newswires (300 tokens, a 30,982-word vocabulary, 46 topics).
 
-The seed downloads Reuters through Keras; fitorch downloads nothing, so the words here come from
+The tutorial downloads Reuters through Keras; fitorch downloads nothing, so the words here come from
 :func:`fitorch.datasets.token_data`: random Zipf-distributed ids in which each topic's own words
 appear a little more often. It is NOT real text; accuracies say nothing about Reuters.
 """
@@ -17,18 +17,19 @@ import fitorch as ft
 from fitorch import datasets, layers, losses, metrics, models, optimizers
 from fitorch.demos.common import fit_and_report, heading
 
-MAX_LEN = 300      # the seed's MAX_LEN
-MAX_WORDS = 30982  # x_train.max() + 1 for the seed's Reuters: the summary shows 216,874 = 30982*7
+MAX_LEN = 300      # the tutorial's MAX_LEN
+# x_train.max() + 1 for the tutorial's Reuters: its summary shows 216,874 = 30982*7
+MAX_WORDS = 30982
 CAT_NUM = 46       # Reuters topics
 EPOCHS = 5
 SAMPLES = 3000
-# how often a topic's own words replace a background word: at 0.25 the seed's CNN reaches ~0.7
+# how often a topic's own words replace a background word: at 0.25 the tutorial's CNN reaches ~0.7
 # validation accuracy in 5 epochs on 2,400 sequences (at 0.05 it only memorises them)
 SIGNAL = 0.25
 
 
 def create_model() -> models.Sequential:
-    """The seed's ``create_model()``, with only the imports changed to fitorch."""
+    """The tutorial's ``create_model()``, with only the imports changed to fitorch."""
     model = models.Sequential()
     model.add(layers.Embedding(MAX_WORDS, 7, input_length=MAX_LEN))
     model.add(layers.Conv1D(filters=64, kernel_size=5, activation="relu"))
@@ -41,7 +42,7 @@ def create_model() -> models.Sequential:
 
 
 def compile_model(model: models.Sequential) -> models.Sequential:
-    """The seed's ``compile_model()``: Nadam, sparse categorical crossentropy, accuracy and
+    """The tutorial's ``compile_model()``: Nadam, sparse categorical crossentropy, accuracy and
     top-5 accuracy."""
     model.compile(optimizer=optimizers.Nadam(),
                   loss=losses.SparseCategoricalCrossentropy(),

@@ -8,6 +8,7 @@ the operators a graph records, and ``getattr``). Nothing is imported by a name a
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -206,6 +207,21 @@ def tensor_attribute(name: Any) -> str:
                      "attribute; refused")
 
 
+# Plain torch modules (and registered classes) inside a fitorch model are described by the saving
+# layer, which registers itself here: imports point down, so this module never imports it.
+_module_codec: tuple[Callable, Callable, Callable] | None = None
+
+
+def set_module_codec(describe: Callable[[nn.Module], dict],
+                     rebuild: Callable[[dict, Any], nn.Module],
+                     claims: Callable[[Any], bool]) -> None:
+    """Let ``serialize_module`` / ``deserialize_module`` handle modules that are neither fitorch
+    layers nor fitorch models: ``describe(module)`` -> entry, ``rebuild(entry, custom_objects)``,
+    ``claims(entry)`` -> whether an entry is one of ``describe``'s."""
+    global _module_codec
+    _module_codec = (describe, rebuild, claims)
+
+
 def serialize_module(module: nn.Module) -> dict[str, Any]:
     """``{"class_name", "config"}`` of a fitorch layer or a fitorch model (Functional, Sequential)."""
     from fitorch.layers.base import Layer, serialize
@@ -217,6 +233,8 @@ def serialize_module(module: nn.Module) -> dict[str, Any]:
             type(module), "from_config"):
         base = next(c for c in type(module).__mro__ if not c.__dict__.get("_fitorch_generated"))
         return {"class_name": base.__name__, "config": module.get_config()}
+    if _module_codec is not None:
+        return _module_codec[0](module)  # raises, naming the module
     return serialize(module)  # raises, naming the module
 
 
@@ -225,6 +243,8 @@ def deserialize_module(entry: dict[str, Any], custom_objects: dict[str, type] | 
     """Rebuild what ``serialize_module`` stored."""
     from fitorch.layers.base import deserialize
 
+    if _module_codec is not None and _module_codec[2](entry):
+        return _module_codec[1](entry, custom_objects)
     name = entry.get("class_name")
     if name in ("Functional", "Sequential") and not (custom_objects or {}).get(name):
         from fitorch.models.functional import Functional

@@ -25,7 +25,7 @@ from torch import nn
 from fitorch.layers.call_context import run_in_mode
 from fitorch.models.model import Model
 from fitorch.models.symbolic import (Input, KerasTensor, Node, is_keras_tensor, leaves,
-                                     map_structure, module_name)
+                                     map_structure, module_name, set_module_name)
 
 __all__ = ["Functional", "Input", "KerasTensor", "is_keras_tensor"]
 
@@ -509,6 +509,7 @@ class Functional(Model):
                 raise ValueError(f"Functional.from_config: layer entry {entry!r:.80} lacks a "
                                  "name")
             layers[entry["name"]] = deserialize_module(entry, custom_objects)
+            set_module_name(layers[entry["name"]], entry["name"])  # plain torch modules' names
         functions = None if backend.in_safe_mode() else backend.deserialization_objects()
         produced: list[Any] = []
 

@@ -7,8 +7,10 @@ Three ways in, as in Keras:
   class, so ``print``, ``state_dict`` keys and parameters are the module's own;
 * ``Model(inputs, outputs)`` builds a graph model (:mod:`fitorch.models.functional`).
 
-Training configuration lives in one plain attribute (``_ft``) that is not an ``nn.Module``, so it
-never appears in ``print(model)``, ``state_dict()`` or ``parameters()``.
+Training configuration and the state of a running ``fit`` live in one plain attribute (``_ft``)
+that is not an ``nn.Module``, so it never appears in ``print(model)``, ``state_dict()`` or
+``parameters()``; it is transient, so ``torch.save(model)`` and ``copy.deepcopy(model)`` leave it
+out (see ``CompileConfig``).
 """
 
 from __future__ import annotations
@@ -174,16 +176,27 @@ class Model(nn.Module):
     @property
     def stop_training(self) -> bool:
         """Set to ``True`` (e.g. from a callback) to stop ``fit`` after the current batch."""
-        return self.__dict__.get("_stop_training", False)
+        config = self.__dict__.get("_ft")
+        return False if config is None else config.stop_training
 
     @stop_training.setter
     def stop_training(self, value: bool) -> None:
-        self.__dict__["_stop_training"] = bool(value)
+        config = self.__dict__.get("_ft")
+        if config is None:
+            raise RuntimeError(f"{type(self).__name__}.stop_training stops a running fit; the "
+                               "model is not compiled, so there is no fit to stop")
+        config.stop_training = bool(value)
 
     @property
     def history(self) -> Any:
         """The ``History`` of the last ``fit`` call."""
-        return self.__dict__.get("_history")
+        config = self.__dict__.get("_ft")
+        return None if config is None else config.history
+
+    @property
+    def _fit_state(self) -> Any:
+        """The position of the running ``fit`` (a ``trainer.FitState``), for callbacks."""
+        return self._config.fit_state
 
     @property
     def metrics_names(self) -> list[str]:

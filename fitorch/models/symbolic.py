@@ -449,6 +449,13 @@ def module_name(module: nn.Module) -> str:
 _module_names: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+def set_module_name(module: nn.Module, name: str) -> None:
+    """Give a module without a ``name`` attribute (a plain torch module) its Keras name, so a
+    graph rebuilt from a config keeps its layer names and ``state_dict`` keys."""
+    if not isinstance(getattr(module, "name", None), str):
+        _module_names[module] = name
+
+
 def _first_shape_structure(args: tuple, kwargs: dict) -> Any:
     # Keras builds and checks a layer from its first argument: one shape, or a list of shapes
     first = args[0] if args else next(iter(kwargs.values()), None)

@@ -4,6 +4,7 @@ Nothing fitorch writes is a pickle and nothing it reads is unpickled (plain ``st
 go through ``torch.load(weights_only=True)`` only), so loading a file never runs code from it.
 """
 
+from fitorch.saving import torch_modules  # noqa: F401  (fitorch models describe torch modules)
 from fitorch.saving.atomic import atomic_write
 from fitorch.saving.model_file import MODEL_SUFFIX, load_model, save_model
 from fitorch.saving.registry import register_serializable

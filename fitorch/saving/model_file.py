@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from fitorch.saving import archive
+from fitorch.saving import archive, torch_modules
 from fitorch.saving.atomic import require_folder
 from fitorch.saving.registry import registered_name, resolve_class, serializable_objects
 from fitorch.saving.training_state import (compile_from_spec, compile_spec, pack_training_state,
@@ -34,18 +34,12 @@ MODEL_SUFFIX = ".fitorch"
 _FORMAT = "fitorch.model"
 
 
-def _model_class(model: nn.Module) -> type:
-    """The class a user wrote: not ``Model(net)``'s wrapper nor Functional's per-model class."""
-    for cls in type(model).__mro__:
-        if not cls.__dict__.get("_fitorch_generated") and not cls.__dict__.get("_fitorch_wrapped"):
-            return cls
-    return type(model)  # pragma: no cover - object is always in the mro
+_model_class = torch_modules.own_class
 
 
 def _architecture(model: nn.Module) -> dict[str, Any]:
-    """``config.json``: what ``load_model`` rebuilds the model from. A model whose architecture
-    cannot be stored still gets a file (its weights are what matter); the reason is recorded
-    and ``load_model`` reports it."""
+    """``config.json``: what ``load_model`` rebuilds the model from. Raises ``ValueError``
+    saying why when the architecture cannot be stored (``save_model`` adds the ways out)."""
     from fitorch.models.functional import Functional
     from fitorch.models.sequential import Sequential
 
@@ -53,36 +47,39 @@ def _architecture(model: nn.Module) -> dict[str, Any]:
     entry: dict[str, Any] = {"format_version": archive.FORMAT_VERSION, "class_name": cls.__name__,
                              "module": cls.__module__, "registered_name": registered_name(cls),
                              "config": None}
-    try:
-        if isinstance(model, (Sequential, Functional)) and entry["registered_name"] is None:
-            from fitorch.models.configs import serialize_module
+    if isinstance(model, (Sequential, Functional)) and entry["registered_name"] is None:
+        from fitorch.models.configs import serialize_module
 
-            serialized = serialize_module(model)
-            entry["class_name"], entry["config"] = serialized["class_name"], serialized["config"]
-        elif hasattr(model, "get_config"):
-            entry["config"] = model.get_config()
-        elif entry["registered_name"] is None:
-            entry["config_error"] = (f"{cls.__qualname__} is not registered: decorate it with "
-                                     "@fitorch.saving.register_serializable()")
-        shape = model.__dict__.get("_build_input_shape")
-        if shape is not None and not isinstance(model, Sequential):
-            entry["build_input_shape"] = archive.pack(shape, {}, "build_input_shape")
-    except ValueError as e:
-        entry["config"], entry["config_error"] = None, str(e)
+        serialized = serialize_module(model)
+        entry["class_name"], entry["config"] = serialized["class_name"], serialized["config"]
+    elif hasattr(model, "get_config"):
+        entry["config"] = model.get_config()
+    elif entry["registered_name"] is None:  # plain torch modules; any other class raises
+        described = torch_modules.describe_module(model)
+        entry["class_name"], entry["config"] = described["class_name"], described["config"]
+    shape = model.__dict__.get("_build_input_shape")
+    if shape is not None and not isinstance(model, Sequential):
+        entry["build_input_shape"] = archive.pack(shape, {}, "build_input_shape")
     return entry
 
 
 def save_model(model: nn.Module, path: str | os.PathLike, overwrite: bool = False,
-               include_optimizer: bool = True) -> None:
+               include_optimizer: bool = True, include_architecture: bool = True) -> None:
     """Write ``model`` to one ``.fitorch`` file, atomically (readers see the old file or the
     whole new one, even if the process dies while writing).
 
-    Holds the architecture (Sequential and functional models, registered classes), the weights
-    and buffers, and, when the model is compiled and ``include_optimizer``, the compile
-    arguments with the optimizer and LR-scheduler state, so ``load_model`` returns a model that
-    continues ``fit`` where it stopped. Wrappers (DataParallel, DDP, ``torch.compile``) are
-    unwrapped. Refuses to replace an existing file unless ``overwrite=True``. Under several
-    processes only rank 0 writes; an FSDP-sharded model is gathered, so every process must call.
+    Holds the architecture (Sequential and functional models, models of standard ``torch.nn``
+    modules, registered classes), the weights and buffers, and, when the model is compiled and
+    ``include_optimizer``, the compile arguments with the optimizer and LR-scheduler state, so
+    ``load_model`` returns a model that continues ``fit`` where it stopped. Wrappers
+    (DataParallel, DDP, ``torch.compile``) are unwrapped. Refuses to replace an existing file
+    unless ``overwrite=True``. Under several processes only rank 0 writes; an FSDP-sharded model
+    is gathered, so every process must call.
+
+    A model whose architecture cannot be stored (a class that is neither registered nor made of
+    standard modules) raises ``ValueError`` naming the module, before anything is written;
+    ``include_architecture=False`` then writes the weights and training state alone, a file
+    that ``load_weights`` reads into a model built in code and that ``load_model`` refuses.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"save_model: model must be a torch.nn.Module, got {type(model).__name__}")
@@ -98,17 +95,31 @@ def save_model(model: nn.Module, path: str | os.PathLike, overwrite: bool = Fals
     if os.path.exists(path) and not overwrite:
         raise FileExistsError(f"save_model: {path!r} already exists; pass overwrite=True to "
                               "replace it")
+    if not isinstance(include_architecture, bool):
+        raise TypeError(f"save_model: include_architecture={include_architecture!r} must be a "
+                        "bool")
     outer = model
     model = unwrap_module(model)
     if model is not outer and "_ft" in outer.__dict__ and "_ft" not in model.__dict__:
         model = outer  # compiled through the wrapper: its training state lives there
+    if include_architecture:
+        try:  # before anything is gathered or written, on every process alike
+            architecture = _architecture(unwrap_module(model))
+        except ValueError as e:
+            raise ValueError(f"save_model: the architecture of the model cannot be stored in "
+                             f"{path!r}: {e}. {torch_modules.ways_out(path)}") from e
+    else:
+        cls = _model_class(unwrap_module(model))
+        architecture = {"format_version": archive.FORMAT_VERSION, "class_name": cls.__name__,
+                        "module": cls.__module__, "registered_name": None, "config": None,
+                        "architecture_saved": False}
     weights = full_state_dict(unwrap_module(model))  # every process takes part under FSDP
     if include_optimizer and getattr(model, "compiled", False):
         tensors: dict[str, torch.Tensor] = {}
         state = pack_training_state(model, tensors, strict=False)
     if not is_main_process():
         return  # under several processes rank 0 writes the file
-    members: dict[str, Any] = {"config.json": _architecture(unwrap_module(model)),
+    members: dict[str, Any] = {"config.json": architecture,
                                archive.WEIGHTS_MEMBER: state_to_bytes(weights)}
     if include_optimizer and getattr(model, "compiled", False):
         spec, lost = compile_spec(model)
@@ -160,10 +171,13 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
         check_config_safe(entry.get("config"), source)
     from fitorch.backend import deserialization_scope
 
-    with deserialization_scope(safe_mode, custom_objects):  # Lambda functions come from here
-        model = _rebuild(entry, objects, path)
     state = state_from_bytes(members[archive.WEIGHTS_MEMBER], f"{source}: member "
                              f"{archive.WEIGHTS_MEMBER!r}")
+    # torch modules a file names may allocate no more than the weights it holds
+    budget = sum(t.numel() * t.element_size() for t in state.values())
+    with deserialization_scope(safe_mode, custom_objects), \
+            torch_modules.allocation_budget(budget, source):  # Lambda functions come from here
+        model = _rebuild(entry, objects, path)
     if "build_input_shape" in entry and not getattr(model, "built", True):
         try:
             model.build(archive.unpack(entry["build_input_shape"], {}))
@@ -216,10 +230,20 @@ def _rebuild(entry: dict, objects: dict[str, Any], path: str) -> Any:
     if registered is not None and not isinstance(registered, str):
         raise ValueError(f"load_model: {path!r}: config.json has registered_name "
                          f"{registered!r:.80}, not a string; the file is damaged")
+    in_code = (f"build the model in code and call model.load_weights({path!r}) (a .fitorch file "
+               "holds its weights)")
+    if entry.get("architecture_saved") is False:
+        raise ValueError(f"load_model: {path!r} was saved with include_architecture=False: it "
+                         f"holds the weights of a {class_name} but not its architecture; {in_code}")
+    if class_name.startswith(torch_modules.PREFIX):
+        return Model(torch_modules.rebuild_module(entry, objects))
+    if str(entry.get("module", "")).startswith("torch.") and entry.get("config_error"):
+        raise ValueError(f"load_model: {path!r} holds a torch.nn {class_name} saved by an older "
+                         "fitorch, which could not store plain torch modules; "
+                         f"{in_code}. Saved again with this fitorch, it loads as a whole model")
     cls = resolve_class(class_name, registered, objects)
     advice = (f"decorate the class with @fitorch.saving.register_serializable() or pass "
-              f"custom_objects={{{class_name!r}: {class_name}}}; or build the model in code and "
-              f"call model.load_weights({path!r}) (a .fitorch file holds its weights)")
+              f"custom_objects={{{class_name!r}: {class_name}}}; or {in_code}")
     if cls is None:
         raise ValueError(f"load_model: {path!r} holds a {class_name} (from module "
                          f"{entry.get('module')!r}), a class this program has not registered: "

@@ -46,8 +46,26 @@ def has_lazy_parameters(module: nn.Module) -> bool:
     return any(getattr(m, "built", True) is False for m in module.modules())
 
 
+def _not_kept() -> None:
+    """What a pickled ``CompileConfig`` loads as: nothing (see ``CompileConfig.__reduce__``)."""
+    return None
+
+
 class CompileConfig:
-    """The training configuration of one model (held beside it, never inside it)."""
+    """The training configuration of one model (held beside it, never inside it), and the
+    state of its running ``fit`` (``history``, ``fit_state``, ``stop_training``).
+
+    ``Model(net)`` shares ``net.__dict__``, where this object is kept; so that ``torch.save(net)``
+    and ``copy.deepcopy(net)`` stay what they are for any module, it is transient: pickled it
+    loads as ``None`` and deep-copied it is ``None``, leaving an uncompiled copy (the optimizer,
+    a lambda metric or the History are neither copied nor shared).
+    """
+
+    def __reduce__(self) -> tuple:
+        return (_not_kept, ())
+
+    def __deepcopy__(self, memo: dict) -> None:
+        return None
 
     def __init__(self, model: nn.Module, *, optimizer: Any, loss: Any, metrics: Any,
                  loss_weights: Any, lr_scheduler: Any, weighted_metrics: Any, jit_compile: bool,
@@ -119,6 +137,10 @@ class CompileConfig:
                                                                "global_clipnorm")}
         self.clipping = any(v is not None for v in self.clip.values())
         self.regularized = False
+        # the running (or last) fit: its History, position, and a callback's request to stop
+        self.history: Any = None
+        self.fit_state: Any = None
+        self.stop_training = False
 
     # ------------------------------------------------------------------ optimizer
     def build_optimizer(self, model: nn.Module) -> None:

@@ -6,6 +6,8 @@ Loss and metric values accumulate on the device; nothing here reads them back pe
 
 from __future__ import annotations
 
+import copy
+import sys
 from typing import Any
 
 import torch
@@ -157,6 +159,8 @@ class MetricSet:
         # Under several processes: concatenates every process's share (set by the trainer), so
         # the metrics see the whole global batch and agree on every process.
         self.gather: Any = None
+        # The metrics' state since their last change, once a snapshot refers to it.
+        self._generation: _Generation | None = None
 
     @staticmethod
     def validate(spec: Any) -> None:
@@ -201,7 +205,8 @@ class MetricSet:
     # Accumulating metrics (fitorch's own, torchmetrics) are updated with several batches at
     # once: a metric update is a few small ops plus Python work, which is measurable next to a
     # small model's step, while one update over 32 concatenated batches costs about the same as
-    # one over a single batch. Results are identical. Functions of a whole batch (a user's
+    # one over a single batch. Results agree to float rounding (the grouping is the same every
+    # epoch, see reset). Functions of a whole batch (a user's
     # fn(y_pred, y_true) averaged per batch) are updated every step, as their value depends on
     # the batching.
     FLUSH_STEPS = 32
@@ -212,6 +217,8 @@ class MetricSet:
         assert self.entries is not None
         if self.gather is not None and (not self._checked or self._immediate):
             outputs, targets, sample_weight = self._gathered(outputs, targets, sample_weight)
+        if self._immediate or not self._checked:
+            self._before_change()
         if not self._checked:  # the first batch goes through at once: shape errors surface now
             for _, i, metric, weighted in self.entries:
                 metric.update(outputs[i], targets[i], sample_weight if weighted else None)
@@ -231,6 +238,11 @@ class MetricSet:
         pending, self._pending, self._pending_elements = self._pending, [], 0
         if not pending:
             return
+        self._before_change()
+        self._apply(pending, [metric for _, _, metric, _ in self._deferred])
+
+    def _apply(self, pending: list[tuple], deferred: list[Any]) -> None:
+        """Update ``deferred`` (the accumulating metrics, or copies) with ``pending`` batches."""
         weights = [sw for _, _, sw in pending]
         if all(w is None for w in weights):
             sample_weight = None
@@ -242,7 +254,7 @@ class MetricSet:
         if regather and sample_weight is not None:
             sample_weight = self.gather(sample_weight)
         columns: dict[int, tuple[torch.Tensor, Any]] = {}
-        for _, i, metric, weighted in self._deferred:
+        for (_, i, _, weighted), metric in zip(self._deferred, deferred):
             if i not in columns:
                 columns[i] = (torch.cat([o[i] for o, _, _ in pending]),
                               _cat_targets([t[i] for _, t, _ in pending]))
@@ -269,6 +281,7 @@ class MetricSet:
         if len(states) != len(entries):
             raise ValueError(f"metric state for {len(states)} metrics, but compile has "
                              f"{len(entries)} ({self.names()})")
+        self._before_change()
         self._pending, self._pending_elements = [], 0
         for (_, _, metric, _), state in zip(entries, states):
             target = getattr(metric, "metric", metric)  # a torchmetrics object, if wrapped
@@ -289,9 +302,59 @@ class MetricSet:
         return {name: _as_float(metric.result()) for name, _, metric, _ in self.entries}
 
     def reset(self) -> None:
+        self._before_change()
         self._pending, self._pending_elements = [], 0
+        # Every epoch groups its batches the same way (the first alone, then in flushes): float
+        # sums depend on the grouping, so a fresh MetricSet (a loaded model) and one that has
+        # already trained must not group differently.
+        self._checked = False
         for _, _, metric, _ in self.entries or []:
             metric.reset_state()
+
+    # Per-batch logs are snapshots: (the metrics' state at the batch, the batches held back
+    # then). The state is shared with the live metrics until they change; only then, and only
+    # if a snapshot still refers to it, is it copied (on the device: no host read).
+    def snapshot(self) -> tuple[Any, list, int]:
+        """The metrics as they are now, to read later with ``results_at``; costs no copy."""
+        generation = self._generation
+        if generation is None:
+            generation = self._generation = _Generation()
+        return generation, self._pending, len(self._pending)
+
+    def _before_change(self) -> None:
+        generation = self._generation
+        # Referenced by this set, this frame and getrefcount's argument; more: by snapshots,
+        # which still need the state about to change.
+        if generation is not None and sys.getrefcount(generation) > 3:
+            generation.frozen = copy.deepcopy([m for _, _, m, _ in self.entries or []])
+        self._generation = None
+
+    def results_at(self, snapshot: tuple[Any, list, int], sync: bool = True
+                   ) -> dict[str, float]:
+        """Each metric's value as it was at ``snapshot``. ``sync=False`` leaves out the batches
+        held back then, as ``results`` does."""
+        generation, pending, n = snapshot
+        if generation.frozen is None and pending is self._pending and n == len(pending):
+            return self.results(sync)  # nothing changed since
+        entries = self.entries or []
+        metrics = generation.frozen if generation.frozen is not None \
+            else [m for _, _, m, _ in entries]
+        if sync and n and self._deferred:
+            # replayed on copies: the metrics themselves (or the frozen state) stay as they are
+            metrics = copy.deepcopy(metrics)
+            index = {id(m): i for i, (_, _, m, _) in enumerate(entries)}
+            self._apply(pending[:n], [metrics[index[id(m)]] for _, _, m, _ in self._deferred])
+        return {name: _as_float(metric.result()) for (name, *_), metric in zip(entries, metrics)}
+
+
+class _Generation:
+    """The state of a ``MetricSet``'s metrics between two changes, for snapshots: ``frozen``
+    holds copies of the metrics once the live ones changed."""
+
+    __slots__ = ("frozen",)
+
+    def __init__(self) -> None:
+        self.frozen: list[Any] | None = None
 
 
 def _metric_state(metric: Any) -> dict[str, Any]:
@@ -455,13 +518,44 @@ class LossTracker:
         return self.total, self.parts_total, self.count
 
     def result(self, local: bool = False) -> float:
-        total, _, count = self._totals(local)
-        if total is None or count == 0:
-            return float("nan")
-        return float(total) / count
+        return _mean(*self._totals(local))
 
     def part_results(self, local: bool = False) -> list[float]:
-        _, parts_total, count = self._totals(local)
-        if parts_total is None or count == 0:
-            return []
-        return [float(v) / count for v in parts_total.cpu()]
+        return _part_means(*self._totals(local))
+
+    def snapshot(self) -> tuple:
+        """The sums as they are now, to read later with ``results_at`` (references only: the
+        tracker never changes a tensor or list in place, it replaces them)."""
+        return (self.total, self.parts_total, self.count, self._pending, self._pending_parts,
+                self._pending_n, len(self._pending), self._local, self._local_seen)
+
+    def results_at(self, snapshot: tuple, local: bool = False) -> tuple[float, list[float]]:
+        """The mean loss and loss parts as they were at ``snapshot``."""
+        total, parts_total, count, pending, parts, counts, n, local_sums, local_seen = snapshot
+        if pending is self._pending and n == len(pending) and total is self.total \
+                and local_sums is self._local:
+            totals = self._totals(local)  # nothing changed since: sum what is pending, as usual
+        else:
+            start = 0
+            if local and self.reduce is not None:
+                (total, parts_total, count), start = local_sums, local_seen
+            totals = (total, parts_total, count)
+            if n > start:
+                weighted, part_sums = self._sums(pending[start:n], parts[start:n],
+                                                 counts[start:n])
+                totals = (weighted.sum() if total is None else total + weighted.sum(),
+                          part_sums if parts_total is None else parts_total + part_sums,
+                          count + sum(counts[start:n]))
+        return _mean(*totals), _part_means(*totals)
+
+
+def _mean(total: Any, parts_total: Any, count: float) -> float:
+    if total is None or count == 0:
+        return float("nan")
+    return float(total) / count
+
+
+def _part_means(total: Any, parts_total: Any, count: float) -> list[float]:
+    if parts_total is None or count == 0:
+        return []
+    return [float(v) / count for v in parts_total.cpu()]

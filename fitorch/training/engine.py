@@ -111,6 +111,21 @@ def _env_flag(name: str) -> bool:
     return os.environ.get(name, "false").strip().lower() in ("1", "true", "yes")
 
 
+#: The oldest torch on which fitorch's FSDP runs are tested to match one process. CI's
+#: lowest-versions job found torch 2.7.1 (with accelerate 1.11) sharding without error but to
+#: weights that differ from one process, so older torch is refused rather than trusted.
+FSDP_MIN_TORCH = "2.13"
+
+
+def check_fsdp_torch(version: Any = None) -> None:
+    """Refuse FSDP on a torch older than :data:`FSDP_MIN_TORCH`."""
+    version = torch.torch_version.TorchVersion(version or torch.__version__)
+    if version < FSDP_MIN_TORCH:
+        raise ValueError(f"compile: strategy='fsdp' needs torch >= {FSDP_MIN_TORCH}; this is torch "
+                         f"{version}, on which fitorch's FSDP tests do not match one process. "
+                         "Use strategy='ddp' (tested from torch 2.7.1) or upgrade torch")
+
+
 def fsdp_plugin(strategy: Any) -> Any:
     """The FSDP configuration to train with, or ``None`` for DDP.
 
@@ -125,6 +140,8 @@ def fsdp_plugin(strategy: Any) -> Any:
                          "sharded training")
     if strategy == "ddp" or (strategy == "auto" and not _env_flag("ACCELERATE_USE_FSDP")):
         return None
+    if launched_world_size() > 1:  # on one process the strategy changes nothing
+        check_fsdp_torch()
     from accelerate.utils import FullyShardedDataParallelPlugin
 
     if isinstance(strategy, str):
@@ -190,6 +207,18 @@ class Distributed:
 
         ids = [self.device.index] if self.device.type == "cuda" else None
         return DistributedDataParallel(model, device_ids=ids)
+
+    @staticmethod
+    def no_sync(module: torch.nn.Module) -> contextlib.AbstractContextManager:
+        """Backward passes that keep gradients local (DDP's ``no_sync``), for all but the last
+        batch of an accumulation window; the window's last backward all-reduces their sum.
+        FSDP is left as it is: holding unsharded gradients would undo what sharding saves."""
+        from torch.nn.parallel import DistributedDataParallel
+
+        module = getattr(module, "_orig_mod", module)  # under torch.compile's wrapper
+        if isinstance(module, DistributedDataParallel):
+            return module.no_sync()
+        return contextlib.nullcontext()
 
     def shard(self, model: torch.nn.Module, plugin: Any) -> dict[int, torch.nn.Parameter]:
         """Shard ``model`` in place as accelerate's FSDP ``plugin`` says (its wrap policy,

@@ -23,6 +23,7 @@ from fitorch.training.compile_config import CompileConfig
 from fitorch.training.rollback import LastGoodState
 
 _ON_NAN = ("raise", "stop", "ignore", "restore")
+_NO_CONTEXT = contextlib.nullcontext()  # reusable: no object per step
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -117,12 +118,28 @@ class _Phase:
         return logs
 
     def batch_logs(self) -> BatchLogs:
-        """Logs for per-batch hooks, read only if a callback looks at them. Callbacks read them
+        """Logs for per-batch hooks: a snapshot of this batch's values, read only if a callback
+        looks at them (then, or later: the values are this batch's). Callbacks read them
         whenever they like (a progress bar by its clock), so under several processes they are
         this process's own values: a read must never wait for the other processes."""
-        if self.config.distributed is None:
-            return BatchLogs(self.logs)
-        return BatchLogs(lambda: self.logs(local=True))
+        local = self.config.distributed is not None
+        loss = self.loss.snapshot()
+        metrics = self.metrics
+        if metrics is None or not metrics.entries:
+            return BatchLogs(lambda: self._logs_at(loss, None, None, local))
+        snapshot = metrics.snapshot()
+        return BatchLogs(lambda: self._logs_at(loss, metrics, snapshot, local))
+
+    def _logs_at(self, loss: tuple, metrics: Any, snapshot: Any, local: bool
+                 ) -> dict[str, float]:
+        """``logs()`` as they were when the snapshots were taken."""
+        value, parts = self.loss.results_at(loss, local)
+        logs = {"loss": value}
+        if self.config.compiled_loss is not None:
+            logs.update(zip(self.config.compiled_loss.log_names(), parts))
+        if metrics is not None:
+            logs.update(metrics.results_at(snapshot, sync=not local))
+        return logs
 
 
 class Trainer:
@@ -157,15 +174,16 @@ class Trainer:
         return loss, parts, outputs, targets
 
     def train_batch(self, config: CompileConfig, phase: _Phase, x: Any, y: Any, sw: Any,
-                    step: int, scale: float = 1.0) -> None:
-        """Forward, loss, backward and (every ``accumulation`` steps) an optimizer step.
+                    step: int, scale: float = 1.0, last: bool = False) -> None:
+        """Forward, loss, backward and, at the end of each accumulation window (every
+        ``accumulation`` steps, or at ``last``, the epoch's final batch), the optimizer step.
 
         ``scale`` weighs this process's loss under several processes (its share of the global
         batch times the number of processes), so DDP's gradient average is the global mean.
         """
         if config.jit_compile and not config.__dict__.get("jit_verified"):
             try:
-                self._train_batch(config, phase, x, y, sw, step, scale)
+                self._train_batch(config, phase, x, y, sw, step, scale, last)
             except Exception as err:  # noqa: BLE001 - only compiler errors are caught below
                 if not _is_compile_error(err):
                     raise
@@ -175,48 +193,58 @@ class Trainer:
             else:
                 config.jit_verified = True
                 return
-        self._train_batch(config, phase, x, y, sw, step, scale)
+        self._train_batch(config, phase, x, y, sw, step, scale, last)
 
     def _train_batch(self, config: CompileConfig, phase: _Phase, x: Any, y: Any, sw: Any,
-                     step: int, scale: float) -> None:
+                     step: int, scale: float, last: bool) -> None:
         model = self.model
-        with config.precision.autocast():
-            y_pred = call_model(config.forward_module, x)
-            if not config.built:
-                self._first_batch(config, y_pred, y)
-            loss, parts, outputs, targets = self._loss(config, y_pred, y, sw)
-            if config.regularized:
-                loss = loss + config.regularization_loss(model)
-            if scale == 0.0:  # an empty share: zero gradients, but DDP still gets its call
-                loss = sum(o.sum() for o in outputs) * 0.0
-                parts = [loss] * len(parts)
-        optimizer = config.optimizer
-        scaled = loss / config.accumulation if config.accumulation > 1 else loss
-        if scale != 1.0:
-            scaled = scaled * scale
-        scaler = config.precision.scaler
-        if scaler is not None:
-            scaler.scale(scaled).backward()
-        else:
-            scaled.backward()
-        if (step + 1) % config.accumulation == 0:
+        window_end = last or (step + 1) % config.accumulation == 0
+        # Inside a window, DDP keeps gradients local: one all-reduce per window, not per batch.
+        with _NO_CONTEXT if window_end or config.distributed is None \
+                else config.distributed.no_sync(config.forward_module):
+            with config.precision.autocast():
+                y_pred = call_model(config.forward_module, x)
+                if not config.built:
+                    self._first_batch(config, y_pred, y)
+                loss, parts, outputs, targets = self._loss(config, y_pred, y, sw)
+                if config.regularized:
+                    loss = loss + config.regularization_loss(model)
+                if scale == 0.0:  # an empty share: zero gradients, but DDP still gets its call
+                    loss = sum(o.sum() for o in outputs) * 0.0
+                    parts = [loss] * len(parts)
+            scaled = loss / config.accumulation if config.accumulation > 1 else loss
+            if scale != 1.0:
+                scaled = scaled * scale
+            scaler = config.precision.scaler
             if scaler is not None:
-                if config.clipping:
-                    scaler.unscale_(optimizer)
-                    config.clip_gradients(model)
-                scaler.step(optimizer)
-                scaler.update()
+                scaler.scale(scaled).backward()
             else:
-                if config.clipping:
-                    config.clip_gradients(model)
-                optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            if config.scheduler_per_batch:
-                config.lr_scheduler.step()
+                scaled.backward()
+        if window_end:
+            self.apply_gradients(config)
         phase.loss.update(loss, _batch_size(x), parts)
         metrics = phase.metrics
         if metrics is not None and metrics.entries:
             metrics.update([o.detach() for o in outputs], targets, sw)
+
+    def apply_gradients(self, config: CompileConfig) -> None:
+        """The optimizer step, the only one: unscaling (fp16), clipping, the step, clearing
+        the gradients and a per-batch LR scheduler's step."""
+        optimizer = config.optimizer
+        scaler = config.precision.scaler
+        if scaler is not None:
+            if config.clipping:
+                scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
+                config.clip_gradients(self.model)
+            scaler.step(optimizer)  # skipped when the gradients hold inf/NaN
+            scaler.update()
+        else:
+            if config.clipping:
+                config.clip_gradients(self.model)
+            optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        if config.scheduler_per_batch:
+            config.lr_scheduler.step()
 
     def _forward(self, config: CompileConfig, x: Any) -> Any:
         """The model's output through its DDP / compiled wrapper (eager if compiling fails)."""
@@ -303,8 +331,8 @@ class Trainer:
         history = History()
         cbs = self._callback_list(callbacks, verbose, history,
                                   {"epochs": epochs, "steps": steps, "verbose": verbose})
-        model.__dict__["_history"] = history
-        model.stop_training = False
+        config.history = history
+        config.stop_training = False
         train_phase, test_phase = _Phase(config, True), _Phase(config, False)
         epoch_batches = _EpochBatches(train_data, steps_per_epoch)
         want_begin = cbs.wants("on_train_batch_begin")
@@ -313,14 +341,15 @@ class Trainer:
             config.optimizer.zero_grad(set_to_none=True)
         state = FitState()
         state.train_phase = train_phase
-        model.__dict__["_fit_state"] = state
+        config.fit_state = state
         dist = config.distributed
         if config.optimizer is None:  # lazy layers: callbacks (and DDP) need built weights
             self._prepare(config, train_data)
         cbs.on_train_begin(None)
         resume = state.resume_point
         logs: dict[str, float] = {}
-        for epoch in range(resume["epoch"] if resume else initial_epoch, epochs):
+        first_epoch = resume["epoch"] if resume else initial_epoch
+        for epoch in range(first_epoch, epochs):
             state.epoch, state.step = epoch, 0
             skip = 0
             if resume and epoch == resume["epoch"]:
@@ -346,28 +375,36 @@ class Trainer:
                 batches = _shards(batches, dist)
             if skip:
                 restore_rng_states(resume["rng_states"])
+            # With accumulation, the epoch's last batch closes its window, even a short one.
+            ends = _LookAhead(batches) if config.accumulation > 1 else None
+            if ends is not None:
+                batches = iter(ends)
             step = skip - 1
             for step, (xb, yb, swb, *scale) in enumerate(batches, start=skip):
                 if want_begin:
                     cbs.batch("on_train_batch_begin", step, {})
                 if weigher is not None:
                     swb = weigher(yb, swb)
-                self.train_batch(config, train_phase, xb, yb, swb, step, *scale)
+                self.train_batch(config, train_phase, xb, yb, swb, step,
+                                 scale[0] if scale else 1.0, ends is not None and ends.last)
                 state.step = step + 1
                 if want_end:
                     cbs.batch("on_train_batch_end", step, train_phase.batch_logs())
-                if model.stop_training:
+                if config.stop_training:
                     break
             if step < 0:
-                raise ValueError("fit: the training data produced no batches in epoch "
-                                 f"{epoch + 1}; is it empty or an exhausted generator?")
-            if (step + 1) % config.accumulation:  # a partial accumulation window: apply it
-                config.optimizer.step()
+                if epoch == first_epoch:
+                    raise ValueError("fit: the training data produced no batches in epoch "
+                                     f"{epoch + 1}; is it empty or an exhausted generator?")
+                _warn_ran_out(epoch + 1, done=epoch)  # a one-shot generator gave all it had
+                break
+            if config.optimizer is not None:
+                # stopped inside a window: its batches are dropped, never half-applied
                 config.optimizer.zero_grad(set_to_none=True)
             logs = train_phase.logs()
             bad = train_phase.loss.first_bad_step
             if bad is not None and on_nan != "ignore":
-                model.stop_training = True
+                config.stop_training = True
                 if on_nan == "raise":
                     history.on_epoch_end(epoch, logs)
                     cbs.on_train_end(logs)
@@ -387,7 +424,10 @@ class Trainer:
             if config.lr_scheduler is not None and not config.scheduler_per_batch:
                 _step_epoch_scheduler(config.lr_scheduler, logs)
             cbs.on_epoch_end(epoch, logs)
-            if model.stop_training:
+            if epoch_batches.ran_out and epoch + 1 < epochs:
+                _warn_ran_out(epoch + 1, done=epoch + 1)
+                break
+            if config.stop_training:
                 break
         cbs.on_train_end(logs)
         return history
@@ -565,7 +605,8 @@ class Trainer:
 
 
 class FitState:
-    """The position of a running ``fit``, for callbacks (``model._fit_state``).
+    """The position of a running ``fit``, for callbacks (``model._fit_state``, kept in the
+    model's ``CompileConfig``).
 
     ``epoch`` (0-based) and ``step`` (batches done in that epoch) say where training is;
     ``epoch_rng_state`` is torch's CPU RNG state when the epoch began, before its data order was
@@ -626,6 +667,25 @@ def _shards(batches: Iterator, dist: Any) -> Iterator:
         yield xb, yb, swb, world * _batch_size(xb) / n_global
 
 
+class _LookAhead:
+    """Iterates over ``batches`` one batch ahead, so ``last`` says whether the batch just
+    yielded is the final one (data of unknown length included)."""
+
+    def __init__(self, batches: Iterator) -> None:
+        self.batches = batches
+        self.last = False
+
+    def __iter__(self) -> Iterator:
+        self.last = False
+        iterator = iter(self.batches)
+        for current in iterator:
+            for following in iterator:
+                yield current
+                current = following
+            self.last = True
+            yield current
+
+
 class _EpochBatches:
     """Batches of one epoch; with ``steps_per_epoch``, the data stream continues across epochs
     (restarting when exhausted), as in Keras."""
@@ -634,6 +694,7 @@ class _EpochBatches:
         self.data = data
         self.steps = steps
         self._iterator: Iterator | None = None
+        self.ran_out = False  # the data ended before ``steps`` batches (a one-shot input)
 
     def __iter__(self) -> Iterator:
         if self.steps is None:
@@ -649,6 +710,7 @@ class _EpochBatches:
                 try:
                     yield next(self._iterator)
                 except StopIteration:
+                    self.ran_out = True
                     return
 
 
@@ -674,6 +736,16 @@ class ClassWeigher:
                              "pass sample_weight instead")
         weights = self.table[input_checks.class_labels(y)]
         return weights if sample_weight is None else weights * sample_weight
+
+
+def _warn_ran_out(epoch: int, done: int) -> None:
+    """Keras's warning when the input ends before ``epochs`` (x ``steps_per_epoch``); both
+    epochs are counted from 1."""
+    warnings.warn(f"fit: your input ran out of data in epoch {epoch}; interrupting "
+                  f"training after epoch {done}. A generator or iterator gives its batches "
+                  "only once: pass a callable returning a new generator, a Dataset or a "
+                  "DataLoader, or make sure it yields at least steps_per_epoch * epochs "
+                  "batches", stacklevel=4)
 
 
 def _next_step(config: CompileConfig) -> int:

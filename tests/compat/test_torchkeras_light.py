@@ -60,7 +60,7 @@ def quiet_lightning():
 
 
 def test_seed_dnn_trains_logs_checkpoints_and_keeps_a_history(tmp_path, capsys):
-    L.seed_everything(1234, verbose=False)
+    L.seed_everything(1234)
     dl_train, dl_valid = loaders()
     model = Model(Net())
     ckpt_cb = L.pytorch.callbacks.ModelCheckpoint(monitor="val_loss")

@@ -3,8 +3,11 @@ single-process run."""
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -20,11 +23,28 @@ PRECISION_JOB = Path(__file__).with_name("precision_job.py")
 ROOT = Path(__file__).parents[2]
 
 
-def run(cmd, out, *args, env=()):
+def start(cmd, env=()):
+    """``cmd`` in a session of its own (so it can be ended with every process it started)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", **dict(env)}
-    done = subprocess.run(cmd + [str(out), *args], env=env, capture_output=True, text=True,
-                          timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+
+
+def finish(process, timeout=300):
+    """Wait at most ``timeout`` seconds for ``process``; past that, end its whole session (a
+    launcher's workers too) and fail. Returns its output."""
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        pytest.fail(f"{process.args} ran over {timeout}s: {output[-3000:]}")
+    assert process.returncode == 0, output[-3000:]
+    return output
+
+
+def run(cmd, out, *args, env=()):
+    finish(start(cmd + [str(out), *args], env))
 
 
 def results(out, rank):
@@ -76,6 +96,27 @@ def check_against_single(single, out, sharded=False):
 def test_torchrun_two_processes_match_one(single, tmp_path):
     run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
          str(JOB)], tmp_path)
+    check_against_single(single, tmp_path)
+
+
+def test_two_nodes_match_one(single, tmp_path):
+    # two torchrun agents on this machine, one process each, as two nodes would run them
+    with socket.socket() as sock:  # a free port for node 0's rendezvous store
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    agents = [start([sys.executable, "-m", "torch.distributed.run", "--nnodes=2",
+                     "--nproc_per_node=1", f"--node_rank={rank}", "--master_addr=127.0.0.1",
+                     f"--master_port={port}", str(JOB), str(tmp_path)])
+              for rank in (0, 1)]
+    deadline = time.monotonic() + 300
+    try:
+        for agent in agents:
+            finish(agent, timeout=max(1.0, deadline - time.monotonic()))
+    finally:  # one agent failed: the other would wait for its peer until the rendezvous times out
+        for agent in agents:
+            if agent.poll() is None:
+                os.killpg(agent.pid, signal.SIGKILL)
+                agent.communicate(timeout=30)
     check_against_single(single, tmp_path)
 
 
@@ -141,6 +182,23 @@ def test_fsdp_backup_resumes_like_one_process(tmp_path):
 def test_fsdp_with_bf16_and_gradient_accumulation_matches_one(tmp_path):
     # bf16 matmuls over half batches round differently from whole ones
     one_and_two_fsdp(PRECISION_JOB, tmp_path, rtol=1e-3, atol=1e-4)
+
+
+def test_ddp_accumulation_all_reduces_once_per_window(tmp_path):
+    job = Path(__file__).with_name("accumulate_job.py")
+    run([sys.executable, str(job)], tmp_path / "one")
+    run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+         str(job)], tmp_path / "two")
+    reference = json.loads((tmp_path / "one" / "result-0.json").read_text())
+    for rank in (0, 1):
+        result = json.loads((tmp_path / "two" / f"result-{rank}.json").read_text())
+        # 2 epochs of 6 batches in windows of 4: 2 windows per epoch, one all-reduce each
+        assert result["all_reduces"] == 4
+        for key, values in reference["history"].items():
+            assert result["history"][key] == pytest.approx(values, rel=1e-5), key
+        for key, value in reference["weights"].items():
+            torch.testing.assert_close(torch.tensor(result["weights"][key]),
+                                       torch.tensor(value), rtol=1e-5, atol=1e-6)
 
 
 def test_launch_refuses_more_processes_than_cores():

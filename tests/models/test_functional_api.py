@@ -284,10 +284,19 @@ def test_get_config_from_config_round_trip():
         torch.testing.assert_close(got, expected)
 
 
-def test_get_config_refuses_plain_modules_by_name():
+class _Doubler(nn.Module):
+    def forward(self, x):
+        return x * 2
+
+
+def test_get_config_stores_torch_modules_and_refuses_others_by_name():
+    import fitorch.saving  # noqa: F401  (describes standard torch modules in configs)
+
     x = ft.Input((3,))
     model = ft.Model(x, nn.Linear(3, 1)(x))
-    with pytest.raises(ValueError, match="Linear"):
+    assert model.get_config()["layers"][0]["class_name"] == "torch.nn.Linear"
+    model = ft.Model(x, _Doubler()(x))
+    with pytest.raises(ValueError, match="_Doubler"):
         model.get_config()
 
 

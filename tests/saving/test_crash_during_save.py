@@ -68,8 +68,7 @@ def test_sigkill_during_saves_always_leaves_a_loadable_file(tmp_path):
             _save_forever(model, model_path, weights_path, start=int(last) + 1)
         time.sleep(rng.uniform(0.2, 4.0) * one_save)
         os.kill(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
-        assert os.WIFSIGNALED(status)
+        assert os.WIFSIGNALED(_reap(pid))
         loaded = ft.load_model(model_path)
         version = _version_of(loaded)
         assert version >= last  # the old file or a newer whole one
@@ -89,14 +88,51 @@ def test_sigkill_during_saves_always_leaves_a_loadable_file(tmp_path):
     assert len(versions) > 2
 
 
-def test_backup_is_written_atomically(tmp_path):
+def _reap(pid: int, timeout: float = 60.0) -> int:
+    """Wait for child ``pid`` (already sent SIGKILL) at most ``timeout`` seconds; its status."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.01)
+    pytest.fail(f"child {pid} still alive {timeout} s after SIGKILL")
+
+
+def _stamp(path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+
+
+def _wait_for_new_file(path, before: int | None, pid: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while _stamp(path) == before:
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            _reap(pid)
+            pytest.fail(f"no new backup at {path} within {timeout} s")
+        time.sleep(0.002)
+
+
+def test_backup_is_written_atomically_and_resumes_where_it_stopped(tmp_path):
+    """Eight runs killed at random moments, each resuming from the last backup: every backup
+    loads, training moves forward across the kills, and the last backup holds exactly the
+    weights an uninterrupted run has at the position the backup names."""
+    from fitorch.saving import archive
+
+    torch.manual_seed(0)
     x, y = torch.randn(32, 1000), torch.randn(32, 1)
     model = _model()
     model.compile(optimizer="adam", loss="mse")
+    rng_at_start = torch.get_rng_state()
     backup = callbacks.BackupAndRestore(tmp_path / "b", save_freq=1, delete_checkpoint=False)
+    path = tmp_path / "b" / "backup.fitorch-backup"
     rng = random.Random(1)
-    loaded = 0
+    positions = []
     for _ in range(8):
+        before = _stamp(path)
         pid = os.fork()
         if pid == 0:
             try:
@@ -104,14 +140,44 @@ def test_backup_is_written_atomically(tmp_path):
                 model.fit(x, y, batch_size=4, epochs=1000, verbose=0, callbacks=[backup])
             finally:
                 os._exit(1)
-        time.sleep(rng.uniform(0.05, 0.2))
+        # kill at a random moment once this run has written a backup of its own (a loaded
+        # machine may take a while to get there), so every run moves training forward
+        _wait_for_new_file(path, before, pid)
+        time.sleep(rng.uniform(0.0, 0.15))
         os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        path = tmp_path / "b" / "backup.fitorch-backup"
-        if path.exists():
-            from fitorch.saving import archive
+        assert os.WIFSIGNALED(_reap(pid))
+        # written atomically: whatever is there reads back whole
+        members = archive.read_archive(path, "test", "fitorch.backup")
+        position = members["state.json"]["position"]
+        positions.append((position["epoch"], position["step"]))
+    # each run went on from where the one before was killed, never back
+    assert all(a < b for a, b in zip(positions, positions[1:])), positions
+    epoch, step = positions[-1]
+    saved = archive.read_archive(path, "test", "fitorch.backup")
+    from fitorch.saving.weights import state_from_bytes
 
-            members = archive.read_archive(path, "test", "fitorch.backup")
-            assert members["state.json"]["position"]["step"] >= 0
-            loaded += 1
-    assert loaded > 0
+    backed_up = state_from_bytes(saved[archive.WEIGHTS_MEMBER], "test")
+    # The same fit, never killed, from the same start (the children forked this model and this
+    # random state), stopped at the backup's position: on the CPU the weights are bit-identical.
+    torch.set_rng_state(rng_at_start)
+    reached = {}
+
+    # the batch after which the backup was taken (one ending an epoch is saved as the next
+    # epoch's step 0; 32 samples in batches of 4 make 8 steps an epoch)
+    stop_at = (epoch, step) if step else (epoch - 1, 8)
+
+    class StopThere(callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            if (self.epoch, batch + 1) == stop_at:
+                reached.update({k: v.clone() for k, v in self.model.state_dict().items()})
+                self.model.stop_training = True
+
+    torch.set_num_threads(1)
+    model.fit(x, y, batch_size=4, epochs=epoch + 1, verbose=0, callbacks=[StopThere()])
+    assert reached, f"the uninterrupted run never reached epoch {epoch}, step {step}"
+    assert backed_up.keys() == reached.keys()
+    for name, tensor in reached.items():
+        assert torch.equal(backed_up[name], tensor), name

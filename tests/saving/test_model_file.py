@@ -142,13 +142,12 @@ def test_registered_subclass_loads_by_name(tmp_path):
     assert torch.equal(state[0]["exp_avg"], model.optimizer.state_dict()["state"][0]["exp_avg"])
 
 
-def test_wrapped_plain_module_loads_weights_in_code(tmp_path):
+def test_wrapped_plain_module_loads_whole_and_as_weights(tmp_path):
     torch.manual_seed(0)
     net = ft.Model(nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 1)))
     path = tmp_path / "w.fitorch"
     net.save(path)
-    with pytest.raises(ValueError, match=r"not registered.*load_weights"):
-        ft.load_model(path)
+    _same(net, ft.load_model(path))  # standard torch modules are stored by their arguments
     fresh = ft.Model(nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 1)))
     load_weights(fresh, path)  # a .fitorch file holds weights load_weights can read
     _same(net, fresh)

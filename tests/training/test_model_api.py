@@ -93,3 +93,58 @@ def test_model_from_config_builds_a_functional_model():
     clone.load_state_dict(model.state_dict())
     data = torch.randn(5, 3)
     torch.testing.assert_close(clone(data), model(data))
+
+
+def _fitted_with_a_lambda_metric():
+    torch.manual_seed(0)
+    net = TinyNet()
+    model = ft.Model(net)
+    model.compile(optimizer="adam", loss="mse", device="cpu",
+                  metrics={"mean_gap": lambda p, t: (p - t).abs().mean()})
+    x, y = torch.randn(32, 3), torch.randn(32, 1)
+    history = model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    return net, model, history, x
+
+
+def test_training_state_is_left_out_of_torch_save():
+    import io
+
+    net, model, history, x = _fitted_with_a_lambda_metric()
+    buffer = io.BytesIO()
+    torch.save(net, buffer)  # the lambda metric made this a PicklingError
+    buffer.seek(0)
+    loaded = torch.load(buffer, weights_only=False)
+    assert type(loaded) is TinyNet
+    torch.testing.assert_close(loaded(x), net(x))
+    assert not ft.Model(loaded).compiled and ft.Model(loaded).history is None
+    assert model.compiled and model.history is history  # the original keeps its state
+
+
+def test_deepcopy_after_fit_copies_the_module_not_its_training_state():
+    net, model, history, x = _fitted_with_a_lambda_metric()
+    clone = copy.deepcopy(net)
+    torch.testing.assert_close(clone(x), net(x))
+    copied = ft.Model(clone)
+    assert not copied.compiled and copied.history is None and copied.optimizer is None
+    # the original trains on with its own optimizer, which holds only its own parameters
+    assert {id(p) for g in model.optimizer.param_groups for p in g["params"]} == \
+        {id(p) for p in net.parameters()}
+    model.fit(x, x[:, :1], epochs=1, verbose=0)
+    assert not torch.equal(clone.fc1.weight, net.fc1.weight)
+    copied.compile(optimizer="sgd", loss="mse", device="cpu")  # and the copy compiles afresh
+    assert copied.fit(x, x[:, :1], epochs=1, verbose=0).epoch == [0]
+
+
+def test_torch_compile_after_fit():
+    net, model, _, x = _fitted_with_a_lambda_metric()
+    compiled = torch.compile(net, backend="eager")
+    torch.testing.assert_close(compiled(x), net(x))
+    model.fit(x, x[:, :1], epochs=1, verbose=0)  # fit still works beside the compiled module
+    torch.testing.assert_close(compiled(x), net(x))
+
+
+def test_stop_training_outside_fit_says_so():
+    import pytest
+
+    with pytest.raises(RuntimeError, match="not compiled"):
+        ft.Model(TinyNet()).stop_training = True

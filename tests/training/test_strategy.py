@@ -115,3 +115,12 @@ def test_more_processes_than_gpus_is_refused_before_any_setup(monkeypatch):
     with pytest.raises(ValueError, match="4 processes.*2 CUDA devices"):
         engine.Distributed()
     assert not torch.distributed.is_initialized()
+
+
+def test_fsdp_on_a_torch_older_than_tested_is_refused():
+    from fitorch.training import engine
+
+    with pytest.raises(ValueError, match=r"needs torch >= 2\.13; this is torch 2\.7\.1"):
+        engine.check_fsdp_torch("2.7.1")
+    engine.check_fsdp_torch("2.13.0")
+    engine.check_fsdp_torch("2.14.1+cu128")
