@@ -8,7 +8,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from fitorch import _import_hooks
+
 __version__ = "0.1.0"
+
+# Keras's ``keras.models.load_model`` / ``save_model``: fitorch.saving registers them into
+# fitorch.models when imported; this makes sure it is, however fitorch.models is reached
+# (``ft.models``, ``import fitorch.models``, ``from fitorch.models import load_model``)
+_import_hooks.after_import("fitorch.models", lambda: importlib.import_module("fitorch.saving"))
 
 # public name -> module that defines it
 _LAZY = {

@@ -21,9 +21,17 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from fitorch.torch_utils import module_device
+
 __all__ = ["summary", "model_summary", "count_weights", "ModuleSummary"]
 
 _STAT_BUFFERS = ("running_mean", "running_var")
+# torch's norm layers with running statistics, by their public names (their common base
+# ``_NormBase`` is private; tests/test_private_torch.py checks this list against it).
+_NORM_LAYERS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm,
+                nn.LazyBatchNorm1d, nn.LazyBatchNorm2d, nn.LazyBatchNorm3d,
+                nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d,
+                nn.LazyInstanceNorm1d, nn.LazyInstanceNorm2d, nn.LazyInstanceNorm3d)
 
 
 # --------------------------------------------------------------------------- weight counting
@@ -34,7 +42,7 @@ def _weights(module: nn.Module) -> dict[int, tuple[torch.Tensor, bool]]:
         found.setdefault(id(param), (param, param.requires_grad))
     for sub in module.modules():
         names = list(getattr(sub, "_weight_names", ()))  # fitorch layers: add_weight buffers
-        if isinstance(sub, nn.modules.batchnorm._NormBase):
+        if isinstance(sub, _NORM_LAYERS):
             names += list(_STAT_BUFFERS)
         for name in names:
             buffer = sub._buffers.get(name)
@@ -379,11 +387,7 @@ def _needs_copy(module: nn.Module) -> bool:
 
 
 def _device_of(module: nn.Module) -> torch.device:
-    for tensor in module.parameters():
-        return tensor.device
-    for tensor in module.buffers():
-        return tensor.device
-    return torch.device("cpu")
+    return module_device(module) or torch.device("cpu")
 
 
 def _make_inputs(input_shape: Any, dtypes: Any, batch: int, device: torch.device,

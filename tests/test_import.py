@@ -19,3 +19,23 @@ def test_public_names_resolve():
     for name in ("Model", "Sequential", "Input", "summary", "layers", "callbacks", "losses",
                  "metrics", "optimizers", "training", "backend"):
         assert getattr(ft, name) is not None, name
+
+
+def test_models_load_model_is_keras_spelling_of_saving(tmp_path):
+    # Keras code does `from keras.models import load_model` and `keras.models.save_model`;
+    # each way of reaching fitorch.models must see them, in a fresh interpreter
+    for code in ("from fitorch.models import load_model, save_model",
+                 "import fitorch as keras; load_model = keras.models.load_model; "
+                 "save_model = keras.models.save_model",
+                 "import fitorch.models.sequential, fitorch.models as m; "
+                 "load_model, save_model = m.load_model, m.save_model"):
+        check = (f"{code}; import fitorch.saving as s; "
+                 "assert load_model is s.load_model and save_model is s.save_model")
+        subprocess.run([sys.executable, "-c", check], check=True)
+    import torch
+    import fitorch as ft
+
+    model = ft.Sequential([ft.Input((3,)), ft.layers.Dense(2)])
+    ft.models.save_model(model, tmp_path / "m.fitorch")
+    x = torch.randn(4, 3)
+    torch.testing.assert_close(ft.models.load_model(tmp_path / "m.fitorch")(x), model(x))

@@ -32,6 +32,8 @@ from fitorch.layers.pooling import (AveragePooling1D, AveragePooling2D, AverageP
 from fitorch.layers.reshaping import (Cropping1D, Cropping2D, Cropping3D, Flatten, Permute,
                                       RepeatVector, Reshape, UpSampling1D, UpSampling2D,
                                       UpSampling3D, ZeroPadding1D, ZeroPadding2D, ZeroPadding3D)
+from fitorch.layers.preprocessing import Normalization, RandomFlip, Resizing
+from fitorch.layers.lookup import IntegerLookup, StringLookup, TextVectorization
 from fitorch.layers.recurrent import GRU, LSTM, SimpleRNN
 from fitorch.layers.advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from fitorch.layers.attention import Attention, MultiHeadAttention

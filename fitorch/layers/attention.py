@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from fitorch import constraints, initializers, regularizers
 from fitorch.layers.base import IncompatibleInputError, Layer, is_shape, shape_of, standardize_shape
-from fitorch.layers.core import check_positive_int, check_rate
+from fitorch.layers.core import check_positive_int, check_rate, refuse_unsupported
 
 
 def _in_to_torch(k: torch.Tensor) -> torch.Tensor:
@@ -40,6 +40,18 @@ def _bias_to_keras(t: torch.Tensor, heads: int) -> torch.Tensor:
     return t.reshape(heads, -1)
 
 
+def _einsum_fans(init: Any, input_axes: list[int], output_axes: list[int]) -> Any:
+    """``init`` counting fans over the kernel's einsum input/output axes, as Keras's EinsumDense
+    does (a variance-scaling initializer that names no axes of its own gets them): the 3-D
+    kernels are not convolutions, whose fans would make glorot's weights ~2.6x too small."""
+    if isinstance(init, initializers.VarianceScaling) and \
+            (init.input_axes is None or init.output_axes is None):
+        config = init.get_config()
+        config.update(input_axes=input_axes, output_axes=output_axes)
+        return type(init).from_config(config)
+    return init
+
+
 class MultiHeadAttention(Layer):
     """Multi-head attention (Vaswani et al.) with Keras's API.
 
@@ -57,8 +69,15 @@ class MultiHeadAttention(Layer):
                  attention_axes: Any = None, kernel_initializer: Any = "glorot_uniform",
                  bias_initializer: Any = "zeros", kernel_regularizer: Any = None,
                  kernel_constraint: Any = None, bias_regularizer: Any = None,
-                 bias_constraint: Any = None, **kwargs: Any) -> None:
+                 bias_constraint: Any = None, seed: int | None = None, use_gate: bool = False,
+                 sliding_window: Any = None, **kwargs: Any) -> None:
         owner = type(self).__name__
+        # attention dropout runs inside torch's fused kernel, which takes no generator
+        refuse_unsupported(owner, "seed", seed, None, "attention dropout cannot be seeded per "
+                           "layer; use ft.utils.set_random_seed")
+        refuse_unsupported(owner, "use_gate", use_gate, False, "no gated attention")
+        refuse_unsupported(owner, "sliding_window", sliding_window, None,
+                           "pass a banded attention_mask instead")
         self.num_heads = check_positive_int(owner, "num_heads", num_heads)
         self.key_dim = check_positive_int(owner, "key_dim", key_dim)
         self.value_dim = key_dim if value_dim is None else check_positive_int(
@@ -117,10 +136,11 @@ class MultiHeadAttention(Layer):
         heads = self.num_heads
         in_layout = (_in_to_torch, functools.partial(_in_to_keras, heads=heads))
         bias_layout = (_flatten, functools.partial(_bias_to_keras, heads=heads))
+        in_init = _einsum_fans(self.kernel_initializer, [0], [1, 2])
         for name, dim, head_dim in (("query", query[-1], self.key_dim),
                                     ("key", key[-1], self.key_dim),
                                     ("value", value[-1], self.value_dim)):
-            self.add_weight((dim, heads, head_dim), self.kernel_initializer,
+            self.add_weight((dim, heads, head_dim), in_init,
                             name=f"{name}_kernel", regularizer=self.kernel_regularizer,
                             constraint=self.kernel_constraint,
                             layout=in_layout)
@@ -130,7 +150,8 @@ class MultiHeadAttention(Layer):
                                 constraint=self.bias_constraint, layout=bias_layout)
             else:
                 setattr(self, f"{name}_bias", None)
-        self.add_weight((heads, self.value_dim, self._out_dim), self.kernel_initializer,
+        self.add_weight((heads, self.value_dim, self._out_dim),
+                        _einsum_fans(self.kernel_initializer, [0, 1], [2]),
                         name="output_kernel", regularizer=self.kernel_regularizer,
                         constraint=self.kernel_constraint,
                         layout=(_out_to_torch, functools.partial(_out_to_keras, heads=heads)))

@@ -22,6 +22,7 @@ from torch import nn
 
 from fitorch import backend
 from fitorch.layers.call_context import with_training_default
+from fitorch.torch_utils import module_device
 
 Shape = tuple  # a shape with ``None`` for unknown dimensions, batch first
 
@@ -71,11 +72,17 @@ def standardize_shape(shape: Any) -> Any:
                      "or a list of shapes")
 
 
+def _tensor_like(value: Any) -> bool:
+    # A tensor, or a symbolic tensor passed by keyword into a call being recorded: inside that
+    # call it reports its stand-in value's torch.Size (see models/symbolic.py, KerasTensor._live).
+    return isinstance(value, torch.Tensor) or isinstance(getattr(value, "shape", None), torch.Size)
+
+
 def shape_of(inputs: Any) -> Any:
     """The Keras-style shape of real inputs: batch dimension replaced by ``None``."""
-    if isinstance(inputs, torch.Tensor):
+    if _tensor_like(inputs):
         return (None,) + tuple(inputs.shape[1:])
-    if isinstance(inputs, (list, tuple)) and all(isinstance(t, torch.Tensor) for t in inputs):
+    if isinstance(inputs, (list, tuple)) and all(_tensor_like(t) for t in inputs):
         return [shape_of(t) for t in inputs]
     raise TypeError(f"expected a tensor or a list of tensors, got {type(inputs).__name__}")
 
@@ -90,13 +97,6 @@ def _first_tensor(inputs: Any) -> torch.Tensor | None:
                 return found
     return None
 
-
-def _module_device(module: nn.Module) -> torch.device | None:
-    for tensor in module.parameters():
-        return tensor.device
-    for tensor in module.buffers():
-        return tensor.device
-    return None
 
 
 def infer_output_shape(module: nn.Module, input_shape: Any,
@@ -114,7 +114,7 @@ def infer_output_shape(module: nn.Module, input_shape: Any,
         if any(d is None for d in shape[1:]):
             raise ValueError(f"{describe(module)}: cannot infer the output shape for input_shape="
                              f"{shape} with unknown non-batch dimensions")
-    device = _module_device(module) or torch.device("cpu")
+    device = module_device(module) or torch.device("cpu")
     dtype = dtype or backend.floatx_dtype()
     tensors = [torch.zeros((1,) + tuple(s[1:]), dtype=dtype, device=device) for s in shapes]
     modes = [(m, m.training) for m in module.modules()]
@@ -157,6 +157,9 @@ class Layer(nn.Module):
     _min_ndim: int | None = None
     # dtype of the zeros fed by compute_output_shape (None: floatx)
     _input_dtype: torch.dtype | None = None
+    # whether the layer takes exactly one tensor: fitorch's own layers do (a list gets a clear
+    # error); a user's direct subclass may take a list or tuple of tensors, as in Keras
+    _single_input: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -171,6 +174,8 @@ class Layer(nn.Module):
             cls.forward = with_training_default(cls.__dict__["forward"])
         if "build" in cls.__dict__:
             cls.build = _wrap_build(cls.__dict__["build"])
+        if "_single_input" not in cls.__dict__ and cls.__module__.startswith("fitorch."):
+            cls._single_input = True
         _LAYER_CLASSES.setdefault(cls.__name__, cls)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
@@ -275,7 +280,7 @@ class Layer(nn.Module):
         if self._built:
             self.check_input_shape(input_shape)
             return
-        with torch.device(device or _module_device(self) or torch.get_default_device()):
+        with torch.device(device or module_device(self) or torch.get_default_device()):
             self.build(input_shape)
 
     def _build_from_call(self, args: tuple, kwargs: dict) -> None:
@@ -295,6 +300,8 @@ class Layer(nn.Module):
         that the axes fixed by the weights match the shape the layer was built for.
         """
         if not is_shape(input_shape):
+            if not self._single_input:
+                return  # a user layer taking several tensors: its call checks them
             raise IncompatibleInputError(self, input_shape,
                                          f"expects one input tensor, got {len(input_shape)} "
                                          f"inputs with shapes {input_shape}")

@@ -24,6 +24,14 @@ def check_positive_int(owner: str, name: str, value: Any) -> int:
     return value
 
 
+def refuse_unsupported(owner: str, name: str, value: Any, default: Any, why: str) -> None:
+    """Accept a Keras argument fitorch lacks only at its default (so Keras configs load), and
+    refuse any other value instead of ignoring it."""
+    if value is not default and value != default:
+        raise ValueError(f"{owner}: {name}={value!r} is not supported ({why}); leave it at "
+                         f"{default!r}")
+
+
 def check_rate(owner: str, value: Any, name: str = "rate") -> float:
     """A dropout rate in [0, 1)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
@@ -45,8 +53,10 @@ class Dense(Layer):
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  kernel_regularizer: Any = None, kernel_constraint: Any = None,
                  bias_regularizer: Any = None, bias_constraint: Any = None,
-                 **kwargs: Any) -> None:
+                 quantization_config: Any = None, **kwargs: Any) -> None:
         self.units = check_positive_int("Dense", "units", units)
+        refuse_unsupported("Dense", "quantization_config", quantization_config, None,
+                           "no quantized kernels")
         self.activation = activations.get(activation)
         super().__init__(**kwargs)
         self.use_bias = bool(use_bias)

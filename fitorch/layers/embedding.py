@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from fitorch import constraints, initializers, regularizers
 from fitorch.layers.base import Layer, Shape, describe, standardize_shape
-from fitorch.layers.core import check_positive_int
+from fitorch.layers.core import check_positive_int, refuse_unsupported
 
 
 class Embedding(Layer):
@@ -28,8 +28,11 @@ class Embedding(Layer):
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: Any = "uniform",
                  embeddings_regularizer: Any = None, embeddings_constraint: Any = None,
                  mask_zero: bool = False,
-                 input_length: int | None = None, **kwargs: Any) -> None:
+                 input_length: int | None = None, quantization_config: Any = None,
+                 **kwargs: Any) -> None:
         owner = type(self).__name__
+        refuse_unsupported(owner, "quantization_config", quantization_config, None,
+                           "no quantized embeddings")
         self.input_dim = check_positive_int(owner, "input_dim", input_dim)
         self.output_dim = check_positive_int(owner, "output_dim", output_dim)
         if mask_zero:

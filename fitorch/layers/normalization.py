@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from fitorch import constraints, initializers, regularizers
 from fitorch.layers.base import Layer, Shape, describe, standardize_shape
+from fitorch.layers.core import refuse_unsupported
 
 
 def _normalize_axes(owner: str, axis: Any) -> tuple[int, ...]:
@@ -147,8 +148,10 @@ class LayerNormalization(Layer):
                  gamma_initializer: Any = "ones", beta_regularizer: Any = None,
                  beta_constraint: Any = None,
                  gamma_regularizer: Any = None, gamma_constraint: Any = None,
-                 **kwargs: Any) -> None:
+                 rms_scaling: bool = False, **kwargs: Any) -> None:
         owner = type(self).__name__
+        refuse_unsupported(owner, "rms_scaling", rms_scaling, False,
+                           "use torch's nn.RMSNorm for RMS normalization")
         axes = _normalize_axes(owner, axis)
         if epsilon <= 0:
             raise ValueError(f"{owner}: epsilon={epsilon!r} must be positive")

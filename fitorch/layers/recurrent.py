@@ -59,7 +59,8 @@ class _RNN(Layer):
                   kernel_constraint: Any, recurrent_constraint: Any, bias_constraint: Any,
                   dropout: float, recurrent_dropout: float, return_sequences: bool,
                   return_state: bool, go_backwards: bool, stateful: bool,
-                  kwargs: dict[str, Any]) -> None:
+                  kwargs: dict[str, Any], *, seed: int | None, unroll: bool,
+                  zero_output_for_mask: bool) -> None:
         owner = type(self).__name__
         self.units = check_positive_int(owner, "units", units)
         self.dropout = check_rate(owner, dropout, "dropout")
@@ -67,7 +68,16 @@ class _RNN(Layer):
         if stateful:
             raise ValueError(f"{owner}: stateful=True is not supported (state is not carried "
                              "between batches); pass initial_state= explicitly instead")
-        kwargs.pop("unroll", None)  # an execution hint in Keras; the result is the same
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ValueError(f"{owner}: seed={seed!r} must be an int or None")
+        for name, flag in (("unroll", unroll), ("zero_output_for_mask", zero_output_for_mask)):
+            if not isinstance(flag, bool):
+                raise ValueError(f"{owner}: {name}={flag!r} must be a bool")
+        # unroll is an execution hint in Keras (same result); zero_output_for_mask only matters
+        # for masked steps, and these layers take no mask: both are kept for configs only
+        self.unroll, self.zero_output_for_mask = unroll, zero_output_for_mask
+        self.seed = seed
+        self._generator: torch.Generator | None = None
         self.activation = activations.get(activation)
         self.recurrent_activation = activations.get(recurrent_activation)
         Layer.__init__(self, **kwargs)
@@ -126,8 +136,14 @@ class _RNN(Layer):
         return states
 
     def _mask(self, like: torch.Tensor, rate: float) -> torch.Tensor:
-        # one mask per sequence, shared by all timesteps (Keras's recurrent dropout semantics)
-        return like.new_empty(like.shape).bernoulli_(1 - rate).div_(1 - rate)
+        # one mask per sequence, shared by all timesteps (Keras's recurrent dropout semantics);
+        # seed= makes the masks reproducible with a generator of the layer's own
+        if self.seed is not None and (self._generator is None
+                                      or self._generator.device != like.device):
+            self._generator = torch.Generator(device=like.device)
+            self._generator.manual_seed(self.seed)
+        return like.new_empty(like.shape).bernoulli_(1 - rate, generator=self._generator) \
+            .div_(1 - rate)
 
     def call(self, inputs: torch.Tensor, initial_state: Any = None,
              training: bool | None = None) -> Any:
@@ -189,12 +205,14 @@ class SimpleRNN(_RNN):
                  bias_regularizer: Any = None, bias_constraint: Any = None, dropout: float = 0.0,
                  recurrent_dropout: float = 0.0, return_sequences: bool = False,
                  return_state: bool = False, go_backwards: bool = False, stateful: bool = False,
-                 **kwargs: Any) -> None:
+                 seed: int | None = None, unroll: bool = False,
+                 zero_output_for_mask: bool = False, **kwargs: Any) -> None:
         self._init_rnn(units, activation, None, use_bias, kernel_initializer,
                        recurrent_initializer, bias_initializer, kernel_regularizer,
                        recurrent_regularizer, bias_regularizer, kernel_constraint,
                        recurrent_constraint, bias_constraint, dropout, recurrent_dropout,
-                       return_sequences, return_state, go_backwards, stateful, kwargs)
+                       return_sequences, return_state, go_backwards, stateful, kwargs,
+                       seed=seed, unroll=unroll, zero_output_for_mask=zero_output_for_mask)
 
     def _build_weights(self, in_features: int) -> None:
         self._add_matrices(in_features)
@@ -242,12 +260,15 @@ class LSTM(_RNN):
                  bias_regularizer: Any = None, bias_constraint: Any = None,
                  dropout: float = 0.0, recurrent_dropout: float = 0.0,
                  return_sequences: bool = False, return_state: bool = False,
-                 go_backwards: bool = False, stateful: bool = False, **kwargs: Any) -> None:
+                 go_backwards: bool = False, stateful: bool = False, seed: int | None = None,
+                 unroll: bool = False, zero_output_for_mask: bool = False,
+                 **kwargs: Any) -> None:
         self._init_rnn(units, activation, recurrent_activation, use_bias, kernel_initializer,
                        recurrent_initializer, bias_initializer, kernel_regularizer,
                        recurrent_regularizer, bias_regularizer, kernel_constraint,
                        recurrent_constraint, bias_constraint, dropout, recurrent_dropout,
-                       return_sequences, return_state, go_backwards, stateful, kwargs)
+                       return_sequences, return_state, go_backwards, stateful, kwargs,
+                       seed=seed, unroll=unroll, zero_output_for_mask=zero_output_for_mask)
         self.unit_forget_bias = bool(unit_forget_bias)
 
     def _build_weights(self, in_features: int) -> None:
@@ -303,12 +324,14 @@ class GRU(_RNN):
                  bias_regularizer: Any = None, bias_constraint: Any = None, dropout: float = 0.0,
                  recurrent_dropout: float = 0.0, return_sequences: bool = False,
                  return_state: bool = False, go_backwards: bool = False, stateful: bool = False,
-                 reset_after: bool = True, **kwargs: Any) -> None:
+                 reset_after: bool = True, seed: int | None = None, unroll: bool = False,
+                 zero_output_for_mask: bool = False, **kwargs: Any) -> None:
         self._init_rnn(units, activation, recurrent_activation, use_bias, kernel_initializer,
                        recurrent_initializer, bias_initializer, kernel_regularizer,
                        recurrent_regularizer, bias_regularizer, kernel_constraint,
                        recurrent_constraint, bias_constraint, dropout, recurrent_dropout,
-                       return_sequences, return_state, go_backwards, stateful, kwargs)
+                       return_sequences, return_state, go_backwards, stateful, kwargs,
+                       seed=seed, unroll=unroll, zero_output_for_mask=zero_output_for_mask)
         self.reset_after = bool(reset_after)
 
     def _build_weights(self, in_features: int) -> None:

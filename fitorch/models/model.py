@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from fitorch.layers.call_context import run_in_mode, with_training_default
+from fitorch.torch_utils import module_device
 from fitorch.training.compile_config import CompileConfig
 
 
@@ -206,11 +207,7 @@ class Model(nn.Module):
     @property
     def device(self) -> torch.device:
         """Where the model's parameters live (its first parameter or buffer)."""
-        for tensor in self.parameters():
-            return tensor.device
-        for tensor in self.buffers():
-            return tensor.device
-        return torch.device("cpu")
+        return module_device(self) or torch.device("cpu")
 
     def compile(
         self,

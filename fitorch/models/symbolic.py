@@ -38,6 +38,9 @@ from typing import Any, Callable
 import torch
 from torch import nn
 from torch.nn.modules import module as _torch_module
+from torch.overrides import TorchFunctionMode
+
+from fitorch.torch_utils import leaves, map_structure, module_device
 
 __all__ = ["KerasTensor", "Node", "Input", "is_keras_tensor"]
 
@@ -52,7 +55,8 @@ class _State(threading.local):
     # per thread: a recording in one thread must not see another thread's calls as its own
     def __init__(self) -> None:
         self.depth = 0             # > 0 while a recorded module call is running
-        self.active: Any = None    # (module, args, kwargs, results, saved buffers) being recorded
+        self.active: Any = None    # (module, args, saved buffers, error mode, hooks)
+        self.live: Any = None      # (device,) while torch's forward of a recorded call runs
         self.recording = False     # inside record()
 
 
@@ -107,27 +111,6 @@ class Node:
 
 
 
-def leaves(tree: Any) -> list:
-    """The leaves of nested lists / tuples / dicts, in order."""
-    if isinstance(tree, (list, tuple)):
-        return [leaf for item in tree for leaf in leaves(item)]
-    if isinstance(tree, dict):
-        return [leaf for item in tree.values() for leaf in leaves(item)]
-    return [tree]
-
-
-def map_structure(fn: Callable, tree: Any) -> Any:
-    """``tree`` with every leaf replaced by ``fn(leaf)`` (lists, tuples, namedtuples, dicts)."""
-    if isinstance(tree, list):
-        return [map_structure(fn, item) for item in tree]
-    if isinstance(tree, tuple):
-        items = [map_structure(fn, item) for item in tree]
-        return type(tree)(*items) if hasattr(tree, "_fields") else tuple(items)
-    if isinstance(tree, dict):
-        return type(tree)((k, map_structure(fn, v)) for k, v in tree.items())
-    return fn(tree)
-
-
 def _with_paths(tree: Any, path: tuple = ()) -> list[tuple[tuple, Any]]:
     if isinstance(tree, (list, tuple)):
         return [p for i, item in enumerate(tree) for p in _with_paths(item, path + (i,))]
@@ -155,14 +138,18 @@ class KerasTensor:
         weakref.finalize(self, _tensor_released)
         _install_hooks()
 
+    def _live(self) -> Any:
+        # Inside torch's forward of a recorded module call (reached as a keyword argument, which
+        # the global pre-hook cannot replace), the tensor acts as its first fake value.
+        live = _state.live
+        return None if live is None else _substitute(self, 0, live[0])
+
     # ---- metadata ----------------------------------------------------------------------
     @property
-    def shape(self) -> tuple:
+    def shape(self) -> Any:
         """The shape, ``None`` for dimensions unknown until run time (the batch)."""
-        first = self._values[0].shape
-        if len(self._values) == 1:
-            return tuple(first)
-        return tuple(a if a == b else None for a, b in zip(first, self._values[1].shape))
+        live = self._live()
+        return _symbolic_shape(self) if live is None else live.shape
 
     @property
     def dtype(self) -> torch.dtype:
@@ -183,6 +170,9 @@ class KerasTensor:
         return self.shape if dim is None else self.shape[dim]
 
     def __len__(self) -> int:
+        live = self._live()
+        if live is not None:
+            return len(live)
         first = self.shape[0] if self.shape else None
         if first is None:
             raise TypeError(f"len() of symbolic tensor {self.name!r} with shape {self.shape}: "
@@ -190,16 +180,22 @@ class KerasTensor:
         return first
 
     def __iter__(self) -> Any:
+        live = self._live()
+        if live is not None:
+            return iter(live)
         raise TypeError(f"symbolic tensor {self.name!r} (shape {self.shape}) cannot be iterated; "
                         "index it (x[:, 0]) or use torch.unbind / torch.split")
 
     def __bool__(self) -> bool:
+        live = self._live()
+        if live is not None:
+            return bool(live)
         raise TypeError(f"symbolic tensor {self.name!r} has no truth value until run time: "
                         "Python control flow on it cannot be recorded; use torch.where")
 
     def __repr__(self) -> str:
         dtype = str(self.dtype).removeprefix("torch.")
-        return f"<KerasTensor shape={self.shape}, dtype={dtype}, name={self.name}>"
+        return f"<KerasTensor shape={_symbolic_shape(self)}, dtype={dtype}, name={self.name}>"
 
     __hash__ = object.__hash__
 
@@ -256,6 +252,13 @@ for _name, _op in (("lt", operator.lt), ("le", operator.le), ("gt", operator.gt)
 for _name, _op in (("neg", operator.neg), ("pos", operator.pos), ("abs", operator.abs),
                    ("invert", operator.invert)):
     setattr(KerasTensor, f"__{_name}__", _unary(_op))
+
+
+def _symbolic_shape(tensor: KerasTensor) -> tuple:
+    first = tensor._values[0].shape
+    if len(tensor._values) == 1:
+        return tuple(first)
+    return tuple(a if a == b else None for a, b in zip(first, tensor._values[1].shape))
 
 
 def is_keras_tensor(value: Any) -> bool:
@@ -334,7 +337,7 @@ def _describe(target: Any) -> str:
 
 
 def _shapes_of(args: Any) -> str:
-    shapes = [t.shape for t in leaves(args) if isinstance(t, KerasTensor)]
+    shapes = [_symbolic_shape(t) for t in leaves(args) if isinstance(t, KerasTensor)]
     return ", ".join(str(s) for s in shapes)
 
 
@@ -350,12 +353,6 @@ def _substitute(tree: Any, index: int, device: torch.device | None = None) -> An
                 fake = fake.to(device)
         return fake
     return map_structure(value, tree)
-
-
-def _device_of(module: nn.Module) -> torch.device | None:
-    for tensor in itertools.chain(module.parameters(), module.buffers()):
-        return tensor.device
-    return None
 
 
 def _runs(tree: Any) -> int:
@@ -410,6 +407,9 @@ def _function_name(target: Any) -> str:
 
 def record(kind: str, target: Any, args: tuple, kwargs: dict) -> Any:
     """Record a torch function / tensor method call on ``KerasTensor`` s and return its result."""
+    if _state.live is not None:  # inside a recorded module's forward: compute on fake values
+        a, k = _substitute(args, 0, _state.live[0]), _substitute(kwargs, 0, _state.live[0])
+        return getattr(a[0], target)(*a[1:], **k) if kind == "method" else target(*a, **k)
     _install_hooks()
     runs = _runs((args, kwargs))
     results = []
@@ -482,7 +482,7 @@ def _run_module(module: nn.Module, args: tuple, kwargs: dict, runs: range) -> li
     from fitorch.layers.base import IncompatibleInputError
 
     results = []
-    device = _device_of(module)
+    device = module_device(module)
     with torch.no_grad():
         for i in runs:
             try:
@@ -491,9 +491,7 @@ def _run_module(module: nn.Module, args: tuple, kwargs: dict, runs: range) -> li
             except IncompatibleInputError:
                 raise
             except Exception as exc:
-                raise ValueError(f"{_describe(module)} cannot be called on symbolic inputs with "
-                                 f"shapes {_shapes_of((args, kwargs))}: "
-                                 f"{type(exc).__name__}: {exc}{_STAND_IN_NOTE}") from exc
+                raise _call_error(module, (args, kwargs), exc) from exc
     return results
 
 
@@ -508,10 +506,7 @@ def _restore(saved: list) -> None:
 # --------------------------------------------------------------------------- global hooks
 def _install_hooks() -> None:
     if _hooks["handles"] is None:
-        _hooks["handles"] = (
-            _torch_module.register_module_forward_pre_hook(_pre_hook),
-            _torch_module.register_module_forward_hook(_post_hook, always_call=True),
-        )
+        _hooks["handles"] = (_torch_module.register_module_forward_pre_hook(_pre_hook),)
 
 
 def _remove_hooks() -> None:
@@ -525,63 +520,111 @@ def hooks_installed() -> bool:
     return _hooks["handles"] is not None
 
 
-def _call_kwargs() -> dict:
-    # A global pre-hook is given no kwargs; nn.Module._call_impl's frame holds them, and its dict
-    # is the one passed on to forward, so symbolic kwargs are read and replaced in place there.
-    frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_name not in ("inner", "_call_impl"):
-        frame = frame.f_back
-    if frame is None:
-        return {}
-    kwargs = frame.f_locals.get("kwargs")
-    return kwargs if isinstance(kwargs, dict) else {}
+class _NameErrors(TorchFunctionMode):
+    """Turns an error of a torch function in a recorded module's forward into a ``ValueError``
+    naming the module and the symbolic shapes (a torch function mode: torch's public hook on
+    every torch function call)."""
+
+    def __init__(self, module: nn.Module, args: tuple) -> None:
+        super().__init__()
+        self.module, self.args = module, args
+
+    def __torch_function__(self, func: Callable, types: Any, args: tuple = (),
+                           kwargs: dict | None = None) -> Any:
+        from fitorch.layers.base import IncompatibleInputError
+
+        try:
+            return func(*args, **(kwargs or {}))
+        except IncompatibleInputError:
+            raise
+        except Exception as exc:
+            if getattr(exc, "_names_symbolic_call", False):
+                raise
+            raise _call_error(self.module, self.args, exc) from exc
+
+
+def _call_error(module: nn.Module, args: Any, exc: Exception) -> ValueError:
+    error = ValueError(f"{_describe(module)} cannot be called on symbolic inputs with shapes "
+                       f"{_shapes_of(args)}: {type(exc).__name__}: {exc}{_STAND_IN_NOTE}")
+    error._names_symbolic_call = True  # type: ignore[attr-defined]  # no second note
+    return error
 
 
 def _pre_hook(module: nn.Module, args: tuple) -> Any:
+    # Every module call while graph building is a candidate: torch's forward runs on the first
+    # fake values (run 0); the post-hook, which sees the keyword arguments, decides whether the
+    # call was symbolic at all and runs the other fake values.
     if _state.depth or torch.compiler.is_compiling():
         return None
-    kwargs = _call_kwargs()
-    if not any(isinstance(v, KerasTensor) for v in leaves((args, kwargs))):
-        _remove_hooks()  # real computation: graph building is over
-        return None
+    symbolic = any(isinstance(v, KerasTensor) for v in leaves(args))
     _state.depth += 1
     saved = [(b, b.detach().clone()) for b in module.buffers()]
-    results: list = []
     try:
-        _check_layer_input(module, args, kwargs)
-        if not module._forward_pre_hooks:
-            # Run here, where errors can name the module and shapes. A module with its own
-            # pre-hooks (an unbuilt layer's build hook, a lazy module's) is run by torch's forward
-            # instead: running it here would remove those hooks while torch iterates over them.
-            results = _run_module(module, args, kwargs, range(_runs((args, kwargs))))
+        if symbolic:
+            _check_layer_input(module, args, {})
     except BaseException:
-        _restore(saved)
         _state.depth -= 1
         raise
-    _state.active = (module, args, dict(kwargs), results, saved)
-    device = _device_of(module)
-    if kwargs:
-        kwargs.update(_substitute(kwargs, 0, device))
-    return _substitute(args, 0, device)
+    device = module_device(module)
+    mode = _NameErrors(module, args) if symbolic else None
+    # A global pre-hook is given no kwargs, so symbolic keyword arguments are first seen by this
+    # with_kwargs hook, after the forward (in which they stand in for their fake values, see
+    # KerasTensor._live). Both hooks are on this module only, for this call: torch does not fully
+    # remove a global with_kwargs forward hook, and a leftover one makes compiled modules warn.
+    handles = (module.register_forward_hook(_post_hook, with_kwargs=True, prepend=True),
+               module.register_forward_hook(_error_hook, always_call=True))
+    _state.active = (module, args, saved, mode, handles)
+    _state.live = (device,)
+    if mode is not None:
+        mode.__enter__()
+        return _substitute(args, 0, device)
+    return None
 
 
-def _post_hook(module: nn.Module, args: tuple, result: Any) -> Any:
+def _leave(active: tuple) -> None:
+    _state.active = None
+    _state.live = None
+    for handle in active[4]:
+        handle.remove()
+    mode = active[3]
+    if mode is not None:
+        mode.__exit__(None, None, None)
+
+
+def _post_hook(module: nn.Module, args: tuple, kwargs: dict, result: Any) -> Any:
     active = _state.active
     if active is None or active[0] is not module:
         return None
-    _state.active = None
-    _, sym_args, sym_kwargs, results, saved = active
+    _leave(active)
+    sym_args, saved = active[1], active[2]
+    symbolic = any(isinstance(v, KerasTensor) for v in leaves((sym_args, kwargs)))
     try:
-        error = sys.exc_info()[1]
-        if result is None and error is not None:  # torch calls always_call hooks on errors too
-            error.add_note(f"(raised by {_describe(module)} called on symbolic inputs with "
-                           f"shapes {_shapes_of((sym_args, sym_kwargs))})")
+        if not symbolic:
+            saved.clear()  # a real call: its buffer updates stand
+            _remove_hooks()  # real computation: graph building is over
             return None
-        if not results:
-            results = [result] + _run_module(module, sym_args, sym_kwargs,
-                                             range(1, _runs((sym_args, sym_kwargs))))
-        node = Node("module", module, sym_args, sym_kwargs)
+        results = [result] + _run_module(module, sym_args, kwargs,
+                                         range(1, _runs((sym_args, kwargs))))
+        node = Node("module", module, sym_args, dict(kwargs))
         return _wrap_results(node, results, module_name(module))
     finally:
         _restore(saved)
         _state.depth -= 1
+
+
+def _error_hook(module: nn.Module, args: tuple, result: Any) -> Any:
+    active = _state.active
+    if active is None or active[0] is not module:
+        return None  # the post-hook ran (or the call was not ours)
+    _leave(active)
+    sym_args, saved = active[1], active[2]
+    try:
+        error = sys.exc_info()[1]
+        if error is not None and any(isinstance(v, KerasTensor) for v in leaves(sym_args)) \
+                and not getattr(error, "_names_symbolic_call", False):
+            error.add_note(f"(raised by {_describe(module)} called on symbolic inputs with "
+                           f"shapes {_shapes_of(sym_args)})")
+    finally:
+        _restore(saved)
+        _state.depth -= 1
+    return None

@@ -47,6 +47,19 @@ def rgb_to_grayscale(images: Any, data_format: str | None = None) -> torch.Tenso
     return _restore(gray.to(x.dtype), last, single)
 
 
+def check_resize_args(owner: str, interpolation: str, crop_to_aspect_ratio: bool,
+                      pad_to_aspect_ratio: bool, fill_mode: str) -> None:
+    """Raise ``ValueError`` for resize options torch cannot honour (shared with ``Resizing``)."""
+    if interpolation not in _MODES:
+        raise ValueError(f"{owner}: interpolation={interpolation!r} is not one of "
+                         f"{tuple(_MODES)} (the modes torch's interpolate offers)")
+    if crop_to_aspect_ratio and pad_to_aspect_ratio:
+        raise ValueError(f"{owner}: only one of crop_to_aspect_ratio and pad_to_aspect_ratio "
+                         "can be True")
+    if fill_mode != "constant":
+        raise ValueError(f"{owner}: fill_mode={fill_mode!r}; only 'constant' is supported")
+
+
 def resize(images: Any, size: tuple[int, int], interpolation: str = "bilinear",
            antialias: bool = False, crop_to_aspect_ratio: bool = False,
            pad_to_aspect_ratio: bool = False, fill_mode: str = "constant",
@@ -54,17 +67,16 @@ def resize(images: Any, size: tuple[int, int], interpolation: str = "bilinear",
     """Images resized to ``size`` ``(height, width)`` by ``"bilinear"``, ``"nearest"`` or
     ``"bicubic"`` interpolation (half-pixel centres, as TensorFlow).
 
-    ``crop_to_aspect_ratio`` / ``pad_to_aspect_ratio`` are not offered: crop or pad first with
-    ``crop_images`` / ``pad_images``."""
-    if interpolation not in _MODES:
-        raise ValueError(f"resize: interpolation={interpolation!r} is not one of "
-                         f"{tuple(_MODES)}")
-    if crop_to_aspect_ratio or pad_to_aspect_ratio:
-        raise ValueError("resize: crop_to_aspect_ratio/pad_to_aspect_ratio are not supported; "
-                         "crop or pad first with crop_images / pad_images")
+    ``crop_to_aspect_ratio`` first crops the centre to the target's aspect ratio;
+    ``pad_to_aspect_ratio`` pads around the image with ``fill_value`` instead (Keras's
+    arithmetic, so the same pixels are kept)."""
+    check_resize_args("resize", interpolation, crop_to_aspect_ratio, pad_to_aspect_ratio,
+                      fill_mode)
     if len(size) != 2:
         raise ValueError(f"resize: size={size!r} must be (height, width)")
     x, last, single = _batched_nchw(images, data_format, "resize")
+    if crop_to_aspect_ratio or pad_to_aspect_ratio:
+        x = _to_aspect_ratio(x, size, crop_to_aspect_ratio, fill_value)
     dtype = x.dtype
     work = x if dtype.is_floating_point else x.float()
     smooth = interpolation != "nearest"
@@ -74,6 +86,23 @@ def resize(images: Any, size: tuple[int, int], interpolation: str = "bilinear",
         info = torch.iinfo(dtype)
         out = out.round().clamp(info.min, info.max)
     return _restore(out.to(dtype), last, single)
+
+
+def _to_aspect_ratio(x: torch.Tensor, size: tuple[int, int], crop: bool,
+                     fill_value: float) -> torch.Tensor:
+    """``x`` (NCHW) centre-cropped (``crop``) or padded to the aspect ratio of ``size``."""
+    height, width = x.shape[2], x.shape[3]
+    target_h, target_w = size
+    # int(float(...)) as Keras computes it, so odd sizes round the same way
+    want_h = int(float(width * target_h) / target_w)
+    want_w = int(float(height * target_w) / target_h)
+    if crop:
+        crop_h, crop_w = max(min(height, want_h), 1), max(min(width, want_w), 1)
+        top, left = int(float(height - crop_h) / 2), int(float(width - crop_w) / 2)
+        return x[:, :, top:top + crop_h, left:left + crop_w]
+    pad_h, pad_w = max(height, want_h), max(width, want_w)
+    top, left = int(float(pad_h - height) / 2), int(float(pad_w - width) / 2)
+    return F.pad(x, (left, left, top, top), value=fill_value)
 
 
 def pad_images(images: Any, top_padding: int | None = None, left_padding: int | None = None,

@@ -12,3 +12,15 @@ from fitorch.saving.weights import WEIGHTS_SUFFIX, load_weights, save_weights, u
 
 __all__ = ["atomic_write", "save_weights", "load_weights", "unwrap_module", "save_model",
            "load_model", "register_serializable", "WEIGHTS_SUFFIX", "MODEL_SUFFIX"]
+
+
+def _register_in_models() -> None:
+    # Keras spells these keras.models.load_model / save_model; models sits below saving, so
+    # saving adds them there (a downward import) instead of models importing saving
+    import fitorch.models as models
+
+    models.load_model = load_model
+    models.save_model = save_model
+
+
+_register_in_models()

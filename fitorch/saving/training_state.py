@@ -86,14 +86,19 @@ def _storable(value: Any) -> bool:
     return False
 
 
+def _is_torch_loss_class(cls: Any) -> bool:
+    # A loss class torch.nn exports by name (its private base ``_Loss`` is not public API).
+    return (isinstance(cls, type) and issubclass(cls, torch.nn.Module)
+            and cls.__module__ == "torch.nn.modules.loss" and getattr(torch.nn, cls.__name__, None) is cls)
+
+
 def _torch_loss_entry(loss: Any) -> dict | None:
     """``{"torch_loss": name, "kwargs": ...}`` for a ``torch.nn`` loss module that its plain
     constructor arguments rebuild exactly (checked by rebuilding it), else ``None``."""
     import inspect
 
     cls = type(loss)
-    if not (isinstance(loss, torch.nn.modules.loss._Loss) and getattr(torch.nn, cls.__name__, None)
-            is cls):
+    if not _is_torch_loss_class(cls):
         return None
     kwargs = {}
     for name in list(inspect.signature(cls.__init__).parameters)[1:]:
@@ -130,7 +135,7 @@ def _loss_from_spec(value: Any) -> Any:
         return [_loss_from_spec(v) for v in value]
     if isinstance(value, dict) and "torch_loss" in value:
         cls = getattr(torch.nn, str(value["torch_loss"]), None)
-        if not (isinstance(cls, type) and issubclass(cls, torch.nn.modules.loss._Loss)):
+        if not _is_torch_loss_class(cls):
             raise ValueError(f"unknown torch loss {value['torch_loss']!r:.80}")
         kwargs = value.get("kwargs", {})
         if not (isinstance(kwargs, dict) and all(

@@ -25,9 +25,7 @@ def _check_jit_compile(jit_compile: Any) -> None:
     if jit_compile in (True, False) or (callable(jit_compile) and not isinstance(jit_compile, str)):
         return
     if isinstance(jit_compile, str):
-        from torch._dynamo import list_backends  # deferred: importing dynamo takes a second
-
-        known = list_backends(exclude_tags=())
+        known = torch.compiler.list_backends(exclude_tags=())  # imports dynamo: about a second
         if jit_compile in known:
             return
         raise ValueError(f"compile: jit_compile={jit_compile!r} is not a torch.compile backend; "

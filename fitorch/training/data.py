@@ -18,29 +18,15 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset, Subset
 
+from fitorch.torch_utils import leaves, map_structure  # noqa: F401  (also data_lib.* API)
 from fitorch.utils.py_dataset import EpochBatches, PyDataset
 
 Batch = tuple[Any, Any, Any]
 
 
 # ---------------------------------------------------------------------------- structures
-def map_structure(fn: Callable[[Any], Any], value: Any) -> Any:
-    """Apply ``fn`` to every leaf of nested tuples / lists / dicts."""
-    if isinstance(value, dict):
-        return {k: map_structure(fn, v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(map_structure(fn, v) for v in value) if type(value) in (list, tuple) \
-            else type(value)(*(map_structure(fn, v) for v in value))
-    return fn(value)
-
-
-def leaves(value: Any) -> list[Any]:
-    """The leaves of nested tuples / lists / dicts, in order."""
-    if isinstance(value, dict):
-        return [leaf for v in value.values() for leaf in leaves(v)]
-    if isinstance(value, (list, tuple)):
-        return [leaf for v in value for leaf in leaves(v)]
-    return [value]
+# map_structure / leaves come from fitorch.torch_utils (shared with the functional API) and stay
+# importable from here, where the training code has always found them.
 
 
 def to_device(value: Any, device: torch.device, non_blocking: bool = False) -> Any:
@@ -263,6 +249,14 @@ def check_batch_size(batch_size: Any, name: str = "batch_size") -> None:
         raise ValueError(f"{name}={batch_size!r}: expected a positive int or None")
 
 
+def _ignored_batch_size(batch_size: int | None, source: str, where: str) -> None:
+    # Keras ignores batch_size for data that comes batched; ported Keras code often passes it
+    # anyway, so say it is ignored instead of refusing to train
+    if batch_size is not None:
+        warnings.warn(f"{where}: batch_size={batch_size} is ignored with {source}",
+                      UserWarning, stacklevel=4)
+
+
 def adapt(x: Any, y: Any = None, sample_weight: Any = None, *, batch_size: int | None,
           shuffle: bool, device: torch.device, where: str = "fit",
           generator: torch.Generator | None = None) -> DataAdapter:
@@ -272,9 +266,7 @@ def adapt(x: Any, y: Any = None, sample_weight: Any = None, *, batch_size: int |
         raise ValueError(f"{where}: x is None; pass the inputs (tensors, arrays, a Dataset, a "
                          "DataLoader or a generator)")
     if isinstance(x, DataLoader):
-        if batch_size is not None:
-            raise ValueError(f"{where}: batch_size={batch_size} was given with a DataLoader, "
-                             "which batches by itself; leave batch_size=None")
+        _ignored_batch_size(batch_size, "a DataLoader, which batches by itself", where)
         _no_targets_with(y, sample_weight, "a DataLoader", where)
         return LoaderAdapter(x, device, where)
     if isinstance(x, PyDataset):
@@ -293,9 +285,7 @@ def adapt(x: Any, y: Any = None, sample_weight: Any = None, *, batch_size: int |
         return LoaderAdapter(DataLoader(x, batch_size=batch_size or 32, shuffle=shuffle,
                                         generator=generator), device, where)
     if _is_generator_source(x):
-        if batch_size is not None:
-            raise ValueError(f"{where}: batch_size={batch_size} was given with a generator, "
-                             "which yields whole batches; leave batch_size=None")
+        _ignored_batch_size(batch_size, "a generator, which yields whole batches", where)
         _no_targets_with(y, sample_weight, "a generator", where)
         return GeneratorAdapter(x, device, where)
     xs = _to_tensors(x, "x")

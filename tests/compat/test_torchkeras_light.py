@@ -135,7 +135,7 @@ def test_quiet_model_and_bad_shared_step(tmp_path, capsys):
 def test_history_is_torchkeras_dict_of_lists(tmp_path):
     import pandas as pd
 
-    L.seed_everything(0, verbose=False)
+    torch.manual_seed(0)
     dl_train, dl_valid = loaders()
     model = Model(Net(), verbose=False)
     trainer(tmp_path, 2).fit(model, dl_train, dl_valid)
@@ -143,3 +143,33 @@ def test_history_is_torchkeras_dict_of_lists(tmp_path):
     assert list(frame.columns) == ["loss", "acc", "val_loss", "val_acc"] and len(frame) == 2
     assert frame["val_loss"].tolist() == model.history.history["val_loss"]
     assert model.history.to_pandas()["epoch"].tolist() == [1, 2]
+
+
+def test_load_from_checkpoint_rebuilds_the_net_from_its_hyperparameters(tmp_path):
+    torch.manual_seed(0)
+    dl_train, dl_valid = loaders()
+    net = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 1), nn.Sigmoid())
+    model = Model(net, verbose=False)
+    ckpt_cb = L.pytorch.callbacks.ModelCheckpoint(monitor="val_loss")
+    trainer(tmp_path, 2, [ckpt_cb]).fit(model, dl_train, dl_valid)
+    # the tutorials' call: no net passed, and the checkpoint loads weights-only (no pickle)
+    loaded = Model.load_from_checkpoint(ckpt_cb.best_model_path)
+    x = torch.randn(5, 2)
+    assert repr(loaded.net) == repr(net)
+    best = torch.load(ckpt_cb.best_model_path, weights_only=True)["state_dict"]
+    for key, value in loaded.state_dict().items():
+        assert torch.equal(value, best[key])
+    assert loaded(x).shape == (5, 1) and loaded.verbose is False
+
+
+def test_load_from_checkpoint_of_an_unstorable_net_says_what_to_pass(tmp_path):
+    torch.manual_seed(0)
+    dl_train, _ = loaders()
+    model = Model(Net(), verbose=False)  # the tutorial's own class, not registered
+    trainer(tmp_path, 1).fit(model, dl_train)
+    path = str(next(tmp_path.rglob("*.ckpt")))
+    with pytest.raises(ValueError, match=r"load_from_checkpoint\(path, net=YourNet\(\)\)"):
+        Model.load_from_checkpoint(path)
+    again = Model.load_from_checkpoint(path, net=Net())
+    x = torch.randn(5, 2)
+    assert torch.equal(again(x), model(x))

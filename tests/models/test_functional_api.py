@@ -17,18 +17,10 @@ MAX_LEN, MAX_WORDS = 200, 10000
 
 
 def seed_three_branch_model():
-    """The seed's functional model (Embedding + three SeparableConv1D branches)."""
-    inputs = layers.Input(shape=[MAX_LEN]) if hasattr(layers, "Input") else ft.Input(shape=[MAX_LEN])
-    x = layers.Embedding(MAX_WORDS, 7)(inputs)
-    branches = []
-    for k in (3, 5, 7):
-        b = layers.SeparableConv1D(64, k, activation="relu")(x)
-        b = layers.MaxPool1D(k)(b)
-        b = layers.SeparableConv1D(32, k, activation="relu")(b)
-        branches.append(layers.GlobalMaxPool1D()(b))
-    concat = layers.Concatenate()(branches)
-    outputs = layers.Dense(1, activation="sigmoid")(concat)
-    return ft.models.Model(inputs=inputs, outputs=outputs)
+    """The seed's functional model (Embedding + three SeparableConv1D branches), from the demo."""
+    from fitorch.demos.functional import create_model
+
+    return create_model()
 
 
 # ---------------------------------------------------------------- Input
@@ -362,3 +354,29 @@ def test_fit_multi_input_multi_output_model():
     assert history.history["loss"][-1] < history.history["loss"][0]
     first, second = model.predict({"a": xa, "b": xb}, verbose=0)
     assert first.shape == (64, 1) and second.shape == (64, 2)
+
+
+def test_symbolic_tensor_passed_only_by_keyword_is_recorded_and_hooks_leave_no_trace():
+    import warnings
+
+    from torch.nn.modules import module as torch_module
+
+    x = ft.Input((4,))
+    dense = layers.Dense(3)
+    y = dense(inputs=x)  # no positional argument: seen only by the keyword-aware hook
+    bn = nn.BatchNorm1d(3)
+    z = bn(input=y)
+    assert y.shape == (None, 3) and z.shape == (None, 3)
+    assert int(bn.num_batches_tracked) == 0  # recording runs leave buffers as they were
+    model = ft.Model(x, z)
+    model.eval()
+    t = torch.randn(5, 4)
+    torch.testing.assert_close(model(t), bn(dense(t)))
+    assert not symbolic.hooks_installed()
+    # the module-level hook registries torch keeps (the same names from 2.7 to 2.13)
+    assert not any(getattr(torch_module, name) for name in (
+        "_global_forward_pre_hooks", "_global_forward_hooks", "_global_backward_pre_hooks",
+        "_global_backward_hooks", "_global_forward_hooks_with_kwargs"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch warns when compiling with global hooks left over
+        torch.testing.assert_close(torch.compile(model, backend="eager")(t), model(t))

@@ -52,6 +52,10 @@ IMAGE = [
     case("resize", IMAGES, (5, 11), ref=None), case("resize", ONE, (7, 3), ref=None),
     case("resize", IMAGES, (9, 5), interpolation="bicubic", ref=None),
     case("resize", IMAGES, (3, 5), antialias=True, ref=None),
+    case("resize", IMAGES, (3, 5), crop_to_aspect_ratio=True, ref=None),
+    case("resize", IMAGES, (9, 4), crop_to_aspect_ratio=True, ref=None),
+    case("resize", IMAGES, (3, 5), pad_to_aspect_ratio=True, fill_value=0.5, ref=None),
+    case("resize", ONE, (9, 4), pad_to_aspect_ratio=True, ref=None),
     case("pad_images", IMAGES, 1, 2, 3, 0, ref=lambda x, t, l, b, r: np.pad(
         x, ((0, 0), (1, 3), (2, 0), (0, 0)))),
     case("pad_images", ONE, top_padding=1, left_padding=0, target_height=8, target_width=6,
@@ -105,7 +109,7 @@ def test_image_errors_name_the_argument():
     with pytest.raises(ValueError, match="interpolation='lanczos3'"):
         ops.image.resize(IMAGES, (2, 2), interpolation="lanczos3")
     with pytest.raises(ValueError, match="crop_to_aspect_ratio"):
-        ops.image.resize(IMAGES, (2, 2), crop_to_aspect_ratio=True)
+        ops.image.resize(IMAGES, (2, 2), crop_to_aspect_ratio=True, pad_to_aspect_ratio=True)
     with pytest.raises(ValueError, match="exactly two of"):
         ops.image.pad_images(IMAGES, 1, 1, 1, 1, target_height=9)
     with pytest.raises(ValueError, match="3 channels"):

@@ -243,7 +243,9 @@ NUMPY_NAMES = {"true_divide": np.divide, "array": np.array, "amax": np.max, "ami
                "bitwise_invert": np.invert, "bitwise_not": np.invert,
                "bitwise_left_shift": np.left_shift, "bitwise_right_shift": np.right_shift,
                "concatenate": np.concatenate, "size": np.size, "ndim": np.ndim,
-               "reciprocal": lambda x: 1.0 / x}
+               "reciprocal": lambda x: 1.0 / x,
+               # numpy < 2.0 calls it trapz
+               "trapezoid": getattr(np, "trapezoid", None) or getattr(np, "trapz")}
 
 
 def _reference(name, ref):

@@ -17,6 +17,53 @@ def printbar():
     print("\n" + "==========" * 8 + "%s" % nowtime)
 
 
+def seed_custom_training_loop(model, ds_train, ds_valid, epochs, optimizer, loss_func,
+                              train_loss, train_metric, valid_loss, valid_metric, print_every=1):
+    """The seed's custom training loop (train_step / valid_step / train_model, its Keras-on-TF
+    code with the tape replaced by autograd), as two of its chapters write it. Returns one
+    ``(train loss, train metric, valid loss, valid metric)`` tuple per epoch."""
+    def train_step(model, features, labels):
+        model.train()
+        predictions = model(features)  # with tf.GradientTape() as tape: -> autograd records
+        loss = loss_func(labels, predictions)
+        trainable_variables = list(model.parameters())
+        grads = torch.autograd.grad(loss, trainable_variables)  # tape.gradient(...)
+        optimizer.apply_gradients(zip(grads, trainable_variables))
+
+        train_loss.update_state(loss.detach())
+        train_metric.update_state(labels, predictions.detach())
+
+    @torch.no_grad()
+    def valid_step(model, features, labels):
+        model.eval()
+        predictions = model(features)
+        batch_loss = loss_func(labels, predictions)
+        valid_loss.update_state(batch_loss)
+        valid_metric.update_state(labels, predictions)
+
+    history = []
+    for epoch in range(1, epochs + 1):
+        for features, labels in ds_train:
+            train_step(model, features, labels)
+
+        for features, labels in ds_valid:
+            valid_step(model, features, labels)
+
+        logs = 'Epoch={},Loss:{},Accuracy:{},Valid Loss:{},Valid Accuracy:{}'
+        results = tuple(float(m.result()) for m in (train_loss, train_metric, valid_loss,
+                                                     valid_metric))
+        if epoch % print_every == 0:
+            printbar()
+            print(logs.format(epoch, *results))
+        history.append(results)
+
+        train_loss.reset_states()
+        valid_loss.reset_states()
+        train_metric.reset_states()
+        valid_metric.reset_states()
+    return history
+
+
 @pytest.fixture(scope="session")
 def mnist_split():
     """``((x_train, y_train), (x_valid, y_valid))``: 4,000 / 1,000 real digits (100 per class

@@ -389,32 +389,10 @@ def test_subclassed_keras_model_summary(capsys):
 def test_functional_api_summary(capsys):
     ft.backend.clear_session()
 
-    inputs = ft.Input(shape=[MAX_LEN])
-    x  = layers.Embedding(MAX_WORDS,7)(inputs)
+    # the seed's three-branch model, as fitorch's demo writes it (compiled as the seed does)
+    from fitorch.demos.functional import create_model
 
-    branch1 = layers.SeparableConv1D(64,3,activation="relu")(x)
-    branch1 = layers.MaxPool1D(3)(branch1)
-    branch1 = layers.SeparableConv1D(32,3,activation="relu")(branch1)
-    branch1 = layers.GlobalMaxPool1D()(branch1)
-
-    branch2 = layers.SeparableConv1D(64,5,activation="relu")(x)
-    branch2 = layers.MaxPool1D(5)(branch2)
-    branch2 = layers.SeparableConv1D(32,5,activation="relu")(branch2)
-    branch2 = layers.GlobalMaxPool1D()(branch2)
-
-    branch3 = layers.SeparableConv1D(64,7,activation="relu")(x)
-    branch3 = layers.MaxPool1D(7)(branch3)
-    branch3 = layers.SeparableConv1D(32,7,activation="relu")(branch3)
-    branch3 = layers.GlobalMaxPool1D()(branch3)
-
-    concat = layers.Concatenate()([branch1,branch2,branch3])
-    outputs = layers.Dense(1,activation = "sigmoid")(concat)
-
-    model = models.Model(inputs = inputs,outputs = outputs)
-
-    model.compile(optimizer='Nadam',
-                loss='binary_crossentropy',
-                metrics=['accuracy',"AUC"])
+    model = create_model()
 
     model.summary(line_length=130)
     text = capsys.readouterr().out

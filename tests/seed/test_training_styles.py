@@ -36,7 +36,7 @@ from fitorch.compat import torchkeras
 from fitorch.demos import mnist as mnist_demo
 from fitorch.demos import text as text_demo
 from tests.compat.seed_models import CnnModel  # the seed's MNIST CNN, written once
-from tests.seed.conftest import printbar
+from tests.seed.conftest import printbar, seed_custom_training_loop
 
 CNN_LAYERS = """  (layers): ModuleList(
     (0): Conv2d(1, 32, kernel_size=(3, 3), stride=(1, 1))
@@ -249,7 +249,7 @@ def test_class_style_torchkeras_model(mnist_loaders, capsys):
 def test_class_style_torchkeras_light_model(mnist_loaders, tmp_path, capsys):
     pytest.importorskip("lightning")
     import lightning.pytorch as pl
-    import torchmetrics
+    torchmetrics = pytest.importorskip("torchmetrics")
 
     dl_train, dl_valid = mnist_loaders
 
@@ -368,51 +368,9 @@ def test_keras_custom_training_loop(reuters_like, capsys):
     valid_loss = metrics.Mean(name='valid_loss')
     valid_metric = metrics.SparseCategoricalAccuracy(name='valid_accuracy')
 
-    def train_step(model, features, labels):
-        model.train()
-        predictions = model(features)  # with tf.GradientTape() as tape:
-        loss = loss_func(labels, predictions)
-        trainable_variables = list(model.parameters())
-        gradients = torch.autograd.grad(loss, trainable_variables)
-        optimizer.apply_gradients(zip(gradients, trainable_variables))
-
-        train_loss.update_state(loss.detach())
-        train_metric.update_state(labels, predictions.detach())
-
-    @torch.no_grad()
-    def valid_step(model, features, labels):
-        model.eval()
-        predictions = model(features)
-        batch_loss = loss_func(labels, predictions)
-        valid_loss.update_state(batch_loss)
-        valid_metric.update_state(labels, predictions)
-
-    epoch_losses = []
-
-    def train_model(model,ds_train,ds_valid,epochs):
-        for epoch in range(1,epochs+1):
-
-            for features, labels in ds_train:
-                train_step(model,features,labels)
-
-            for features, labels in ds_valid:
-                valid_step(model,features,labels)
-
-            logs = 'Epoch={},Loss:{},Accuracy:{},Valid Loss:{},Valid Accuracy:{}'
-
-            if epoch%1 ==0:
-                printbar()
-                print(logs.format(epoch,float(train_loss.result()),float(train_metric.result()),
-                                  float(valid_loss.result()),float(valid_metric.result())))
-                print("")
-            epoch_losses.append(float(train_loss.result()))
-
-            train_loss.reset_states()
-            valid_loss.reset_states()
-            train_metric.reset_states()
-            valid_metric.reset_states()
-
-    train_model(model,ds_train,ds_test,2)
+    history = seed_custom_training_loop(model, ds_train, ds_test, 2, optimizer, loss_func,
+                                        train_loss, train_metric, valid_loss, valid_metric)
+    epoch_losses = [train_loss for train_loss, *_ in history]
     out = capsys.readouterr().out
     assert "Epoch=1,Loss:" in out and "Epoch=2,Loss:" in out
     assert epoch_losses[0] < np.log(CAT_NUM) + 0.1 and epoch_losses[1] < epoch_losses[0]

@@ -73,8 +73,6 @@ def test_fp16_on_cpu_is_refused():
      "validation_split"),
     (dict(x=DataLoader(TensorDataset(torch.randn(8, 3), torch.randn(8, 1))),
           validation_split=0.2), "validation_split"),
-    (dict(x=DataLoader(TensorDataset(torch.randn(8, 3), torch.randn(8, 1))), batch_size=4),
-     "batch_size=4 was given with a DataLoader"),
     (dict(x=torch.randn(10, 3), y=torch.randn(10, 1), batch_size=0), "batch_size=0"),
     (dict(x=torch.randn(10, 3), y=torch.randn(10, 1), epochs=0), "epochs=0"),
     (dict(x=torch.randn(10, 3), y=torch.randn(10, 1), verbose=5), "verbose.*5"),
@@ -136,3 +134,30 @@ def test_evaluate_and_predict_bad_input():
         model.predict(None)
     with pytest.raises(ValueError, match="steps=0"):
         model.evaluate(torch.randn(4, 3), torch.randn(4, 1), steps=0)
+
+
+def test_batch_size_with_batched_data_warns_and_is_ignored():
+    # as Keras with a dataset: batch_size is ignored, and fitorch says so
+    torch.manual_seed(0)
+    x, y = torch.randn(12, 3), torch.randn(12, 1)
+    loader = DataLoader(TensorDataset(x, y), batch_size=4)
+    model = compiled()
+    with pytest.warns(UserWarning, match="batch_size=32 is ignored with a DataLoader"):
+        history = model.fit(loader, batch_size=32, epochs=1, verbose=0)
+    assert len(history.history["loss"]) == 1
+    seen = []
+
+    class Count(ft.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(batch)
+
+    with pytest.warns(UserWarning, match="batch_size=32 is ignored with a DataLoader"):
+        model.fit(loader, batch_size=32, epochs=1, verbose=0, callbacks=[Count()])
+    assert len(seen) == 3  # the loader's own batches of 4
+
+    def batches():
+        for i in range(0, 12, 6):
+            yield x[i:i + 6], y[i:i + 6]
+
+    with pytest.warns(UserWarning, match="batch_size=5 is ignored with a generator"):
+        model.evaluate(batches(), batch_size=5, verbose=0)

@@ -56,6 +56,15 @@ def trained(module, x, y, **compile_kw):
     return model
 
 
+def twin(model):
+    """An independent copy with the same weights and optimizer state (a deepcopy of a model is
+    uncompiled: its training state is not copied)."""
+    other = copy.deepcopy(model)
+    other.compile(optimizer="adam", loss="mse", device="cpu")
+    other.optimizer.load_state_dict(copy.deepcopy(model.optimizer.state_dict()))
+    return other
+
+
 def classifier(n_classes=4):
     torch.manual_seed(0)
     return nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, n_classes))
@@ -264,7 +273,7 @@ def test_streamed_nan_batch_is_refused_by_number_and_the_good_batches_stand():
     x, y = torch.randn(32, 3), torch.randn(32, 1)
     x[20, 0] = float("nan")  # batch 3 of 4 (batch_size 8)
     model = trained(nn.Linear(3, 1), torch.randn(16, 3), torch.randn(16, 1))
-    reference = copy.deepcopy(model)
+    reference = twin(model)
     loader = DataLoader(TensorDataset(x, y), batch_size=8)
     with pytest.raises(ValueError, match=r"fit: batch 3 \(pass 1 over the data\): x contains "
                                          r"NaN or infinity \(first in sample 4\)"):
@@ -325,7 +334,7 @@ def test_on_nan_restore_keeps_earlier_good_epochs():
             yield x[i:i + 8], yb
 
     model = trained(nn.Linear(3, 1), x, y)
-    reference = copy.deepcopy(model)
+    reference = twin(model)
     reference.fit(batches, epochs=1, verbose=0)
     with pytest.warns(UserWarning, match="epoch 2, step 3"):
         model.fit(batches, epochs=3, verbose=0, check_finite=False, on_nan="restore",

@@ -39,14 +39,19 @@ class LightModel(lightning.LightningModule):
         {'val_loss': 0.095, 'val_acc': 0.972}
         {'loss': 0.278, 'acc': 0.910}
 
-    The net is not saved as a hyperparameter: reload a checkpoint with
+    The net's architecture is saved as a hyperparameter (as data, never pickled: standard
+    torch modules, fitorch models and registered classes), so ``Model.load_from_checkpoint(path)``
+    rebuilds it; for a net fitorch cannot describe, pass it:
     ``Model.load_from_checkpoint(path, net=Net())``.
     """
 
-    def __init__(self, net: nn.Module | None = None, verbose: bool = True) -> None:
+    def __init__(self, net: nn.Module | dict | None = None, verbose: bool = True) -> None:
         super().__init__()
+        if isinstance(net, dict):  # the architecture from a checkpoint's hyperparameters
+            net = _rebuilt_net(net)
         if net is not None and not isinstance(net, nn.Module):
             raise TypeError(f"LightModel: net={net!r} is not an nn.Module")
+        self.save_hyperparameters({"net": _described_net(net), "verbose": bool(verbose)})
         self.net = net
         self.verbose = bool(verbose)
         self.history = LightHistory()
@@ -141,3 +146,32 @@ class LightHistory(dict):
     def to_pandas(self) -> Any:
         """The history as a ``DataFrame`` with an ``epoch`` column counted from 1."""
         return self._recorder.to_pandas()
+
+
+_UNSTORABLE = "fitorch_unstorable_net"
+
+
+def _described_net(net: nn.Module | None) -> dict | None:
+    """The net as a checkpoint hyperparameter: its architecture (plain data), or a note of the
+    class fitorch could not describe, so loading can say what to do."""
+    from fitorch.saving import torch_modules
+
+    if net is None:
+        return None
+    try:
+        return torch_modules.describe_module(net)
+    except torch_modules.UnsupportedModuleError:
+        cls = torch_modules.own_class(net)
+        return {_UNSTORABLE: f"{cls.__module__}.{cls.__qualname__}"}
+
+
+def _rebuilt_net(entry: dict) -> nn.Module:
+    from fitorch.saving import torch_modules
+
+    if _UNSTORABLE in entry:
+        name = entry[_UNSTORABLE]
+        raise ValueError(f"LightModel: the checkpoint's net is a {name}, whose architecture "
+                         "fitorch could not store; pass the net: "
+                         "Model.load_from_checkpoint(path, net=YourNet()), or register its class "
+                         "with @fitorch.saving.register_serializable() before training")
+    return torch_modules.rebuild_module(entry)
