@@ -24,7 +24,7 @@ from torch import nn
 
 from fitorch.layers.call_context import run_in_mode
 from fitorch.models.model import Model
-from fitorch.models.symbolic import (Input, KerasTensor, Node, is_keras_tensor, leaves,
+from fitorch.models.symbolic import (GraphIO, Input, KerasTensor, Node, is_keras_tensor, leaves,
                                      map_structure, module_name, set_module_name)
 
 __all__ = ["Functional", "Input", "KerasTensor", "is_keras_tensor"]
@@ -152,7 +152,7 @@ def _visit(tensor: KerasTensor, consumer: str, input_nodes: set, inputs: list, s
     order.append(node)
 
 
-class Functional(Model):
+class Functional(GraphIO, Model):
     """A model built from symbolic tensors: ``ft.Model(inputs, outputs, name=None)``.
 
     ``inputs``/``outputs`` may be one symbolic tensor, a list/tuple or a dict of them. The model is
@@ -197,8 +197,9 @@ class Functional(Model):
         self._spec = self._make_spec(nodes, input_list, input_structure, output_structure,
                                      attributes)
         if not trainable:
-            self.requires_grad_(False)
+            self.trainable = False
         self._install_forward()
+        self._hold_graph(inputs, outputs)  # model.inputs are the tensors it was built from
 
     # ---- graph spec ------------------------------------------------------------------------
     def _attribute_for(self, label: str) -> str:
@@ -296,6 +297,19 @@ class Functional(Model):
                 return self._modules[attr]
         raise ValueError(f"get_layer: no layer named {name!r}; layers are "
                          f"{list(self._layer_attributes)}")
+
+    def _build_graph(self) -> tuple[Any, Any]:
+        # a copy or an unpickled model: run the graph again on new Inputs like the original's
+        nodes = self._spec["nodes"]
+        fresh = {}
+        for i in self._spec["inputs"]:
+            _, shape, dtype = nodes[i].outputs[0]
+            fresh[i] = Input(shape=tuple(shape[1:]), dtype=dtype, name=nodes[i].name,
+                             batch_size=nodes[i].batch_size)
+        inputs = map_structure(lambda r: fresh[r.node] if isinstance(r, Ref) else r,
+                               self._spec["input_structure"])
+        # the forward itself, not the module call, so each layer's call is recorded
+        return inputs, type(self).forward(self, *[fresh[i] for i in self._spec["inputs"]])
 
     # ---- forward as generated source ---------------------------------------------------
     @property

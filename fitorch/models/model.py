@@ -21,7 +21,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from fitorch.layers.call_context import run_in_mode, with_training_default
+from fitorch.layers.base import (Layer, add_loss, keras_to_storage, keras_weight_entries,
+                                 module_losses, yields_to_attribute)
+from fitorch.layers.call_context import with_training_default
 from fitorch.torch_utils import module_device
 from fitorch.training.compile_config import CompileConfig
 
@@ -342,6 +344,78 @@ class Model(nn.Module):
         """Reset the loss and metric accumulators of training and evaluation."""
         self._config.reset_metrics()
 
+    # ------------------------------------------------------------------ introspection
+    @yields_to_attribute
+    def layers(self) -> list[nn.Module]:
+        """The direct sublayers (submodules), in the order they were assigned."""
+        return list(self._modules.values())
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> nn.Module:
+        """A layer of ``layers`` by Keras name (``layer.name``, else its attribute name) or by
+        position; exactly one of ``name`` / ``index``."""
+        if (name is None) == (index is None):
+            raise ValueError(f"get_layer: give exactly one of name= or index=, got "
+                             f"name={name!r}, index={index!r}")
+        layers = self.layers
+        if index is not None:
+            if not isinstance(index, int) or not -len(layers) <= index < len(layers):
+                raise ValueError(f"get_layer: index={index!r} is out of range for "
+                                 f"{len(layers)} layers")
+            return layers[index]
+        names = [_layer_name(attr, layer) for attr, layer in self._modules.items()]
+        for label, layer in zip(names, layers):
+            if label == name:
+                return layer
+        raise ValueError(f"get_layer: no layer named {name!r}; layers are {names}")
+
+    @yields_to_attribute
+    def weights(self) -> list[torch.Tensor]:
+        """Every weight in Keras order (each layer's trainable, then non-trainable ones)."""
+        return [t for _, t, _ in keras_weight_entries(self)]
+
+    @yields_to_attribute
+    def trainable_weights(self) -> list[torch.Tensor]:
+        """The weights the optimizer trains (parameters with ``requires_grad``)."""
+        return [w for w in self.weights if isinstance(w, nn.Parameter) and w.requires_grad]
+
+    @yields_to_attribute
+    def non_trainable_weights(self) -> list[torch.Tensor]:
+        """Frozen parameters and buffers (e.g. BatchNormalization's moving statistics)."""
+        return [w for w in self.weights if not (isinstance(w, nn.Parameter) and w.requires_grad)]
+
+    @property
+    def trainable(self) -> bool:
+        """``False`` freezes the model: no parameter gets a gradient (``fit`` leaves them
+        unchanged, also when set after ``compile``) and fitorch BatchNormalization layers run
+        in inference mode, as in Keras 3. ``True`` unfreezes everything."""
+        return self.__dict__.get("_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise ValueError(f"{type(self).__name__}: trainable={value!r} must be a bool")
+        self.__dict__["_trainable"] = value
+        for module in self.modules():
+            if isinstance(module, Layer):
+                module._trainable = value
+            elif isinstance(module, Model) and module is not self:
+                module.__dict__["_trainable"] = value
+        for param in self.parameters():
+            param.requires_grad_(value)
+
+    def add_loss(self, loss: Any) -> None:
+        """Add a loss term (a tensor or a list of them) from inside ``forward``/``call``, as in
+        Keras: ``fit`` minimizes the compiled loss plus every term (summed), and ``evaluate``
+        reports that total. A model that adds its own may be compiled without a loss (the Keras
+        VAE pattern: ``compile(optimizer="adam")`` then ``fit(x)``)."""
+        add_loss(self, loss)
+
+    @yields_to_attribute
+    def losses(self) -> list[torch.Tensor]:
+        """The loss terms of the latest call (``add_loss`` of the model and its layers) and the
+        regularization penalties (weight and activity), as Keras's ``model.losses``."""
+        return module_losses(self)
+
     # ------------------------------------------------------------------ inspection and files
     def summary(self, *args: Any, **kwargs: Any) -> Any:
         """Print the Keras summary table (layers, output shapes, parameter counts)."""
@@ -382,28 +456,28 @@ class Model(nn.Module):
         return load_weights(self, filepath, strict=strict)
 
     def get_weights(self) -> list:
-        """The ``state_dict`` tensors as NumPy arrays, in order (whole, also under FSDP)."""
+        """Every weight as a NumPy array, in the order of ``weights``: fitorch layers in Keras's
+        layout (so ``model.get_weights()`` is the concatenation of its layers' ``get_weights()``,
+        and Keras's arrays load as they are), torch modules as torch stores them. Whole tensors,
+        also under FSDP (every process must call it then)."""
         from fitorch.training.sharding import full_state_dict
 
         state = full_state_dict(self, rank0_only=False)
-        return [t.detach().cpu().numpy() for t in state.values()]
+        return [to_keras(state[name].detach()).cpu().numpy()
+                for name, _, to_keras in keras_weight_entries(self)]
 
     def set_weights(self, weights: list) -> None:
-        """Set ``state_dict`` tensors from a list in ``get_weights`` order."""
+        """Set every weight from a list in ``get_weights`` order and layout (shapes are checked
+        for all of them before anything is written)."""
         from fitorch.training.sharding import load_full_state_dict
 
-        state = self.state_dict()
-        if len(weights) != len(state):
-            raise ValueError(f"set_weights: got {len(weights)} arrays, the model has "
-                             f"{len(state)} tensors ({list(state)})")
-        new = {}
-        for (key, current), value in zip(state.items(), weights):
-            tensor = torch.as_tensor(value)
-            if tuple(tensor.shape) != tuple(current.shape):
-                raise ValueError(f"set_weights: {key} has shape {tuple(current.shape)}, "
-                                 f"got {tuple(tensor.shape)}")
-            new[key] = tensor
-        load_full_state_dict(self, new)
+        converted = keras_to_storage(self, keras_weight_entries(self), weights)
+        load_full_state_dict(self, {name: value for name, _, value in converted})
+
+
+def _layer_name(attribute: str, layer: nn.Module) -> str:
+    name = getattr(layer, "name", None)
+    return name if isinstance(name, str) and name else attribute
 
 
 def _build_on_first_call(module: Model, args: tuple) -> None:

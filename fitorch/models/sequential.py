@@ -18,7 +18,7 @@ from torch import nn
 
 from fitorch.layers.call_context import run_in_mode
 from fitorch.models.model import Model
-from fitorch.models.symbolic import Input, KerasTensor
+from fitorch.models.symbolic import GraphIO, Input, KerasTensor
 
 __all__ = ["Sequential"]
 
@@ -37,7 +37,7 @@ def _input_dtype(module: nn.Module) -> torch.dtype:
     return backend.floatx_dtype()
 
 
-class Sequential(Model, nn.Sequential):
+class Sequential(GraphIO, Model, nn.Sequential):
     """A linear stack of layers: ``nn.Sequential`` plus Keras's ``add``, ``pop`` and ``build``.
 
     ``Sequential(m1, m2)``, ``Sequential(OrderedDict(...))`` (torch) and ``Sequential([l1, l2])``
@@ -81,7 +81,7 @@ class Sequential(Model, nn.Sequential):
             else:
                 self.add_module(str(len(self._modules)) if key is None else key, item)
         if not trainable:
-            self.requires_grad_(False)
+            self.trainable = False
 
     def forward(self, input: Any, training: bool | None = None) -> Any:
         """torch's ``nn.Sequential.forward``; an explicit ``training`` (Keras's
@@ -211,6 +211,19 @@ class Sequential(Model, nn.Sequential):
         return self._infer(list(self), spec)[0]
 
     # ---- Keras accessors -------------------------------------------------------------------
+    def _graph_key(self) -> Any:
+        return (self._layer_ids(), self._input_spec)
+
+    def _build_graph(self) -> tuple[Any, Any]:
+        if self._input_spec is None:
+            raise ValueError(f"Sequential {self.name!r} has no inputs/outputs yet: its input "
+                             "shape is unknown; start it with ft.Input(shape=...) (or give the "
+                             "first layer input_shape=), or call build(input_shape)")
+        shape, dtype = self._input_spec
+        x = Input(batch_shape=tuple(shape), dtype=dtype)
+        # the forward itself, not the module call, so each layer's call is recorded
+        return x, type(self).forward(self, x)
+
     @property
     def layers(self) -> list[nn.Module]:
         """The layers in order."""

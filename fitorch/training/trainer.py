@@ -16,6 +16,7 @@ import torch
 
 from fitorch.callbacks import BatchLogs, Callback, CallbackList, History
 from fitorch.callbacks.progbar import resolve_verbose
+from fitorch.layers.base import LOSS_ADDERS
 from fitorch.training import data as data_lib
 from fitorch.training import input_checks, usage
 from fitorch.training.compile_utils import LossTracker, flat_targets, output_structure
@@ -36,6 +37,11 @@ class NonFiniteLossError(FloatingPointError):
             "fit(..., on_nan='ignore') to train on regardless. The History so far is in "
             "this error's .history")
         self.epoch, self.step, self.history = epoch, step, history
+
+
+def _frozen(model: Any) -> bool:
+    """Whether no parameter of ``model`` is trained (checked only when a loss has no graph)."""
+    return not any(p.requires_grad for p in model.parameters())
 
 
 def call_model(model: Any, x: Any) -> Any:
@@ -150,11 +156,8 @@ class Trainer:
 
     # ------------------------------------------------------------------ one batch
     def _config(self) -> CompileConfig:
-        config = self.model._config
-        if config.compiled_loss is None:
-            raise RuntimeError(f"{type(self.model).__name__} was compiled without a loss; "
-                               "call model.compile(loss=...) before training or evaluating")
-        return config
+        # a model compiled without a loss may add its own (add_loss): checked at the first batch
+        return self.model._config
 
     def _first_batch(self, config: CompileConfig, y_pred: Any, y: Any) -> None:
         config.build_outputs(self.model, y_pred, y)
@@ -169,8 +172,16 @@ class Trainer:
         else:
             names, outputs = output_structure(self.model, y_pred)
             targets = flat_targets(y, names)
-        assert config.compiled_loss is not None
-        loss, parts = config.compiled_loss(outputs, targets, sw)
+        if LOSS_ADDERS[0] != config.loss_adders_seen:  # a layer began to call add_loss
+            config.find_regularizers(self.model)
+        if config.compiled_loss is not None:
+            loss, parts = config.compiled_loss(outputs, targets, sw)
+        elif config.regularized:  # the model's add_loss terms are the whole loss
+            loss, parts = torch.zeros((), device=outputs[0].device), []
+        else:
+            raise RuntimeError(f"{type(self.model).__name__} was compiled without a loss and "
+                               "adds none (add_loss); call model.compile(loss=...) or call "
+                               "self.add_loss(...) in the model's call")
         return loss, parts, outputs, targets
 
     def train_batch(self, config: CompileConfig, phase: _Phase, x: Any, y: Any, sw: Any,
@@ -216,7 +227,9 @@ class Trainer:
             if scale != 1.0:
                 scaled = scaled * scale
             scaler = config.precision.scaler
-            if scaler is not None:
+            if not scaled.requires_grad and _frozen(model):
+                pass  # model.trainable = False after compile: the loss is computed, nothing moves
+            elif scaler is not None:
                 scaler.scale(scaled).backward()
             else:
                 scaled.backward()
@@ -288,6 +301,7 @@ class Trainer:
             check_finite: bool = True) -> History:
         model = self.model
         config = self._config()
+        config.check_trainable(model)
         # ---- every argument is checked before anything changes
         _check_int("epochs", epochs, minimum=1)
         _check_int("initial_epoch", initial_epoch, minimum=0)
@@ -563,6 +577,7 @@ class Trainer:
     def train_on_batch(self, x: Any, y: Any, *, sample_weight: Any, class_weight: Any,
                        reset_metrics: bool, return_dict: bool) -> Any:
         config, (xb, yb, swb) = self._single_batch(x, y, sample_weight, "train_on_batch")
+        config.check_trainable(self.model)
         weigher = ClassWeigher(class_weight, config.device) if class_weight is not None \
             else None
         if weigher is not None:
