@@ -160,7 +160,27 @@ class yields_to_attribute(property):
         obj.__dict__[self.fget.__name__] = value
 
 
-class Layer(nn.Module):
+class KerasWeights:
+    """Keras's weight lists, for layers and models: the tensors themselves, in Keras's order
+    (see ``keras_weight_entries``). Each gives way to an attribute of the same name."""
+
+    @yields_to_attribute
+    def weights(self) -> list[torch.Tensor]:
+        """Every weight in Keras order (each layer's trainable, then non-trainable ones)."""
+        return [t for _, t, _ in keras_weight_entries(self)]
+
+    @yields_to_attribute
+    def trainable_weights(self) -> list[torch.Tensor]:
+        """The weights the optimizer trains (parameters with ``requires_grad``)."""
+        return [w for w in self.weights if isinstance(w, nn.Parameter) and w.requires_grad]
+
+    @yields_to_attribute
+    def non_trainable_weights(self) -> list[torch.Tensor]:
+        """Frozen parameters and buffers (e.g. BatchNormalization's moving statistics)."""
+        return [w for w in self.weights if not (isinstance(w, nn.Parameter) and w.requires_grad)]
+
+
+class Layer(KerasWeights, nn.Module):
     """Base class of all fitorch layers: a ``torch.nn.Module`` with Keras's layer protocol.
 
     Keyword arguments: ``name`` (default: snake-cased class name made unique, ``dense``,
@@ -417,21 +437,6 @@ class Layer(nn.Module):
                                      for n, r in self._weight_regularizers]
         self._weight_constraints = [(new if n == old else n, c)
                                     for n, c in self._weight_constraints]
-
-    @property
-    def weights(self) -> list[torch.Tensor]:
-        """All weights in Keras order: own trainable, own non-trainable, then sublayers'."""
-        return [t for _, t, _ in self._keras_weight_entries()]
-
-    @property
-    def trainable_weights(self) -> list[torch.Tensor]:
-        """The weights that are ``nn.Parameter`` s with ``requires_grad``."""
-        return [w for w in self.weights if isinstance(w, nn.Parameter) and w.requires_grad]
-
-    @property
-    def non_trainable_weights(self) -> list[torch.Tensor]:
-        """Frozen parameters and buffers (e.g. BatchNormalization's moving statistics)."""
-        return [w for w in self.weights if not (isinstance(w, nn.Parameter) and w.requires_grad)]
 
     def _keras_weight_entries(self) -> list[tuple[str, torch.Tensor, Callable]]:
         """(name, stored tensor, to-Keras converter) for every weight, in Keras order."""

@@ -284,19 +284,10 @@ class Functional(GraphIO, Model):
         """The layers (distinct modules) in the order the graph first calls them."""
         return list(self._modules.values())
 
-    def get_layer(self, name: str | None = None, index: int | None = None) -> nn.Module:
-        """A layer by Keras name or by position in ``layers``."""
-        layers = self.layers
-        if index is not None:
-            if not isinstance(index, int) or not -len(layers) <= index < len(layers):
-                raise ValueError(f"get_layer: index={index!r} is out of range for "
-                                 f"{len(layers)} layers")
-            return layers[index]
-        for label, attr in self._layer_attributes.items():
-            if label == name:
-                return self._modules[attr]
-        raise ValueError(f"get_layer: no layer named {name!r}; layers are "
-                         f"{list(self._layer_attributes)}")
+    def _layer_labels(self) -> list[tuple[str, nn.Module]]:
+        # the graph's Keras names (the attribute may carry a suffix, see _attribute_for)
+        return [(label, self._modules[attr])
+                for label, attr in self.__dict__.get("_layer_attributes", {}).items()]
 
     def _build_graph(self) -> tuple[Any, Any]:
         # a copy or an unpickled model: run the graph again on new Inputs like the original's

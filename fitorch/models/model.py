@@ -21,8 +21,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from fitorch.layers.base import (Layer, add_loss, keras_to_storage, keras_weight_entries,
-                                 module_losses, yields_to_attribute)
+from fitorch.layers.base import (KerasWeights, Layer, add_loss, keras_to_storage,
+                                 keras_weight_entries, module_losses, yields_to_attribute)
 from fitorch.layers.call_context import with_training_default
 from fitorch.torch_utils import module_device
 from fitorch.training.compile_config import CompileConfig
@@ -55,7 +55,7 @@ def _wrapper_class(module_cls: type) -> type:
         "__qualname__": module_cls.__qualname__, "_fitorch_wrapped": True})
 
 
-class Model(nn.Module):
+class Model(KerasWeights, nn.Module):
     """A ``torch.nn.Module`` with the Keras training API.
 
     ``Model(net)`` wraps an existing module (sharing its parameters and attributes),
@@ -362,26 +362,16 @@ class Model(nn.Module):
                 raise ValueError(f"get_layer: index={index!r} is out of range for "
                                  f"{len(layers)} layers")
             return layers[index]
-        names = [_layer_name(attr, layer) for attr, layer in self._modules.items()]
-        for label, layer in zip(names, layers):
+        labelled = self._layer_labels()
+        for label, layer in labelled:
             if label == name:
                 return layer
-        raise ValueError(f"get_layer: no layer named {name!r}; layers are {names}")
+        raise ValueError(f"get_layer: no layer named {name!r}; layers are "
+                         f"{[label for label, _ in labelled]}")
 
-    @yields_to_attribute
-    def weights(self) -> list[torch.Tensor]:
-        """Every weight in Keras order (each layer's trainable, then non-trainable ones)."""
-        return [t for _, t, _ in keras_weight_entries(self)]
-
-    @yields_to_attribute
-    def trainable_weights(self) -> list[torch.Tensor]:
-        """The weights the optimizer trains (parameters with ``requires_grad``)."""
-        return [w for w in self.weights if isinstance(w, nn.Parameter) and w.requires_grad]
-
-    @yields_to_attribute
-    def non_trainable_weights(self) -> list[torch.Tensor]:
-        """Frozen parameters and buffers (e.g. BatchNormalization's moving statistics)."""
-        return [w for w in self.weights if not (isinstance(w, nn.Parameter) and w.requires_grad)]
+    def _layer_labels(self) -> list[tuple[str, nn.Module]]:
+        """(Keras name, layer) for ``get_layer``: ``layer.name``, else the attribute name."""
+        return [(_layer_name(attr, layer), layer) for attr, layer in self._modules.items()]
 
     @property
     def trainable(self) -> bool:
