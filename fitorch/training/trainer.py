@@ -228,7 +228,9 @@ class Trainer:
                 scaled = scaled * scale
             scaler = config.precision.scaler
             if not scaled.requires_grad and _frozen(model):
-                pass  # model.trainable = False after compile: the loss is computed, nothing moves
+                # model.trainable = False after compile: the loss is computed, nothing moves
+                # (no optimizer step either: a GradScaler refuses a step without gradients)
+                window_end = False
             elif scaler is not None:
                 scaler.scale(scaled).backward()
             else:
