@@ -9,13 +9,16 @@ import importlib
 from typing import Any
 
 from fitorch import _import_hooks
+from fitorch._version import __version__
 
-__version__ = "0.1.0"
-
-# Keras's ``keras.models.load_model`` / ``save_model``: fitorch.saving registers them into
-# fitorch.models when imported; this makes sure it is, however fitorch.models is reached
-# (``ft.models``, ``import fitorch.models``, ``from fitorch.models import load_model``)
-_import_hooks.after_import("fitorch.models", lambda: importlib.import_module("fitorch.saving"))
+# Model.fit / summary / save and Keras's ``keras.models.load_model`` / ``save_model`` are
+# implemented in layers above fitorch.models (the trainer, summaries, saving), which register
+# them into it when imported (fitorch/models/providers.py); this makes sure they are, however
+# fitorch.models is reached (``ft.models``, ``import fitorch.models``, ``from fitorch.models
+# import load_model``)
+_import_hooks.after_import("fitorch.models", lambda: [
+    importlib.import_module(name)
+    for name in ("fitorch.training.trainer", "fitorch.summaries", "fitorch.saving")])
 
 # public name -> module that defines it
 _LAZY = {

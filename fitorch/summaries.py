@@ -21,6 +21,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from fitorch.models import providers
 from fitorch.torch_utils import module_device
 
 __all__ = ["summary", "model_summary", "count_weights", "ModuleSummary"]
@@ -601,3 +602,5 @@ def _render_module_summary(result: ModuleSummary) -> str:
               f"Estimated Total Size (MB): {result.estimated_total_size_mb:.6f}", rule]
     return "\n".join(lines) + "\n"
 
+
+providers.provide("model_summary", model_summary)  # Model.summary (models sit below this module)

@@ -1,4 +1,5 @@
-"""Small helpers on torch values used across layers: nested structures and a module's device.
+"""Small helpers on torch values used across layers: nested structures, a module's device, the
+module inside a wrapper.
 
 Lowest layer (next to ``backend``): imports torch only.
 """
@@ -10,7 +11,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-__all__ = ["map_structure", "leaves", "module_device"]
+__all__ = ["map_structure", "leaves", "module_device", "unwrap_module"]
 
 
 def map_structure(fn: Callable[[Any], Any], tree: Any) -> Any:
@@ -54,3 +55,15 @@ def module_device(module: nn.Module) -> torch.device | None:
     for tensor in module.buffers():
         return tensor.device
     return None
+
+
+def unwrap_module(module: nn.Module) -> nn.Module:
+    """The module a user wrote, out of ``DataParallel`` / ``DistributedDataParallel`` and
+    ``torch.compile`` wrappers (in any nesting), so state-dict keys carry no wrapper prefix."""
+    while True:
+        if isinstance(module, (nn.DataParallel, nn.parallel.DistributedDataParallel)):
+            module = module.module
+        elif isinstance(getattr(module, "_orig_mod", None), nn.Module):
+            module = module._orig_mod  # torch.compile's OptimizedModule
+        else:
+            return module

@@ -39,3 +39,13 @@ def test_models_load_model_is_keras_spelling_of_saving(tmp_path):
     ft.models.save_model(model, tmp_path / "m.fitorch")
     x = torch.randn(4, 3)
     torch.testing.assert_close(ft.models.load_model(tmp_path / "m.fitorch")(x), model(x))
+
+
+def test_version_is_pyproject_version():
+    import tomllib
+    from pathlib import Path
+
+    import fitorch as ft
+
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    assert ft.__version__ == tomllib.loads(pyproject.read_text())["project"]["version"]

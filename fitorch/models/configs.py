@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
-from fitorch.models.functional import Ref
+from fitorch.layers.base import Layer, deserialize, serialize
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A reference to output ``path`` of graph node number ``node``."""
+
+    node: int
+    path: tuple = ()
 
 
 def encode_value(value: Any, owner: str) -> Any:
@@ -207,6 +216,23 @@ def tensor_attribute(name: Any) -> str:
                      "attribute; refused")
 
 
+# The model classes (Model, Functional, Sequential) sit above this module: they use it to store
+# and rebuild their graphs, so they register here when defined instead of being imported.
+_model_classes: dict[str, type] = {}
+
+
+def register_model_class(cls: type) -> type:
+    """Record a fitorch model class by name (a class decorator), for ``serialize_module`` /
+    ``deserialize_module``."""
+    _model_classes[cls.__name__] = cls
+    return cls
+
+
+def model_class(name: str) -> type:
+    """The registered model class ``name`` (``"Model"``, ``"Functional"``, ``"Sequential"``)."""
+    return _model_classes[name]
+
+
 # Plain torch modules (and registered classes) inside a fitorch model are described by the saving
 # layer, which registers itself here: imports point down, so this module never imports it.
 _module_codec: tuple[Callable, Callable, Callable] | None = None
@@ -224,12 +250,9 @@ def set_module_codec(describe: Callable[[nn.Module], dict],
 
 def serialize_module(module: nn.Module) -> dict[str, Any]:
     """``{"class_name", "config"}`` of a fitorch layer or a fitorch model (Functional, Sequential)."""
-    from fitorch.layers.base import Layer, serialize
-
     if isinstance(module, Layer):
         return serialize(module)
-    from fitorch.models.model import Model
-    if isinstance(module, Model) and hasattr(module, "get_config") and hasattr(
+    if isinstance(module, _model_classes["Model"]) and hasattr(module, "get_config") and hasattr(
             type(module), "from_config"):
         base = next(c for c in type(module).__mro__ if not c.__dict__.get("_fitorch_generated"))
         return {"class_name": base.__name__, "config": module.get_config()}
@@ -241,14 +264,9 @@ def serialize_module(module: nn.Module) -> dict[str, Any]:
 def deserialize_module(entry: dict[str, Any], custom_objects: dict[str, type] | None = None
                        ) -> nn.Module:
     """Rebuild what ``serialize_module`` stored."""
-    from fitorch.layers.base import deserialize
-
     if _module_codec is not None and _module_codec[2](entry):
         return _module_codec[1](entry, custom_objects)
     name = entry.get("class_name")
     if name in ("Functional", "Sequential") and not (custom_objects or {}).get(name):
-        from fitorch.models.functional import Functional
-        from fitorch.models.sequential import Sequential
-        cls = Functional if name == "Functional" else Sequential
-        return cls.from_config(entry["config"], custom_objects=custom_objects)
+        return _model_classes[name].from_config(entry["config"], custom_objects=custom_objects)
     return deserialize({"class_name": name, "config": entry["config"]}, custom_objects)

@@ -23,19 +23,12 @@ import torch
 from torch import nn
 
 from fitorch.layers.call_context import run_in_mode
+from fitorch.models.configs import Ref, register_model_class
 from fitorch.models.model import Model
 from fitorch.models.symbolic import (GraphIO, Input, KerasTensor, Node, is_keras_tensor, leaves,
                                      map_structure, module_name, set_module_name)
 
 __all__ = ["Functional", "Input", "KerasTensor", "is_keras_tensor"]
-
-
-@dataclass(frozen=True)
-class Ref:
-    """A reference to output ``path`` of graph node number ``node``."""
-
-    node: int
-    path: tuple = ()
 
 
 @dataclass
@@ -152,6 +145,7 @@ def _visit(tensor: KerasTensor, consumer: str, input_nodes: set, inputs: list, s
     order.append(node)
 
 
+@register_model_class
 class Functional(GraphIO, Model):
     """A model built from symbolic tensors: ``ft.Model(inputs, outputs, name=None)``.
 

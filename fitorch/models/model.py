@@ -24,13 +24,16 @@ from torch import nn
 from fitorch.layers.base import (KerasWeights, Layer, add_loss, keras_to_storage,
                                  keras_weight_entries, module_losses, yields_to_attribute)
 from fitorch.layers.call_context import with_training_default
+from fitorch.models import providers
+from fitorch.models.configs import model_class, register_model_class
+from fitorch.models.symbolic import KerasTensor
 from fitorch.torch_utils import module_device
 from fitorch.training.compile_config import CompileConfig
+from fitorch.training.data import dummy_forward
+from fitorch.training.sharding import full_state_dict, load_full_state_dict
 
 
 def _is_symbolic(value: Any) -> bool:
-    from fitorch.models.functional import KerasTensor  # deferred: functional imports this module
-
     if isinstance(value, KerasTensor):
         return True
     if isinstance(value, (list, tuple)):
@@ -38,6 +41,11 @@ def _is_symbolic(value: Any) -> bool:
     if isinstance(value, dict):
         return bool(value) and all(_is_symbolic(v) for v in value.values())
     return False
+
+
+def _trainer(model: Model) -> Any:
+    # the loops live in fitorch.training.trainer, a layer above; it registers its Trainer
+    return providers.provided("Trainer")(model)
 
 
 @functools.lru_cache(maxsize=None)
@@ -55,6 +63,7 @@ def _wrapper_class(module_cls: type) -> type:
         "__qualname__": module_cls.__qualname__, "_fitorch_wrapped": True})
 
 
+@register_model_class
 class Model(KerasWeights, nn.Module):
     """A ``torch.nn.Module`` with the Keras training API.
 
@@ -69,9 +78,7 @@ class Model(KerasWeights, nn.Module):
         if cls is not Model:
             return super().__new__(cls)
         if "inputs" in kwargs or (args and _is_symbolic(args[0])):
-            from fitorch.models.functional import Functional
-
-            return super().__new__(Functional)
+            return super().__new__(model_class("Functional"))
         if len(args) == 1 and not kwargs and isinstance(args[0], nn.Module):
             net = args[0]
             wrapped = super().__new__(_wrapper_class(type(net)))
@@ -127,8 +134,6 @@ class Model(KerasWeights, nn.Module):
         self.__dict__["_built"] = True
         self.__dict__["_build_input_shape"] = input_shape
         if input_shape is not None:
-            from fitorch.training.data import dummy_forward
-
             dummy_forward(self, input_shape)
 
     # ------------------------------------------------------------------ training state
@@ -274,9 +279,7 @@ class Model(KerasWeights, nn.Module):
         from the start of that epoch. In-memory data is checked before anything changes (see
         docs/training.md); ``check_finite=False`` skips its NaN/inf scan.
         """
-        from fitorch.training.trainer import Trainer
-
-        return Trainer(self).fit(
+        return _trainer(self).fit(
             x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
             validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
             class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
@@ -296,9 +299,7 @@ class Model(KerasWeights, nn.Module):
         return_dict: bool = False,
     ) -> Any:
         """Loss and metrics over a dataset: a float (loss only), a list, or a dict."""
-        from fitorch.training.trainer import Trainer
-
-        return Trainer(self).evaluate(
+        return _trainer(self).evaluate(
             x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
             steps=steps, callbacks=callbacks, return_dict=return_dict)
 
@@ -311,34 +312,26 @@ class Model(KerasWeights, nn.Module):
         callbacks: list | None = None,
     ) -> Any:
         """Outputs for ``x``, batch by batch, returned on the CPU (tensors, tuple or dict)."""
-        from fitorch.training.trainer import Trainer
-
-        return Trainer(self).predict(x, batch_size=batch_size, verbose=verbose, steps=steps,
-                                     callbacks=callbacks)
+        return _trainer(self).predict(x, batch_size=batch_size, verbose=verbose, steps=steps,
+                                      callbacks=callbacks)
 
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
                        class_weight: dict | None = None, reset_metrics: bool = True,
                        return_dict: bool = False) -> Any:
         """One gradient step on one batch; returns that batch's loss and metrics."""
-        from fitorch.training.trainer import Trainer
-
-        return Trainer(self).train_on_batch(x, y, sample_weight=sample_weight,
-                                            class_weight=class_weight,
-                                            reset_metrics=reset_metrics, return_dict=return_dict)
+        return _trainer(self).train_on_batch(x, y, sample_weight=sample_weight,
+                                             class_weight=class_weight,
+                                             reset_metrics=reset_metrics, return_dict=return_dict)
 
     def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
                       reset_metrics: bool = True, return_dict: bool = False) -> Any:
         """Loss and metrics on one batch, without training."""
-        from fitorch.training.trainer import Trainer
-
-        return Trainer(self).test_on_batch(x, y, sample_weight=sample_weight,
-                                           reset_metrics=reset_metrics, return_dict=return_dict)
+        return _trainer(self).test_on_batch(x, y, sample_weight=sample_weight,
+                                            reset_metrics=reset_metrics, return_dict=return_dict)
 
     def predict_on_batch(self, x: Any) -> Any:
         """Outputs for one batch, on the CPU."""
-        from fitorch.training.trainer import Trainer
-
-        return Trainer(self).predict_on_batch(x)
+        return _trainer(self).predict_on_batch(x)
 
     def reset_metrics(self) -> None:
         """Reset the loss and metric accumulators of training and evaluation."""
@@ -409,9 +402,7 @@ class Model(KerasWeights, nn.Module):
     # ------------------------------------------------------------------ inspection and files
     def summary(self, *args: Any, **kwargs: Any) -> Any:
         """Print the Keras summary table (layers, output shapes, parameter counts)."""
-        from fitorch.summaries import model_summary
-
-        return model_summary(self, *args, **kwargs)
+        return providers.provided("model_summary")(self, *args, **kwargs)
 
     def count_params(self) -> int:
         """Number of parameters, shared ones counted once."""
@@ -422,27 +413,22 @@ class Model(KerasWeights, nn.Module):
         """Rebuild a model from ``get_config()``: ``Model.from_config`` builds a functional
         graph model; a subclass is constructed as ``cls(**config)``."""
         if cls is Model:
-            from fitorch.models.functional import Functional
-
-            return Functional.from_config(config, custom_objects=custom_objects)
+            return model_class("Functional").from_config(config, custom_objects=custom_objects)
         return cls(**config)
 
     def save(self, filepath: str, overwrite: bool = False, **kwargs: Any) -> None:
         """Write the model (architecture, weights, compile state) to one ``.fitorch`` file."""
-        from fitorch.saving import save_model
-
+        save_model = providers.provided("save_model")
         save_model(self, filepath, overwrite=overwrite, **kwargs)
 
     def save_weights(self, filepath: str, overwrite: bool = True) -> None:
         """Write weights and buffers to a ``.safetensors`` file (atomically)."""
-        from fitorch.saving import save_weights
-
+        save_weights = providers.provided("save_weights")
         save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath: str, strict: bool = True) -> Any:
         """Load weights from ``.safetensors`` (or a plain state_dict, loaded weights-only)."""
-        from fitorch.saving import load_weights
-
+        load_weights = providers.provided("load_weights")
         return load_weights(self, filepath, strict=strict)
 
     def get_weights(self) -> list:
@@ -450,8 +436,6 @@ class Model(KerasWeights, nn.Module):
         layout (so ``model.get_weights()`` is the concatenation of its layers' ``get_weights()``,
         and Keras's arrays load as they are), torch modules as torch stores them. Whole tensors,
         also under FSDP (every process must call it then)."""
-        from fitorch.training.sharding import full_state_dict
-
         state = full_state_dict(self, rank0_only=False)
         return [to_keras(state[name].detach()).cpu().numpy()
                 for name, _, to_keras in keras_weight_entries(self)]
@@ -459,8 +443,6 @@ class Model(KerasWeights, nn.Module):
     def set_weights(self, weights: list) -> None:
         """Set every weight from a list in ``get_weights`` order and layout (shapes are checked
         for all of them before anything is written)."""
-        from fitorch.training.sharding import load_full_state_dict
-
         converted = keras_to_storage(self, keras_weight_entries(self), weights)
         load_full_state_dict(self, {name: value for name, _, value in converted})
 

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from fitorch.layers.call_context import run_in_mode
+from fitorch.models.configs import register_model_class
 from fitorch.models.model import Model
 from fitorch.models.symbolic import GraphIO, Input, KerasTensor
 
@@ -37,6 +38,7 @@ def _input_dtype(module: nn.Module) -> torch.dtype:
     return backend.floatx_dtype()
 
 
+@register_model_class
 class Sequential(GraphIO, Model, nn.Sequential):
     """A linear stack of layers: ``nn.Sequential`` plus Keras's ``add``, ``pop`` and ``build``.
 

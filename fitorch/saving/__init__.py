@@ -15,12 +15,15 @@ __all__ = ["atomic_write", "save_weights", "load_weights", "unwrap_module", "sav
 
 
 def _register_in_models() -> None:
-    # Keras spells these keras.models.load_model / save_model; models sits below saving, so
-    # saving adds them there (a downward import) instead of models importing saving
+    # Keras spells these keras.models.load_model / save_model, and Model.save & co. call them;
+    # models sit below saving, so saving registers them there instead of models importing saving
     import fitorch.models as models
+    from fitorch.models import providers
 
     models.load_model = load_model
     models.save_model = save_model
+    for implementation in (save_model, save_weights, load_weights):
+        providers.provide(implementation.__name__, implementation)
 
 
 _register_in_models()

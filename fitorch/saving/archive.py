@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 
+from fitorch._version import __version__
 from fitorch.saving.atomic import atomic_write
 
 __all__ = ["FORMAT_VERSION", "METADATA_MEMBER", "WEIGHTS_MEMBER", "write_archive",
@@ -160,10 +161,8 @@ def metadata(fmt: str) -> dict[str, Any]:
     """``metadata.json`` of a new archive of format ``fmt``."""
     import platform
 
-    import fitorch
-
     return {"format": fmt, "format_version": FORMAT_VERSION,
-            "fitorch_version": fitorch.__version__, "torch_version": torch.__version__,
+            "fitorch_version": __version__, "torch_version": torch.__version__,
             "python_version": platform.python_version(),
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from torch import nn
 
+from fitorch._version import __version__
 from fitorch.saving import archive
 from fitorch.saving.atomic import atomic_write, require_folder
 from fitorch.saving.keras_config import compile_from_keras, compile_to_keras
@@ -24,7 +25,7 @@ from fitorch.saving.keras_graph import model_from_keras, model_to_keras
 from fitorch.saving.keras_h5 import open_checked, read_attr
 from fitorch.saving.keras_weights import (read_keras3_weights, read_legacy_weights,
                                           write_keras3_weights)
-from fitorch.saving.weights import unwrap_module
+from fitorch.torch_utils import unwrap_module
 from fitorch.training.engine import is_main_process
 
 __all__ = ["KERAS_SUFFIX", "KERAS_WEIGHTS_SUFFIX", "LEGACY_H5_SUFFIX", "save_keras_model",
@@ -214,9 +215,7 @@ def save_keras_model(model: nn.Module, path: str, overwrite: bool = False,
     weights = _weights_bytes(plan, model, "save_model", path)
     if not is_main_process():
         return
-    import fitorch
-
-    metadata = {"keras_version": "3.0.0", "fitorch_version": fitorch.__version__,
+    metadata = {"keras_version": "3.0.0", "fitorch_version": __version__,
                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
     with atomic_write(path, "wb") as f:
         with zipfile.ZipFile(f, "w") as zf:

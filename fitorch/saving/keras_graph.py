@@ -237,7 +237,7 @@ def _keras_history(ref: Any, calls: dict) -> list:
 
 
 def _functional_to_keras(model: Any) -> tuple[dict, Plan]:
-    from fitorch.models.functional import Ref
+    from fitorch.models.configs import Ref
     from fitorch.models.symbolic import map_structure
 
     nodes = model.graph_nodes
@@ -306,7 +306,7 @@ def _keras_operation_order(model: Any, calls: dict[int, tuple[str, int]]) -> lis
     """The order of Keras's ``model.layers`` for this graph: Keras's own ``map_graph`` (deepest
     first, ties by first visit in a depth-first walk from the outputs). The weights file numbers
     layers of one class in this order, so it must match exactly."""
-    from fitorch.models.functional import Ref
+    from fitorch.models.configs import Ref
     from fitorch.models.symbolic import leaves
 
     nodes = model.graph_nodes

@@ -305,7 +305,7 @@ def check_config_safe(config: Any, source: str) -> None:
 
 def _check_node(node: Any, number: int, source: str) -> None:
     from fitorch.models.configs import tensor_attribute, tensor_method
-    from fitorch.models.functional import Ref
+    from fitorch.models.configs import Ref
 
     if not isinstance(node, dict):
         raise ValueError(f"{source}: config.json: graph node {number} ({node!r:.80}) is not a "

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from fitorch.saving.atomic import atomic_write, require_folder
+from fitorch.torch_utils import unwrap_module  # noqa: F401  (also fitorch.saving's)
 from fitorch.training.engine import is_main_process
 from fitorch.training.sharding import full_state_dict, load_full_state_dict
 
@@ -24,18 +25,6 @@ __all__ = ["unwrap_module", "save_weights", "load_weights", "WEIGHTS_SUFFIX", "s
 WEIGHTS_SUFFIX = ".safetensors"
 # safetensors metadata key holding {duplicate name: kept name} for tied (shared) tensors.
 _ALIASES_KEY = "fitorch.aliases"
-
-
-def unwrap_module(module: nn.Module) -> nn.Module:
-    """The module a user wrote, out of ``DataParallel`` / ``DistributedDataParallel`` and
-    ``torch.compile`` wrappers (in any nesting), so state-dict keys carry no wrapper prefix."""
-    while True:
-        if isinstance(module, (nn.DataParallel, nn.parallel.DistributedDataParallel)):
-            module = module.module
-        elif isinstance(getattr(module, "_orig_mod", None), nn.Module):
-            module = module._orig_mod  # torch.compile's OptimizedModule
-        else:
-            return module
 
 
 def _check_module(module: Any, who: str) -> nn.Module:

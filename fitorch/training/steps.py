@@ -14,7 +14,7 @@ from typing import Any
 
 from torch import nn
 
-from fitorch.callbacks import Callback
+from fitorch.callbacks.callback import Callback
 
 
 def as_compiled_model(model: nn.Module) -> Any:

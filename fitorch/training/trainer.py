@@ -14,9 +14,12 @@ from typing import Any
 
 import torch
 
-from fitorch.callbacks import BatchLogs, Callback, CallbackList, History
+from fitorch.callbacks.callback import Callback
+from fitorch.callbacks.callback_list import BatchLogs, CallbackList
+from fitorch.callbacks.history import History
 from fitorch.callbacks.progbar import resolve_verbose
 from fitorch.layers.base import LOSS_ADDERS
+from fitorch.models import providers
 from fitorch.training import data as data_lib
 from fitorch.training import input_checks, usage
 from fitorch.training.compile_utils import LossTracker, flat_targets, output_structure
@@ -611,7 +614,7 @@ class Trainer:
     # ------------------------------------------------------------------ helpers
     def _callback_list(self, callbacks: list[Callback], verbose: int, history: History | None,
                        params: dict) -> CallbackList:
-        from fitorch.callbacks import ProgressBar
+        from fitorch.callbacks.progbar import ProgressBar
 
         extra: list[Callback] = []
         if verbose and not any(isinstance(c, ProgressBar) for c in callbacks):
@@ -824,3 +827,6 @@ def _check_callbacks(callbacks: Any) -> list[Callback]:
 
 __all__ = ["Trainer", "NonFiniteLossError", "FitState", "call_model", "ClassWeigher",
            "capture_rng_states", "restore_rng_states"]
+
+
+providers.provide("Trainer", Trainer)  # behind Model.fit & co. (models sit below this module)
