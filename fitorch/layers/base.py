@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from fitorch import backend
+from fitorch.layers.call_context import with_training_default
 from fitorch.torch_utils import module_device
 
 Shape = tuple  # a shape with ``None`` for unknown dimensions, batch first
@@ -139,7 +140,47 @@ def _build_pre_hook(layer: Layer, args: tuple, kwargs: dict) -> None:
     layer._build_from_call(args, kwargs)
 
 
-class Layer(nn.Module):
+class yields_to_attribute(property):
+    """A read-only ``property`` that gives way to a submodule, parameter, buffer or attribute of
+    the same name: a torch model that sets ``self.layers = nn.ModuleList(...)`` (or
+    ``self.weights = ...``) keeps reading its own value."""
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        if obj is not None:
+            name = self.fget.__name__
+            for store in ("_modules", "_parameters", "_buffers"):
+                found = obj.__dict__.get(store, {})
+                if name in found:
+                    return found[name]
+            if name in obj.__dict__:
+                return obj.__dict__[name]
+        return super().__get__(obj, objtype)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.fget.__name__] = value
+
+
+class KerasWeights:
+    """Keras's weight lists, for layers and models: the tensors themselves, in Keras's order
+    (see ``keras_weight_entries``). Each gives way to an attribute of the same name."""
+
+    @yields_to_attribute
+    def weights(self) -> list[torch.Tensor]:
+        """Every weight in Keras order (each layer's trainable, then non-trainable ones)."""
+        return [t for _, t, _ in keras_weight_entries(self)]
+
+    @yields_to_attribute
+    def trainable_weights(self) -> list[torch.Tensor]:
+        """The weights the optimizer trains (parameters with ``requires_grad``)."""
+        return [w for w in self.weights if isinstance(w, nn.Parameter) and w.requires_grad]
+
+    @yields_to_attribute
+    def non_trainable_weights(self) -> list[torch.Tensor]:
+        """Frozen parameters and buffers (e.g. BatchNormalization's moving statistics)."""
+        return [w for w in self.weights if not (isinstance(w, nn.Parameter) and w.requires_grad)]
+
+
+class Layer(KerasWeights, nn.Module):
     """Base class of all fitorch layers: a ``torch.nn.Module`` with Keras's layer protocol.
 
     Keyword arguments: ``name`` (default: snake-cased class name made unique, ``dense``,
@@ -167,6 +208,10 @@ class Layer(nn.Module):
             cls.forward = cls.__dict__["call"]
         elif "forward" in cls.__dict__ and "call" not in cls.__dict__:
             cls.call = cls.__dict__["forward"]
+        if "forward" in cls.__dict__:
+            # a call(inputs, training=None) gets the module's mode instead of None (inspected
+            # once here; classes without ``training`` keep forward = call)
+            cls.forward = with_training_default(cls.__dict__["forward"])
         if "build" in cls.__dict__:
             cls.build = _wrap_build(cls.__dict__["build"])
         if "_single_input" not in cls.__dict__ and cls.__module__.startswith("fitorch."):
@@ -409,39 +454,17 @@ class Layer(nn.Module):
         self._weight_constraints = [(new if n == old else n, c)
                                     for n, c in self._weight_constraints]
 
-    @property
-    def weights(self) -> list[torch.Tensor]:
-        """All weights in Keras order: own trainable, own non-trainable, then sublayers'."""
-        return [t for _, t, _ in self._keras_weight_entries()]
-
-    @property
-    def trainable_weights(self) -> list[torch.Tensor]:
-        """The weights that are ``nn.Parameter`` s with ``requires_grad``."""
-        return [w for w in self.weights if isinstance(w, nn.Parameter) and w.requires_grad]
-
-    @property
-    def non_trainable_weights(self) -> list[torch.Tensor]:
-        """Frozen parameters and buffers (e.g. BatchNormalization's moving statistics)."""
-        return [w for w in self.weights if not (isinstance(w, nn.Parameter) and w.requires_grad)]
-
     def _keras_weight_entries(self) -> list[tuple[str, torch.Tensor, Callable]]:
         """(name, stored tensor, to-Keras converter) for every weight, in Keras order."""
         own = [(n, getattr(self, n)) for n in self._weight_names]
         ordered = [e for e in own if isinstance(e[1], nn.Parameter)] + \
                   [e for e in own if not isinstance(e[1], nn.Parameter)]
         entries = [(n, t, self._keras_layout[n][1]) for n, t in ordered]
-        for child_name, child in self.named_children():
-            if isinstance(child, Layer):
-                entries += [(f"{child_name}.{n}", t, f) for n, t, f in
-                            child._keras_weight_entries()]
-            else:
-                entries += [(f"{child_name}.{n}", t, _identity) for n, t in
-                            child.state_dict(keep_vars=True).items()]
-        own_names = set(self._weight_names)
-        for n, t in self.named_parameters(recurse=False):
-            if n not in own_names:  # plain nn.Parameter attributes set by a subclass
-                entries.append((n, t, _identity))
-        return entries
+        # then the children's, then tensors a subclass registered itself (nn.Parameter
+        # attributes, register_buffer)
+        children = _children_weight_entries(self)
+        plain = _plain_tensors(self, set(self._weight_names))
+        return entries + children + [(n, t, _identity) for n, t in plain]
 
     def get_weights(self) -> list[np.ndarray]:
         """The weights as NumPy arrays in Keras's layout and order (as Keras's ``get_weights``)."""
@@ -453,29 +476,10 @@ class Layer(nn.Module):
         if not self._built:
             raise ValueError(f"{describe(self)}: set_weights called before the layer is built; "
                              "call it on data or use maybe_build(input_shape) first")
-        if len(weights) != len(entries):
-            raise ValueError(f"{describe(self)}: set_weights expects {len(entries)} arrays "
-                             f"({[n for n, _, _ in entries]}), got {len(weights)}")
-        converted = []
-        for (name, tensor, to_keras), value in zip(entries, weights):
-            value = torch.as_tensor(np.asarray(value), dtype=tensor.dtype)
-            expected = tuple(to_keras(tensor.detach()).shape)
-            if tuple(value.shape) != expected:
-                raise ValueError(f"{describe(self)}: weight {name!r} expects Keras shape "
-                                 f"{expected}, got {tuple(value.shape)}")
-            converted.append((tensor, self._storage_converter(name)(value)))
+        converted = keras_to_storage(self, entries, weights)
         with torch.no_grad():
-            for tensor, value in converted:
+            for _, tensor, value in converted:
                 tensor.copy_(value.to(tensor.device))
-
-    def _storage_converter(self, dotted_name: str) -> Callable:
-        owner: nn.Module = self
-        *path, leaf = dotted_name.split(".")
-        for part in path:
-            owner = getattr(owner, part)
-        if isinstance(owner, Layer) and leaf in owner._keras_layout:
-            return owner._keras_layout[leaf][0]
-        return _identity
 
     def count_params(self) -> int:
         """Number of scalars in all weights (parameters and persistent buffers), as Keras counts."""
@@ -484,15 +488,31 @@ class Layer(nn.Module):
                              "call it on data or use maybe_build(input_shape) first")
         return sum(t.numel() for t in self.state_dict().values())
 
-    # ---- regularization -----------------------------------------------------------------
+    # ---- symbolic calls -----------------------------------------------------------------
+    @yields_to_attribute
+    def input(self) -> Any:
+        """The symbolic input of the layer's first call on ``ft.Input`` tensors that is still
+        held (by a model or a variable), as Keras's ``layer.input``."""
+        return symbolic_call(self, "input")[0]
+
+    @yields_to_attribute
+    def output(self) -> Any:
+        """The symbolic output of that call: ``ft.Model(m.inputs, [l.output for l in m.layers])``
+        extracts a graph model's intermediate outputs."""
+        return symbolic_call(self, "output")[1]
+
+    # ---- regularization and added losses -----------------------------------------------
+    def add_loss(self, loss: Any) -> None:
+        """Add a loss term (a tensor, or a list of them) from inside ``call``, as in Keras: it
+        joins ``losses`` and, summed, the loss ``fit`` minimizes (and ``evaluate`` reports).
+        The terms of a call replace those of the layer's previous call."""
+        add_loss(self, loss)
+
     @property
     def losses(self) -> list[torch.Tensor]:
-        """Regularization penalties of this layer and its sublayers (fresh tensors each access)."""
-        losses = []
-        for module in self.modules():
-            if isinstance(module, Layer):
-                losses += module._own_losses()
-        return losses
+        """The ``add_loss`` terms of the latest call and the regularization penalties (weight
+        and activity) of this layer and its sublayers (penalties are fresh tensors each access)."""
+        return module_losses(self)
 
     def _own_losses(self) -> list[torch.Tensor]:
         losses = [reg(getattr(self, name)) for name, reg in self._weight_regularizers]
@@ -574,6 +594,70 @@ def _wrap_build(build: Callable) -> Callable:
 
 # the base build gets the same wrapper, so a layer without its own build is checked and marked too
 Layer.build = _wrap_build(Layer.__dict__["build"])
+
+
+def keras_weight_entries(module: nn.Module) -> list[tuple[str, torch.Tensor, Callable]]:
+    """(``state_dict`` key, stored tensor, to-Keras converter) for every weight of any module.
+
+    A fitorch layer gives its own weights in Keras's order (trainable, then non-trainable) and
+    layout, then its children's; any other module gives its parameters and persistent buffers as
+    torch stores them, then its children's. So fitorch layers nested anywhere (in a torch
+    ``nn.Sequential``, a wrapped net, a model) always speak Keras's layout, and plain torch
+    modules keep torch's.
+    """
+    if isinstance(module, Layer):
+        return module._keras_weight_entries()
+    entries = [(n, t, _identity) for n, t in _plain_tensors(module, set())]
+    return entries + _children_weight_entries(module)
+
+
+def _plain_tensors(module: nn.Module, skip: set[str]) -> list[tuple[str, torch.Tensor]]:
+    """The module's own parameters and persistent buffers (``state_dict`` order), less ``skip``."""
+    params = list(module.named_parameters(recurse=False))
+    buffers = [(n, t) for n, t in module.named_buffers(recurse=False)
+               if n not in module._non_persistent_buffers_set]
+    return [(n, t) for n, t in params + buffers if n not in skip]
+
+
+def _children_weight_entries(module: nn.Module) -> list[tuple[str, torch.Tensor, Callable]]:
+    entries = []
+    for child_name, child in module._modules.items():  # as state_dict walks them (shared too)
+        if child is None:
+            continue
+        entries += [(f"{child_name}.{n}", t, f) for n, t, f in keras_weight_entries(child)]
+    return entries
+
+
+def storage_converter(module: nn.Module, dotted_name: str) -> Callable:
+    """The Keras-to-storage converter of the weight ``dotted_name`` (a ``state_dict`` key) of
+    ``module``: the owning layer's layout, or the identity for torch modules."""
+    owner: nn.Module = module
+    *path, leaf = dotted_name.split(".")
+    for part in path:
+        owner = getattr(owner, part)
+    if isinstance(owner, Layer) and leaf in owner._keras_layout:
+        return owner._keras_layout[leaf][0]
+    return _identity
+
+
+def keras_to_storage(module: nn.Module, entries: list[tuple[str, torch.Tensor, Callable]],
+                     weights: Sequence[Any]) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
+    """``(name, stored tensor, value in storage layout)`` for ``weights`` given in Keras's layout
+    and the order of ``entries``; raises ``ValueError`` naming the weight on a wrong count or
+    shape (before anything is written)."""
+    if len(weights) != len(entries):
+        raise ValueError(f"{describe(module)}: set_weights expects {len(entries)} arrays "
+                         f"({[n for n, _, _ in entries]}), got {len(weights)}")
+    converted = []
+    for (name, tensor, to_keras), value in zip(entries, weights):
+        value = torch.as_tensor(np.asarray(value), dtype=tensor.dtype)
+        # the Keras shape of the whole weight (a sharded tensor reports its global shape)
+        expected = tuple(to_keras(torch.empty(tensor.shape, device="meta")).shape)
+        if tuple(value.shape) != expected:
+            raise ValueError(f"{describe(module)}: weight {name!r} expects Keras shape "
+                             f"{expected}, got {tuple(value.shape)}")
+        converted.append((name, tensor, storage_converter(module, name)(value)))
+    return converted
 
 
 def _activity_hook(layer: Layer, args: tuple, output: Any) -> None:
@@ -665,18 +749,81 @@ def deserialize(config: dict[str, Any], custom_objects: dict[str, type] | None =
     return cls.from_config(dict(config["config"]))
 
 
-def regularization_losses(module: nn.Module) -> torch.Tensor | None:
-    """Sum of every regularization penalty in ``module`` (weight and activity), or ``None``.
+def symbolic_call(module: nn.Module, what: str) -> tuple[Any, Any]:
+    """``(input, output)`` of ``module``'s first recorded symbolic call whose tensors are still
+    alive (the models layer records each call as a callable in ``_symbolic_calls``)."""
+    calls = module.__dict__.get("_symbolic_calls", ())
+    for resolve in calls:
+        found = resolve()
+        if found is not None:
+            return found
+    raise ValueError(f"{describe(module)} has no {what}: it was never called on symbolic tensors "
+                     "(ft.Input) that are still held. A Sequential's layers get theirs when "
+                     "model.inputs / model.outputs is read (it needs a known input shape); a "
+                     "subclassed model's layers have none, as in Keras")
 
-    ``None`` means the model has no regularizers at all, so a trainer can check once and skip the
-    call on every step.
-    """
-    total = None
+
+class Transient(list):
+    """A list kept on a module that belongs to its latest call (``add_loss`` terms, symbolic
+    tensors): a copy or a pickle of the module starts with an empty one."""
+
+    def __deepcopy__(self, memo: dict) -> Transient:
+        return Transient()
+
+    def __reduce__(self) -> tuple:
+        return (Transient, ())
+
+
+# How many modules have called add_loss so far. A trainer that scanned a model for loss terms
+# scans again when this grows (a layer may add losses only in training, or only later).
+LOSS_ADDERS = [0]
+
+
+def add_loss(module: nn.Module, loss: Any) -> None:
+    """Record ``loss`` (a tensor or a list/tuple of tensors) as a loss term of ``module``'s
+    current call; the module's next call starts a fresh list (a forward pre-hook, put only on
+    modules that call ``add_loss``, clears it)."""
+    values = list(loss) if isinstance(loss, (list, tuple)) else [loss]
+    for value in values:
+        if not isinstance(value, torch.Tensor):
+            raise ValueError(f"{describe(module)}: add_loss takes a tensor (or a list of "
+                             f"tensors) computed in call(); got {type(value).__name__} "
+                             f"{value!r}")
+    store = module.__dict__.get("_added_losses")
+    if store is None:
+        store = module.__dict__["_added_losses"] = Transient()
+        module.register_forward_pre_hook(_clear_added_losses)
+        LOSS_ADDERS[0] += 1
+    store.extend(values)
+
+
+def _clear_added_losses(module: nn.Module, args: tuple) -> None:
+    module.__dict__["_added_losses"].clear()
+
+
+def module_losses(module: nn.Module) -> list[torch.Tensor]:
+    """Every loss term of ``module`` and its submodules: ``add_loss`` terms of their latest
+    calls, weight and activity regularization penalties (Keras's ``model.losses``)."""
+    losses: list[torch.Tensor] = []
     for sub in module.modules():
-        if isinstance(sub, Layer) and (sub._weight_regularizers or sub._activity_losses):
-            for loss in sub._own_losses():
-                total = loss if total is None else total + loss
-    return total
+        losses += sub.__dict__.get("_added_losses", ())
+        if isinstance(sub, Layer):
+            losses += sub._own_losses()
+    return losses
+
+
+def regularization_losses(module: nn.Module) -> torch.Tensor | None:
+    """The sum of every loss term in ``module`` (``add_loss`` terms, weight and activity
+    penalties; each term summed to a scalar, as Keras does), or ``None`` when the model has no
+    regularizers and nothing in it ever called ``add_loss``, so a trainer can check once and
+    skip the call on every step. A model whose adders added nothing this call gives zero."""
+    if not any("_added_losses" in sub.__dict__ or (isinstance(sub, Layer) and (
+            sub._weight_regularizers or sub._activity_losses)) for sub in module.modules()):
+        return None
+    floatx = backend.floatx_dtype()
+    # a 0-d CPU zero adds to tensors on any device
+    return sum((loss.sum() if loss.is_floating_point() else loss.to(floatx).sum()
+                for loss in module_losses(module)), torch.zeros(()))
 
 
 def weight_constraints(module: nn.Module) -> list[tuple[torch.Tensor, Callable, Callable,

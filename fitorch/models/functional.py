@@ -23,10 +23,11 @@ import torch
 from torch import nn
 
 from fitorch.layers.base import Layer
+from fitorch.layers.call_context import run_in_mode
 from fitorch.layers.masking import mask_at, may_create_mask, output_mask, takes_mask
 from fitorch.models.configs import Ref, register_model_class
 from fitorch.models.model import Model
-from fitorch.models.symbolic import (Input, KerasTensor, Node, is_keras_tensor, leaves,
+from fitorch.models.symbolic import (GraphIO, Input, KerasTensor, Node, is_keras_tensor, leaves,
                                      map_structure, module_name, set_module_name)
 
 __all__ = ["Functional", "Input", "KerasTensor", "is_keras_tensor"]
@@ -147,7 +148,7 @@ def _visit(tensor: KerasTensor, consumer: str, input_nodes: set, inputs: list, s
 
 
 @register_model_class
-class Functional(Model):
+class Functional(GraphIO, Model):
     """A model built from symbolic tensors: ``ft.Model(inputs, outputs, name=None)``.
 
     ``inputs``/``outputs`` may be one symbolic tensor, a list/tuple or a dict of them. The model is
@@ -192,8 +193,9 @@ class Functional(Model):
         self._spec = self._make_spec(nodes, input_list, input_structure, output_structure,
                                      attributes)
         if not trainable:
-            self.requires_grad_(False)
+            self.trainable = False
         self._install_forward()
+        self._hold_graph(inputs, outputs)  # model.inputs are the tensors it was built from
 
     # ---- graph spec ------------------------------------------------------------------------
     def _attribute_for(self, label: str) -> str:
@@ -278,19 +280,23 @@ class Functional(Model):
         """The layers (distinct modules) in the order the graph first calls them."""
         return list(self._modules.values())
 
-    def get_layer(self, name: str | None = None, index: int | None = None) -> nn.Module:
-        """A layer by Keras name or by position in ``layers``."""
-        layers = self.layers
-        if index is not None:
-            if not isinstance(index, int) or not -len(layers) <= index < len(layers):
-                raise ValueError(f"get_layer: index={index!r} is out of range for "
-                                 f"{len(layers)} layers")
-            return layers[index]
-        for label, attr in self._layer_attributes.items():
-            if label == name:
-                return self._modules[attr]
-        raise ValueError(f"get_layer: no layer named {name!r}; layers are "
-                         f"{list(self._layer_attributes)}")
+    def _layer_labels(self) -> list[tuple[str, nn.Module]]:
+        # the graph's Keras names (the attribute may carry a suffix, see _attribute_for)
+        return [(label, self._modules[attr])
+                for label, attr in self.__dict__.get("_layer_attributes", {}).items()]
+
+    def _build_graph(self) -> tuple[Any, Any]:
+        # a copy or an unpickled model: run the graph again on new Inputs like the original's
+        nodes = self._spec["nodes"]
+        fresh = {}
+        for i in self._spec["inputs"]:
+            _, shape, dtype = nodes[i].outputs[0]
+            fresh[i] = Input(shape=tuple(shape[1:]), dtype=dtype, name=nodes[i].name,
+                             batch_size=nodes[i].batch_size)
+        inputs = map_structure(lambda r: fresh[r.node] if isinstance(r, Ref) else r,
+                               self._spec["input_structure"])
+        # the forward itself, not the module call, so each layer's call is recorded
+        return inputs, type(self).forward(self, *[fresh[i] for i in self._spec["inputs"]])
 
     # ---- forward as generated source ---------------------------------------------------
     @property
@@ -311,9 +317,11 @@ class Functional(Model):
     def _generate_source(self) -> tuple[str, dict]:
         spec = self._spec
         nodes: list[GraphNode] = spec["nodes"]
+        # __name__ marks the generated forward as fitorch's own: it handles ``training`` itself
         namespace: dict[str, Any] = {"torch": torch, "_NOT_GIVEN": _NOT_GIVEN,
-                                     "_unpack_inputs": _unpack_inputs, "_tensor": _tensor}
-        used = set(namespace) | {"self"}
+                                     "_unpack_inputs": _unpack_inputs, "_tensor": _tensor,
+                                     "_run_in_mode": run_in_mode, "__name__": __name__}
+        used = set(namespace) | {"self", "training", "forward"}
         variables: dict[int, str] = {}
         constants: dict[int, str] = {}
 
@@ -391,7 +399,10 @@ class Functional(Model):
         for i in spec["inputs"]:
             variables[i] = _identifier(nodes[i].name, used)
             params.append(variables[i])
-        lines = []
+        # Keras's model(x, training=True): every layer runs in that mode for this call
+        lines = ["    if training is not None and bool(training) != self.training:",
+                 f"        return _run_in_mode(self, bool(training), forward, self, "
+                 f"{', '.join(params)})"]
         structured = not isinstance(spec["input_structure"], Ref)
         if len(params) > 1:
             signature = ", ".join([params[0]] + [f"{p}=_NOT_GIVEN" for p in params[1:]])
@@ -463,7 +474,7 @@ class Functional(Model):
         for position, name in reversed(mask_lines):  # no mask computed that nothing reads
             if not any(re.search(rf"\b{name}\b", line) for line in lines[position + 1:]):
                 del lines[position]
-        source = f"def forward(self, {signature}):\n" + "\n".join(lines) + "\n"
+        source = f"def forward(self, {signature}, training=None):\n" + "\n".join(lines) + "\n"
         return source, namespace
 
     def __reduce_ex__(self, protocol: Any) -> Any:

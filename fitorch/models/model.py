@@ -21,6 +21,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from fitorch.layers.base import (KerasWeights, Layer, add_loss, keras_to_storage,
+                                 keras_weight_entries, module_losses, yields_to_attribute)
+from fitorch.layers.call_context import with_training_default
 from fitorch.metrics import Metric
 from fitorch.models import providers
 from fitorch.models.configs import model_class, register_model_class
@@ -46,24 +49,6 @@ def _trainer(model: Model) -> Any:
     return providers.provided("Trainer")(model)
 
 
-class _KerasAttribute(property):
-    """A read-only property that gives way to an attribute, submodule or parameter of the same
-    name, so a torch model that sets ``self.metrics = nn.ModuleDict(...)`` keeps its own."""
-
-    def __get__(self, obj: Any, objtype: Any = None) -> Any:
-        if obj is not None:
-            name = self.fget.__name__
-            for store in ("_modules", "_parameters", "_buffers"):
-                if name in obj.__dict__.get(store, {}):
-                    return obj.__dict__[store][name]
-            if name in obj.__dict__:
-                return obj.__dict__[name]
-        return super().__get__(obj, objtype)
-
-    def __set__(self, obj: Any, value: Any) -> None:
-        obj.__dict__[self.fget.__name__] = value
-
-
 @functools.cache
 def _functional_subclass(cls: type) -> type:
     """``cls`` itself if it is already a graph model, else a subclass of ``cls`` and Functional
@@ -86,12 +71,12 @@ def _wrapper_class(module_cls: type) -> type:
 
     bases = (module_cls,) if issubclass(module_cls, Model) else (module_cls, Model)
     return type(module_cls.__name__, bases, {
-        "__init__": __init__, "__module__": module_cls.__module__,
+        "__init__": __init__, "forward": with_training_default(module_cls.forward), "__module__": module_cls.__module__,
         "__qualname__": module_cls.__qualname__, "_fitorch_wrapped": True})
 
 
 @register_model_class
-class Model(nn.Module):
+class Model(KerasWeights, nn.Module):
     """A ``torch.nn.Module`` with the Keras training API.
 
     ``Model(net)`` wraps an existing module (sharing its parameters and attributes),
@@ -134,6 +119,9 @@ class Model(nn.Module):
         # Keras subclasses define call(); make it the forward itself (no extra frame per step).
         if "call" in cls.__dict__ and "forward" not in cls.__dict__:
             cls.forward = cls.__dict__["call"]
+        if "forward" in cls.__dict__:
+            # call(x, training=None) gets True in fit, False in evaluate/predict (the mode)
+            cls.forward = with_training_default(cls.__dict__["forward"])
         if "build" in cls.__dict__ and not cls.__dict__.get("_fitorch_wrapped", False):
             cls._has_custom_build = True
 
@@ -415,7 +403,7 @@ class Model(nn.Module):
                 results[metric.name] = value
         return results
 
-    @_KerasAttribute
+    @yields_to_attribute
     def metrics(self) -> list[Metric]:
         """Keras's metric objects, the ones custom steps update and ``fit`` resets each epoch:
         once compiled, the ``"loss"`` tracker and the compiled metrics (one
@@ -439,6 +427,68 @@ class Model(nn.Module):
         """Keras 2's ``compiled_metrics``: ``update_state(y, y_pred, sample_weight=None)``
         updates the metrics given to ``compile``."""
         return self._config.keras.compiled_metrics
+
+    # ------------------------------------------------------------------ introspection
+    @yields_to_attribute
+    def layers(self) -> list[nn.Module]:
+        """The direct sublayers (submodules), in the order they were assigned."""
+        return list(self._modules.values())
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> nn.Module:
+        """A layer of ``layers`` by Keras name (``layer.name``, else its attribute name) or by
+        position; exactly one of ``name`` / ``index``."""
+        if (name is None) == (index is None):
+            raise ValueError(f"get_layer: give exactly one of name= or index=, got "
+                             f"name={name!r}, index={index!r}")
+        layers = self.layers
+        if index is not None:
+            if not isinstance(index, int) or not -len(layers) <= index < len(layers):
+                raise ValueError(f"get_layer: index={index!r} is out of range for "
+                                 f"{len(layers)} layers")
+            return layers[index]
+        labelled = self._layer_labels()
+        for label, layer in labelled:
+            if label == name:
+                return layer
+        raise ValueError(f"get_layer: no layer named {name!r}; layers are "
+                         f"{[label for label, _ in labelled]}")
+
+    def _layer_labels(self) -> list[tuple[str, nn.Module]]:
+        """(Keras name, layer) for ``get_layer``: ``layer.name``, else the attribute name."""
+        return [(_layer_name(attr, layer), layer) for attr, layer in self._modules.items()]
+
+    @property
+    def trainable(self) -> bool:
+        """``False`` freezes the model: no parameter gets a gradient (``fit`` leaves them
+        unchanged, also when set after ``compile``) and fitorch BatchNormalization layers run
+        in inference mode, as in Keras 3. ``True`` unfreezes everything."""
+        return self.__dict__.get("_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise ValueError(f"{type(self).__name__}: trainable={value!r} must be a bool")
+        self.__dict__["_trainable"] = value
+        for module in self.modules():
+            if isinstance(module, Layer):
+                module._trainable = value
+            elif isinstance(module, Model) and module is not self:
+                module.__dict__["_trainable"] = value
+        for param in self.parameters():
+            param.requires_grad_(value)
+
+    def add_loss(self, loss: Any) -> None:
+        """Add a loss term (a tensor or a list of them) from inside ``forward``/``call``, as in
+        Keras: ``fit`` minimizes the compiled loss plus every term (summed), and ``evaluate``
+        reports that total. A model that adds its own may be compiled without a loss (the Keras
+        VAE pattern: ``compile(optimizer="adam")`` then ``fit(x)``)."""
+        add_loss(self, loss)
+
+    @yields_to_attribute
+    def losses(self) -> list[torch.Tensor]:
+        """The loss terms of the latest call (``add_loss`` of the model and its layers) and the
+        regularization penalties (weight and activity), as Keras's ``model.losses``."""
+        return module_losses(self)
 
     # ------------------------------------------------------------------ inspection and files
     def summary(self, *args: Any, **kwargs: Any) -> Any:
@@ -473,24 +523,24 @@ class Model(nn.Module):
         return load_weights(self, filepath, strict=strict)
 
     def get_weights(self) -> list:
-        """The ``state_dict`` tensors as NumPy arrays, in order (whole, also under FSDP)."""
+        """Every weight as a NumPy array, in the order of ``weights``: fitorch layers in Keras's
+        layout (so ``model.get_weights()`` is the concatenation of its layers' ``get_weights()``,
+        and Keras's arrays load as they are), torch modules as torch stores them. Whole tensors,
+        also under FSDP (every process must call it then)."""
         state = full_state_dict(self, rank0_only=False)
-        return [t.detach().cpu().numpy() for t in state.values()]
+        return [to_keras(state[name].detach()).cpu().numpy()
+                for name, _, to_keras in keras_weight_entries(self)]
 
     def set_weights(self, weights: list) -> None:
-        """Set ``state_dict`` tensors from a list in ``get_weights`` order."""
-        state = self.state_dict()
-        if len(weights) != len(state):
-            raise ValueError(f"set_weights: got {len(weights)} arrays, the model has "
-                             f"{len(state)} tensors ({list(state)})")
-        new = {}
-        for (key, current), value in zip(state.items(), weights):
-            tensor = torch.as_tensor(value)
-            if tuple(tensor.shape) != tuple(current.shape):
-                raise ValueError(f"set_weights: {key} has shape {tuple(current.shape)}, "
-                                 f"got {tuple(tensor.shape)}")
-            new[key] = tensor
-        load_full_state_dict(self, new)
+        """Set every weight from a list in ``get_weights`` order and layout (shapes are checked
+        for all of them before anything is written)."""
+        converted = keras_to_storage(self, keras_weight_entries(self), weights)
+        load_full_state_dict(self, {name: value for name, _, value in converted})
+
+
+def _layer_name(attribute: str, layer: nn.Module) -> str:
+    name = getattr(layer, "name", None)
+    return name if isinstance(name, str) and name else attribute
 
 
 def _build_on_first_call(module: Model, args: tuple) -> None:

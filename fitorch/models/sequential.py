@@ -17,10 +17,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from fitorch.layers.call_context import run_in_mode
 from fitorch.layers.masking import call_with_mask, may_create_mask
 from fitorch.models.configs import register_model_class
 from fitorch.models.model import Model
-from fitorch.models.symbolic import Input, KerasTensor
+from fitorch.models.symbolic import GraphIO, Input, KerasTensor
 
 __all__ = ["Sequential"]
 
@@ -40,7 +41,7 @@ def _input_dtype(module: nn.Module) -> torch.dtype:
 
 
 @register_model_class
-class Sequential(Model, nn.Sequential):
+class Sequential(GraphIO, Model, nn.Sequential):
     """A linear stack of layers: ``nn.Sequential`` plus Keras's ``add``, ``pop`` and ``build``.
 
     ``Sequential(m1, m2)``, ``Sequential(OrderedDict(...))`` (torch) and ``Sequential([l1, l2])``
@@ -84,7 +85,14 @@ class Sequential(Model, nn.Sequential):
             else:
                 self.add_module(str(len(self._modules)) if key is None else key, item)
         if not trainable:
-            self.requires_grad_(False)
+            self.trainable = False
+
+    def forward(self, input: Any, training: bool | None = None) -> Any:
+        """Each layer in turn (``_run_layers``); an explicit ``training`` (Keras's
+        ``model(x, training=True)``) runs every layer in that mode for this call."""
+        if training is None or bool(training) == self.training:
+            return self._run_layers(input)
+        return run_in_mode(self, bool(training), Sequential._run_layers, self, input)
 
     def _run_layers(self, input: Any) -> Any:
         """Each layer on the previous one's output (torch's loop). When a layer can create a Keras
@@ -103,8 +111,6 @@ class Sequential(Model, nn.Sequential):
         for module in modules:
             input, mask = call_with_mask(module, input, mask)
         return input
-
-    forward = _run_layers
 
     # ---- Keras building ----------------------------------------------------------------
     def add(self, layer: nn.Module | KerasTensor, rebuild: bool = True) -> None:
@@ -227,6 +233,19 @@ class Sequential(Model, nn.Sequential):
         return self._infer(list(self), spec)[0]
 
     # ---- Keras accessors -------------------------------------------------------------------
+    def _graph_key(self) -> Any:
+        return (self._layer_ids(), self._input_spec)
+
+    def _build_graph(self) -> tuple[Any, Any]:
+        if self._input_spec is None:
+            raise ValueError(f"Sequential {self.name!r} has no inputs/outputs yet: its input "
+                             "shape is unknown; start it with ft.Input(shape=...) (or give the "
+                             "first layer input_shape=), or call build(input_shape)")
+        shape, dtype = self._input_spec
+        x = Input(batch_shape=tuple(shape), dtype=dtype)
+        # the forward itself, not the module call, so each layer's call is recorded
+        return x, type(self).forward(self, x)
+
     @property
     def layers(self) -> list[nn.Module]:
         """The layers in order."""

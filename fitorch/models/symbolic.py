@@ -40,6 +40,7 @@ from torch import nn
 from torch.nn.modules import module as _torch_module
 from torch.overrides import TorchFunctionMode
 
+from fitorch.layers.base import Transient, yields_to_attribute
 from fitorch.torch_utils import leaves, map_structure, module_device
 
 __all__ = ["KerasTensor", "Node", "Input", "is_keras_tensor"]
@@ -384,6 +385,45 @@ def _wrap_results(node: Node, results: list, base_name: str) -> Any:
     return _rebuild(first, (), by_path)
 
 
+def _remember_call(module: nn.Module, node: Node, output: Any) -> None:
+    """Let ``module.input`` / ``module.output`` (Keras's) find this call while its output
+    tensors live. Held weakly: the graph stays owned by whoever holds its tensors (a model, the
+    user's variables), and a module never keeps a graph alive by itself."""
+
+    tensors = [t for t in leaves(output) if isinstance(t, KerasTensor)]
+    refs = [weakref.ref(t) for t in tensors]
+    slots = {id(t): i for i, t in enumerate(tensors)}
+    template = map_structure(lambda v: _Slot(slots[id(v)]) if isinstance(v, KerasTensor) else v,
+                             output)
+
+    def resolve() -> tuple[Any, Any] | None:
+        alive = [ref() for ref in refs]
+        if any(t is None for t in alive):
+            return None
+        args = alive[0].node.args or tuple(alive[0].node.kwargs.values())
+        resume_recording()  # these tensors may be called on again, after real computation
+        return (args[0] if len(args) == 1 else list(args),
+                map_structure(lambda v: alive[v.index] if isinstance(v, _Slot) else v, template))
+
+    calls = module.__dict__.get("_symbolic_calls")
+    if calls is None:
+        calls = module.__dict__["_symbolic_calls"] = Transient()
+    calls[:] = [c for c in calls if c() is not None]  # forget calls whose graph is gone
+    calls.append(resolve)
+
+
+@dataclass(frozen=True)
+class _Slot:
+    index: int
+
+
+def resume_recording() -> None:
+    """Record module calls on ``KerasTensor`` s again: graph building stops at the first real
+    computation, and a model's held tensors (``model.inputs``, ``layer.output``) may be used
+    to build a new graph after that."""
+    _install_hooks()
+
+
 def _rebuild(tree: Any, path: tuple, by_path: dict) -> Any:
     # module level, not a closure: a recursive closure is a reference cycle that would keep every
     # KerasTensor (and the graph-building hooks) alive until the cyclic GC runs
@@ -606,7 +646,9 @@ def _post_hook(module: nn.Module, args: tuple, kwargs: dict, result: Any) -> Any
         results = [result] + _run_module(module, sym_args, kwargs,
                                          range(1, _runs((sym_args, kwargs))))
         node = Node("module", module, sym_args, dict(kwargs))
-        return _wrap_results(node, results, module_name(module))
+        output = _wrap_results(node, results, module_name(module))
+        _remember_call(module, node, output)
+        return output
     finally:
         _restore(saved)
         _state.depth -= 1
@@ -628,3 +670,55 @@ def _error_hook(module: nn.Module, args: tuple, result: Any) -> Any:
         _restore(saved)
         _state.depth -= 1
     return None
+
+
+# --------------------------------------------------------------------------- model inputs/outputs
+class GraphIO:
+    """Keras's ``model.inputs`` / ``outputs`` (flat lists of ``KerasTensor`` s) and ``input`` /
+    ``output`` (their structures) for models that are graphs (functional, Sequential with a
+    known input shape). The tensors are kept on the model (not copied or pickled: a copy
+    rebuilds them by running its forward on new ``Input`` s); every layer reached from them
+    has its ``layer.input`` / ``layer.output``, so
+    ``ft.Model(m.inputs, [l.output for l in m.layers])`` extracts intermediate outputs.
+    """
+
+    def _graph_key(self) -> Any:
+        """What the held graph was built from (a stale key rebuilds it)."""
+        return None
+
+    def _build_graph(self) -> tuple[Any, Any]:
+        """(input structure, output structure) of a fresh symbolic run of the model."""
+        raise NotImplementedError
+
+    def _symbolic_graph(self) -> tuple[Any, Any]:
+        held = self.__dict__.get("_symbolic_io")
+        key = self._graph_key()
+        if not held or held[0] != key:
+            held = Transient([key, *self._build_graph()])
+            self.__dict__["_symbolic_io"] = held
+        resume_recording()  # the tensors may be called on to build a new graph
+        return held[1], held[2]
+
+    def _hold_graph(self, inputs: Any, outputs: Any) -> None:
+        self.__dict__["_symbolic_io"] = Transient([self._graph_key(), inputs, outputs])
+
+    @property
+    def inputs(self) -> list[KerasTensor]:
+        """The model's symbolic inputs, as a flat list."""
+        return [t for t in leaves(self._symbolic_graph()[0]) if isinstance(t, KerasTensor)]
+
+    @property
+    def outputs(self) -> list[KerasTensor]:
+        """The model's symbolic outputs, as a flat list."""
+        return [t for t in leaves(self._symbolic_graph()[1]) if isinstance(t, KerasTensor)]
+
+    # input / output give way to a submodule of that name (an OrderedDict key, an attribute)
+    @yields_to_attribute
+    def input(self) -> Any:
+        """The model's symbolic input(s), in the structure it was built with."""
+        return self._symbolic_graph()[0]
+
+    @yields_to_attribute
+    def output(self) -> Any:
+        """The model's symbolic output(s), in the structure it was built with."""
+        return self._symbolic_graph()[1]

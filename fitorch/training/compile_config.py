@@ -137,6 +137,7 @@ class CompileConfig:
                                                                "global_clipnorm")}
         self.clipping = any(v is not None for v in self.clip.values())
         self.regularized = False
+        self.loss_adders_seen = -1  # LOSS_ADDERS when the model was last scanned for loss terms
         # the running (or last) fit: its History, position, and a callback's request to stop
         self.history: Any = None
         self.fit_state: Any = None
@@ -219,14 +220,30 @@ class CompileConfig:
 
     # ------------------------------------------------------------------ regularization
     def find_regularizers(self, model: nn.Module) -> None:
-        """Weight regularizers (Keras ``kernel_regularizer=``...) add to the loss when present."""
-        from fitorch.layers.base import regularization_losses
+        """Weight regularizers (Keras ``kernel_regularizer=``...) and ``add_loss`` terms add to
+        the loss when present."""
+        from fitorch.layers.base import LOSS_ADDERS, regularization_losses
 
+        self.loss_adders_seen = LOSS_ADDERS[0]
         self.regularized = regularization_losses(model) is not None
         if self.regularized and self.fsdp is not None:
             raise ValueError("fit: the model has weight regularizers (kernel_regularizer=...), "
                              "which need whole weights, and strategy='fsdp' holds them sharded; "
                              "use the optimizer's weight_decay, or strategy='ddp'")
+
+    def check_trainable(self, model: nn.Module) -> None:
+        """Refuse to train parameters the optimizer does not hold: made trainable (``trainable =
+        True``, ``requires_grad_``) after ``compile`` froze them out. Freezing after compile
+        needs nothing: a parameter without a gradient is left alone by the optimizer."""
+        if self.optimizer is None:
+            return  # built at the first batch, from the parameters trainable then
+        held = {id(p) for group in self.optimizer.param_groups for p in group["params"]}
+        missing = [n for n, p in model.named_parameters() if p.requires_grad and id(p) not in held]
+        if missing:
+            raise ValueError(f"{type(model).__name__}: parameters {missing[:5]}"
+                             f"{' ...' if len(missing) > 5 else ''} ({len(missing)} in all) "
+                             "became trainable after compile, so the optimizer does not hold "
+                             "them; call model.compile(...) again after changing trainable")
 
     def regularization_loss(self, model: nn.Module) -> torch.Tensor:
         from fitorch.layers.base import regularization_losses

@@ -18,6 +18,7 @@ from fitorch.callbacks.callback import Callback
 from fitorch.callbacks.callback_list import BatchLogs, CallbackList
 from fitorch.callbacks.history import History
 from fitorch.callbacks.progbar import resolve_verbose
+from fitorch.layers.base import LOSS_ADDERS
 from fitorch.models import providers
 from fitorch.training import data as data_lib
 from fitorch.training import input_checks, keras_steps, usage
@@ -39,6 +40,11 @@ class NonFiniteLossError(FloatingPointError):
             "fit(..., on_nan='ignore') to train on regardless. The History so far is in "
             "this error's .history")
         self.epoch, self.step, self.history = epoch, step, history
+
+
+def _frozen(model: Any) -> bool:
+    """Whether no parameter of ``model`` is trained (checked only when a loss has no graph)."""
+    return not any(p.requires_grad for p in model.parameters())
 
 
 def call_model(model: Any, x: Any) -> Any:
@@ -154,14 +160,9 @@ class Trainer:
         self.model = model
 
     # ------------------------------------------------------------------ one batch
-    def _config(self, own_step: bool = False) -> CompileConfig:
-        """The model's compile configuration; a loss is required unless the model's own
-        Keras steps run (``own_step``), which may compute the loss themselves."""
-        config = self.model._config
-        if config.compiled_loss is None and not own_step:
-            raise RuntimeError(f"{type(self.model).__name__} was compiled without a loss; "
-                               "call model.compile(loss=...) before training or evaluating")
-        return config
+    def _config(self) -> CompileConfig:
+        # a model compiled without a loss may add its own (add_loss): checked at the first batch
+        return self.model._config
 
     def _first_batch(self, config: CompileConfig, y_pred: Any, y: Any) -> None:
         config.build_outputs(self.model, y_pred, y)
@@ -176,8 +177,16 @@ class Trainer:
         else:
             names, outputs = output_structure(self.model, y_pred)
             targets = flat_targets(y, names)
-        assert config.compiled_loss is not None
-        loss, parts = config.compiled_loss(outputs, targets, sw)
+        if LOSS_ADDERS[0] != config.loss_adders_seen:  # a layer began to call add_loss
+            config.find_regularizers(self.model)
+        if config.compiled_loss is not None:
+            loss, parts = config.compiled_loss(outputs, targets, sw)
+        elif config.regularized:  # the model's add_loss terms are the whole loss
+            loss, parts = torch.zeros((), device=outputs[0].device), []
+        else:
+            raise RuntimeError(f"{type(self.model).__name__} was compiled without a loss and "
+                               "adds none (add_loss); call model.compile(loss=...) or call "
+                               "self.add_loss(...) in the model's call")
         return loss, parts, outputs, targets
 
     def train_batch(self, config: CompileConfig, phase: _Phase, x: Any, y: Any, sw: Any,
@@ -223,7 +232,11 @@ class Trainer:
             if scale != 1.0:
                 scaled = scaled * scale
             scaler = config.precision.scaler
-            if scaler is not None:
+            if not scaled.requires_grad and _frozen(model):
+                # model.trainable = False after compile: the loss is computed, nothing moves
+                # (no optimizer step either: a GradScaler refuses a step without gradients)
+                window_end = False
+            elif scaler is not None:
                 scaler.scale(scaled).backward()
             else:
                 scaled.backward()
@@ -296,7 +309,8 @@ class Trainer:
         model = self.model
         own_train, own_test, _ = keras_steps.own_steps(model)
         validates = validation_data is not None or bool(validation_split)
-        config = self._config(own_step=own_train and (own_test or not validates))
+        config = self._config()
+        config.check_trainable(model)
         # ---- every argument is checked before anything changes
         if own_train:
             keras_steps.check_own_steps(model, config, "fit", train=True)
@@ -518,7 +532,7 @@ class Trainer:
                  sample_weight: Any, steps: int | None, callbacks: list | None,
                  return_dict: bool) -> Any:
         own_test = keras_steps.own_steps(self.model)[1]
-        config = self._config(own_step=own_test)
+        config = self._config()
         if own_test:
             keras_steps.check_own_steps(self.model, config, "evaluate", train=False)
         _check_int("steps", steps, minimum=1, optional=True)
@@ -601,7 +615,7 @@ class Trainer:
     # ------------------------------------------------------------------ single batches
     def _single_batch(self, x: Any, y: Any, sample_weight: Any, where: str,
                       own_step: bool = False) -> tuple:
-        config = self._config(own_step)
+        config = self._config()
         if own_step:
             keras_steps.check_own_steps(self.model, config, where, train=where.startswith("train"))
         data = data_lib.adapt(x, y, sample_weight, batch_size=None, shuffle=False,
@@ -615,6 +629,7 @@ class Trainer:
         own_train = keras_steps.own_steps(self.model)[0]
         config, (xb, yb, swb) = self._single_batch(x, y, sample_weight, "train_on_batch",
                                                    own_train)
+        config.check_trainable(self.model)
         weigher = ClassWeigher(class_weight, config.device) if class_weight is not None \
             else None
         if weigher is not None:
