@@ -49,15 +49,19 @@ def _trainer(model: Model) -> Any:
     return providers.provided("Trainer")(model)
 
 
-@functools.cache
 def _functional_subclass(cls: type) -> type:
     """``cls`` itself if it is already a graph model, else a subclass of ``cls`` and Functional
-    that shows itself as ``cls``."""
+    that shows itself as ``cls``, made once and kept on ``cls`` itself: a global cache would
+    keep a user's class (and, through its methods, its module's globals) alive for good."""
     functional = model_class("Functional")
     if issubclass(cls, functional):
         return cls
-    return type(cls.__name__, (cls, functional), {
-        "__module__": cls.__module__, "__qualname__": cls.__qualname__})
+    made = cls.__dict__.get("_fitorch_functional_subclass")
+    if made is None:
+        made = type(cls.__name__, (cls, functional), {
+            "__module__": cls.__module__, "__qualname__": cls.__qualname__})
+        type.__setattr__(cls, "_fitorch_functional_subclass", made)
+    return made
 
 
 @functools.lru_cache(maxsize=None)

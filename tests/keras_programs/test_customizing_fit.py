@@ -13,32 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 keras = pytest.importorskip("keras")
 
-import fitorch as ft  # noqa: E402
 
 HERE = Path(__file__).parent
 IMPORTS = {"import keras\n": "import fitorch as keras\n",
            "from keras import layers\n": "from fitorch import layers\n"}
-
-
-def _missing() -> list[str]:
-    """What these programs use that fitorch may still lack (other features of issue 11)."""
-    missing = []
-    if not hasattr(ft.Model, "trainable_weights"):
-        missing.append("Model.trainable_weights")
-    inputs = ft.Input((2,))
-    try:
-        ft.Model(inputs, ft.layers.Dense(1)(inputs))(torch.zeros(1, 2), training=True)
-    except TypeError:
-        missing.append("model(x, training=True) on functional models")
-    return missing
-
-
-needs_prerequisites = pytest.mark.skipif(bool(_missing()), reason=f"fitorch lacks {_missing()}")
 
 
 def run(name: str, lib: str) -> dict:
@@ -63,7 +45,6 @@ def _close(fitorch_history: dict, keras_history: dict) -> None:
                                    err_msg=key)
 
 
-@needs_prerequisites
 @pytest.mark.parametrize("name", ["customizing_fit_basic", "customizing_fit_low_level",
                                   "customizing_fit_sample_weight"])
 def test_train_step_programs_train_as_in_keras(name):
@@ -75,7 +56,6 @@ def test_train_step_programs_train_as_in_keras(name):
     assert sorted(history) == ["loss", "mae"]
 
 
-@needs_prerequisites
 def test_test_step_program_evaluates_as_in_keras():
     expected = run("customizing_fit_test_step", "keras")
     ported = run("customizing_fit_test_step", "fitorch")
@@ -88,7 +68,6 @@ def test_test_step_program_evaluates_as_in_keras():
     assert ported["values"][0] == pytest.approx(results["loss"])
 
 
-@needs_prerequisites
 def test_gan_program_trains_both_networks_with_their_own_optimizers():
     expected = run("customizing_fit_gan", "keras")["history"].history
     ported = run("customizing_fit_gan", "fitorch")
