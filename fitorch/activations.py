@@ -210,7 +210,7 @@ _ACTIVATIONS: dict[str, Callable[..., torch.Tensor]] = {
     "sparsemax": sparsemax,
     "threshold": threshold,
 }
-_NAMES = {}
+_NAMES: dict[Callable[..., Any], str] = {}
 for _name, _fn in _ACTIVATIONS.items():
     _NAMES.setdefault(_fn, _name)
 _NAMES.update({relu: "relu", F.relu: "relu", F.sigmoid: "sigmoid", F.tanh: "tanh", F.gelu: "gelu",

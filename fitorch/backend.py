@@ -6,7 +6,7 @@ import collections
 import contextlib
 import random
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import torch
@@ -15,7 +15,15 @@ _IMAGE_DATA_FORMATS = ("channels_last", "channels_first")
 _FLOATX = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32,
            "float64": torch.float64}
 
-_config = {"image_data_format": "channels_last", "floatx": "float32", "epsilon": 1e-7}
+
+
+class _Config(TypedDict):
+    image_data_format: str
+    floatx: str
+    epsilon: float
+
+
+_config: _Config = {"image_data_format": "channels_last", "floatx": "float32", "epsilon": 1e-7}
 _name_counters: collections.Counter[str] = collections.Counter()
 
 

@@ -92,6 +92,7 @@ def _column(fn: str, name: str, value: Any, n: int | None = None) -> np.ndarray:
 
 def _history_columns(history: Any) -> tuple[list[float], dict[str, list[float]]]:
     """(1-based epochs, {key: values}) from a History, a dict of lists or a DataFrame."""
+    epochs: list[float] | None
     if hasattr(history, "history") and hasattr(history, "epoch"):  # fitorch / Keras History
         columns = {k: list(v) for k, v in history.history.items()}
         epochs = [e + 1 for e in history.epoch]

@@ -52,8 +52,8 @@ def module_device(module: nn.Module) -> torch.device | None:
     """The device of ``module``'s first parameter (else first buffer); ``None`` if it has none."""
     for tensor in module.parameters():
         return tensor.device
-    for tensor in module.buffers():
-        return tensor.device
+    for buffer in module.buffers():
+        return buffer.device
     return None
 
 
@@ -63,8 +63,8 @@ def unwrap_module(module: nn.Module) -> nn.Module:
     while True:
         if isinstance(module, (nn.DataParallel, nn.parallel.DistributedDataParallel)):
             module = module.module
-        elif isinstance(getattr(module, "_orig_mod", None), nn.Module):
-            module = module._orig_mod  # torch.compile's OptimizedModule
+        elif isinstance(inner := getattr(module, "_orig_mod", None), nn.Module):
+            module = inner  # torch.compile's OptimizedModule
         else:
             return module
 

@@ -59,7 +59,7 @@ class BackupAndRestore(Callback):
         # With save_freq="epoch" the per-batch hook is never called, so it costs nothing.
         if hook == "on_train_batch_end":
             return self.save_freq != "epoch"
-        return super()._overrides(hook)  # type: ignore[misc]
+        return super()._overrides(hook)
 
     # ------------------------------------------------------------------ restoring
     def on_train_begin(self, logs: Mapping | None = None) -> None:

@@ -38,7 +38,7 @@ class History(Callback):
         import pandas as pd  # deferred: pandas costs ~0.4 s to import
 
         n = len(self.epoch)
-        columns = {"epoch": [e + 1 for e in self.epoch]}
+        columns: dict[str, list[float]] = {"epoch": [e + 1 for e in self.epoch]}
         for key, values in self.history.items():
             columns[key] = values + [float("nan")] * (n - len(values))
         return pd.DataFrame(columns)

@@ -34,10 +34,13 @@ class LambdaCallback(Callback):
 
     def __init__(self, **kwargs: Callable | object) -> None:
         super().__init__()
-        hooks = {k: v for k, v in kwargs.items() if k in HOOKS and v is not None}
-        for name, fn in hooks.items():
+        hooks: dict[str, Callable] = {}
+        for name, fn in kwargs.items():
+            if name not in HOOKS or fn is None:
+                continue
             if not callable(fn):
                 raise TypeError(f"LambdaCallback: {name} must be a function, got {fn!r}")
+            hooks[name] = fn
         unknown = [k for k in kwargs if k.startswith("on_") and k not in HOOKS]
         if unknown:
             raise TypeError(f"LambdaCallback: unknown hooks {unknown}; expected some of {HOOKS}")

@@ -89,6 +89,8 @@ class ModelCheckpoint(MonitorCallback):
         self._current_epoch = epoch
 
     def on_train_batch_end(self, batch: int, logs: Mapping | None = None) -> None:
+        if isinstance(self.save_freq, str):  # "epoch": never called (see _overrides)
+            return
         if self._last_batch_seen is None or batch <= self._last_batch_seen:
             self._batches_since_save += batch + 1  # a new epoch started; batches count from 0
         else:

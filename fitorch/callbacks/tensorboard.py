@@ -65,7 +65,9 @@ class TensorBoard(Callback):
 
     def on_train_batch_end(self, batch: int, logs: Mapping | None = None) -> None:
         self._train_step += 1
-        if self._train_step % self.update_freq or not is_main_process():
+        # (only called with an int update_freq: see _overrides; the isinstance is for mypy)
+        if isinstance(self.update_freq, str) or self._train_step % self.update_freq \
+                or not is_main_process():
             return
         writer = self._writer("train")
         for key, value in (logs or {}).items():

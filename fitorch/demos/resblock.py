@@ -54,7 +54,7 @@ class ImdbModel(models.Model):
     def __init__(self) -> None:
         super(ImdbModel, self).__init__()
 
-    def build(self, input_shape: Any) -> None:
+    def build(self, input_shape: Any = None) -> None:
         self.embedding = layers.Embedding(IMDB_MAX_WORDS, 7)
         self.block1 = ResBlock(7)
         self.block2 = ResBlock(5)

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import copy
 import time
-from typing import Any, Callable
+from collections.abc import Sized
+from typing import Any, Callable, cast
 
 import torch
 from torch import nn
@@ -54,16 +55,19 @@ def _script(net: nn.Module, epochs: int, dl_train: DataLoader, dl_valid: DataLoa
         with torch.no_grad():
             for features, labels in dl_valid:
                 correct += float(accuracy(net(features), labels)) * len(labels)
-        val_accuracy.append(correct / len(dl_valid.dataset))
+        # the demo's datasets are TensorDatasets, which have a length (Dataset's type does not)
+        val_accuracy.append(correct / len(cast(Sized, dl_valid.dataset)))
     return val_accuracy
 
 
 def _function(net: nn.Module, epochs: int, dl_train: DataLoader, dl_valid: DataLoader
               ) -> list[float]:
-    net.optimizer = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE)
+    # torchkeras's function style hangs these on the module; setattr because Module's
+    # __setattr__ is typed for tensors and modules only
+    setattr(net, "optimizer", torch.optim.Adam(net.parameters(), lr=LEARNING_RATE))
     net.loss_func = nn.BCELoss()
-    net.metric_func = accuracy
-    net.metric_name = "accuracy"
+    setattr(net, "metric_func", accuracy)
+    setattr(net, "metric_name", "accuracy")
     dfhistory = ft.training.train_model(net, epochs, dl_train, dl_valid, log_step_freq=10_000)
     return dfhistory["val_accuracy"].tolist()
 

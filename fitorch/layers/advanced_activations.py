@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import torch
 import torch.nn.functional as F
@@ -12,6 +12,10 @@ from fitorch import constraints, initializers, regularizers
 from fitorch.layers.base import Layer, Shape, describe, standardize_shape
 
 
+@overload
+def _non_negative(owner: str, name: str, value: Any, allow_none: Literal[False] = False) -> float: ...
+@overload
+def _non_negative(owner: str, name: str, value: Any, allow_none: bool) -> float | None: ...
 def _non_negative(owner: str, name: str, value: Any, allow_none: bool = False) -> float | None:
     if value is None and allow_none:
         return None
@@ -90,6 +94,8 @@ class Softmax(_Elementwise):
 
 class PReLU(_Elementwise):
     """Leaky ReLU with a learned slope ``alpha`` per element (shared along ``shared_axes``)."""
+
+    alpha: torch.Tensor  # the weight build() adds (typed here: Module.__getattr__ is not)
 
     def __init__(self, alpha_initializer: Any = "zeros", alpha_regularizer: Any = None,
                  alpha_constraint: Any = None,

@@ -63,6 +63,15 @@ class MultiHeadAttention(Layer):
     """
 
     _min_ndim = 3
+    # the weights build() adds (typed here: Module.__getattr__, which finds them, is not)
+    query_kernel: torch.Tensor
+    key_kernel: torch.Tensor
+    value_kernel: torch.Tensor
+    output_kernel: torch.Tensor
+    query_bias: torch.Tensor | None
+    key_bias: torch.Tensor | None
+    value_bias: torch.Tensor | None
+    output_bias: torch.Tensor | None
 
     def __init__(self, num_heads: int, key_dim: int, value_dim: int | None = None,
                  dropout: float = 0.0, use_bias: bool = True, output_shape: Any = None,
@@ -209,6 +218,10 @@ class Attention(Layer):
     ``query @ key^T`` (``score_mode="dot"``) or ``sum(tanh(query + key))`` (``"concat"``),
     times a learned scalar ``scale`` when ``use_scale=True``; output ``(batch, Tq, dim_value)``.
     """
+
+    # the weights build() adds (typed here: Module.__getattr__, which finds them, is not)
+    scale: torch.Tensor
+    concat_score_weight: torch.Tensor
 
     def __init__(self, use_scale: bool = False, score_mode: str = "dot", dropout: float = 0.0,
                  seed: int | None = None, **kwargs: Any) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -31,6 +31,10 @@ class _BaseConv(Layer):
     """What every convolution shares: window arguments, data format, padding, activation."""
 
     rank = 1
+    # set by build() (typed here: Module.__getattr__, which finds weights, is not)
+    _built_in_channels: int
+    kernel: torch.Tensor
+    bias: torch.Tensor | None
 
     def _init_window(self, kernel_size: Any, strides: Any, padding: Any, data_format: Any,
                      dilation_rate: Any, activation: Any, allow_causal: bool) -> None:
@@ -313,8 +317,17 @@ def _depthwise_layout(rank: int, multiplier: int) -> tuple[Callable, Callable]:
             functools.partial(_depthwise_to_keras, rank=rank, multiplier=multiplier))
 
 
-class _DepthwiseWeights:
+if TYPE_CHECKING:  # the mixin is only ever combined with _BaseConv; this lets mypy see that
+    _DepthwiseBase = _BaseConv
+else:
+    _DepthwiseBase = object
+
+
+class _DepthwiseWeights(_DepthwiseBase):
     """The depthwise kernel shared by depthwise and separable convolutions."""
+
+    depth_multiplier: int
+    depthwise_kernel: torch.Tensor  # added by build()
 
     def _init_depthwise(self, depthwise_initializer: Any, depthwise_regularizer: Any,
                         use_bias: bool, bias_initializer: Any, bias_regularizer: Any,
@@ -403,6 +416,8 @@ class SeparableConv(_DepthwiseWeights, _BaseConv):
     Weights: ``depthwise_kernel`` ``(*k, in, depth_multiplier)``, ``pointwise_kernel``
     ``(*1, in * depth_multiplier, filters)``, ``bias`` ``(filters,)`` (Keras layout).
     """
+
+    pointwise_kernel: torch.Tensor  # added by build()
 
     def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
                  data_format: str | None = None, dilation_rate: Any = 1, depth_multiplier: int = 1,

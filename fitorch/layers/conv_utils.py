@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any
+from typing import Any, overload
 
 import torch
 
@@ -76,6 +76,12 @@ def torch_pad_arg(pads: list[tuple[int, int]]) -> tuple[int, ...]:
     return out
 
 
+@overload
+def deconv_output_length(length: int, kernel: int, padding: str, stride: int,
+                         dilation: int = 1, output_padding: int | None = None) -> int: ...
+@overload
+def deconv_output_length(length: None, kernel: int, padding: str, stride: int,
+                         dilation: int = 1, output_padding: int | None = None) -> None: ...
 def deconv_output_length(length: int | None, kernel: int, padding: str, stride: int,
                          dilation: int = 1, output_padding: int | None = None) -> int | None:
     """Output length of a transposed convolution along one axis (Keras's rule)."""

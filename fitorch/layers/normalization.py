@@ -43,6 +43,12 @@ class BatchNormalization(Layer):
     ``trainable = False`` also switches the layer to inference mode.
     """
 
+    # the weights build() adds (typed here: Module.__getattr__ is not)
+    moving_mean: torch.Tensor
+    moving_variance: torch.Tensor
+    gamma: torch.Tensor | None
+    beta: torch.Tensor | None
+
     def __init__(self, axis: int | Sequence[int] = -1, momentum: float = 0.99,
                  epsilon: float = 1e-3, center: bool = True, scale: bool = True,
                  beta_initializer: Any = "zeros", gamma_initializer: Any = "ones",

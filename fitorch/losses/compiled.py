@@ -167,7 +167,8 @@ class TorchLoss(CompiledLoss):
                              "samples; drop sample_weight/class_weight or use a fitorch loss")
         if self._unreduced is None:
             self._unreduced = copy.copy(self.module)
-            self._unreduced.reduction = "none"
+            # setattr: Module.__setattr__ is typed for tensors and modules, not plain attributes
+            setattr(self._unreduced, "reduction", "none")
         values = self._unreduced(y_pred, y_true)
         if values.dim() > 1:
             dims = tuple(range(1, values.dim()))
@@ -225,7 +226,8 @@ def is_keras_order(fn: Callable[..., Any]) -> bool:
 
 
 def _string_table() -> dict[str, Any]:
-    class_of = {cls().fn: cls for cls in LOSS_CLASSES}
+    # each class in LOSS_CLASSES passes its own fn; only the base LossFunctionWrapper needs one
+    class_of = {cls().fn: cls for cls in LOSS_CLASSES}  # type: ignore[call-arg]
     table: dict[str, Any] = {name: class_of[fn] for name, fn in FUNCTIONS.items()}
     table.update({cls.__name__: cls for cls in LOSS_CLASSES})
     table.update({"crossentropy": ShapeResolvedCrossentropy, "ce": ShapeResolvedCrossentropy})

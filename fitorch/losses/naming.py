@@ -24,7 +24,7 @@ def lookup(table: Mapping[str, T], name: str, kind: str) -> T:
     if canonical(name) in by_key:
         return by_key[canonical(name)]
     # one suggestion per distinct spelling ("binary_crossentropy", not also "BinaryCrossentropy")
-    first_spelling = {}
+    first_spelling: dict[str, str] = {}
     for key in sorted(table, key=lambda k: (not k.islower(), k)):
         first_spelling.setdefault(canonical(key), key)
     close = [first_spelling[c] for c in

@@ -147,15 +147,15 @@ def _edges(x: torch.Tensor, fn: str, amounts: tuple[int | None, ...],
 def _sides(before: int | None, after: int | None, target: int | None, current: int, fn: str,
            before_name: str, after_name: str, target_name: str, grow: bool) -> tuple[int, int]:
     """The two amounts from any two of (before, after, target size)."""
-    given = [v is not None for v in (before, after, target)]
-    if sum(given) != 2:
+    if before is not None and after is not None and target is None:
+        pass
+    elif before is None and after is not None and target is not None:
+        before = (target - current if grow else current - target) - after
+    elif before is not None and after is None and target is not None:
+        after = (target - current if grow else current - target) - before
+    else:  # none, one or all three given
         raise ValueError(f"{fn}: give exactly two of {before_name}={before}, "
                          f"{after_name}={after}, {target_name}={target}")
-    change = None if target is None else (target - current if grow else current - target)
-    if before is None:
-        before = change - after
-    elif after is None:
-        after = change - before
     if before < 0 or after < 0:
         raise ValueError(f"{fn}: {before_name}={before} and {after_name}={after} must not be "
                          f"negative (image size {current}, {target_name}={target})")

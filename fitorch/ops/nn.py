@@ -9,7 +9,7 @@ to ``fitorch.backend.image_data_format()`` (``"channels_last"``).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -443,8 +443,10 @@ def _adaptive(inputs: Any, output_size: Any, data_format: str | None, kind: str
     x, last = _channels_first(_t(inputs), data_format, f"adaptive_{kind}_pool")
     n = x.ndim - 2
     size = _tuple(output_size, n, "output_size")
-    fns = {"average": (F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d),
-           "max": (F.adaptive_max_pool1d, F.adaptive_max_pool2d, F.adaptive_max_pool3d)}
+    # torch types the max pools as boolean_dispatch objects; without indices they give a Tensor
+    fns: dict[str, tuple[Callable[..., torch.Tensor], ...]] = {
+        "average": (F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d),
+        "max": (F.adaptive_max_pool1d, F.adaptive_max_pool2d, F.adaptive_max_pool3d)}
     return _back(fns[kind][n - 1](x, size), last)
 
 

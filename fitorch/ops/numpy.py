@@ -236,7 +236,8 @@ def divide(x1: Any, x2: Any) -> torch.Tensor:
         a, b = _pair(a, b)
     elif not isinstance(a, torch.Tensor) and not isinstance(b, torch.Tensor):
         a = _t(a)
-    return torch.divide(a, b)
+    # torch.divide takes a Python number on either side at runtime; its stub says Tensor only
+    return torch.divide(a, b)  # type: ignore[arg-type]
 
 
 def true_divide(x1: Any, x2: Any) -> torch.Tensor:
@@ -363,7 +364,8 @@ def clip(x: Any, x_min: Any, x_max: Any) -> torch.Tensor:
         x = x.int()
     low = x_min if isinstance(x_min, (int, float)) else _t(x_min).to(x.device)
     high = x_max if isinstance(x_max, (int, float)) else _t(x_max).to(x.device)
-    return torch.clip(x, min=low, max=high)
+    # torch.clip takes Python numbers as bounds at runtime; its stub says Tensor only
+    return torch.clip(x, min=low, max=high)  # type: ignore[arg-type]
 
 
 def hypot(x1: Any, x2: Any) -> torch.Tensor:

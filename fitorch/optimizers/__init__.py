@@ -75,7 +75,9 @@ def get(identifier: Any, params: Iterable[Any]) -> torch.optim.Optimizer:
         _check_holds(identifier, params)
         return wrap_keras_lr(identifier)
     if isinstance(identifier, type) and issubclass(identifier, torch.optim.Optimizer):
-        return keras_optimizer_class(identifier)(params)
+        # a concrete torch optimizer class takes params alone; only the base class (which
+        # has no step) wants `defaults` too
+        return keras_optimizer_class(identifier)(params)  # type: ignore[call-arg]
     if callable(identifier):
         built = identifier(params)
         if not isinstance(built, torch.optim.Optimizer):

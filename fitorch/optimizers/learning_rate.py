@@ -157,7 +157,7 @@ class KerasLearningRateMixin:
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         # pickle by the torch class, which is importable; the Keras subclass is rebuilt on load
-        reduced = super().__reduce_ex__(protocol)  # type: ignore[misc]
+        reduced = super().__reduce_ex__(protocol)
         return (_new_keras_optimizer, (self._torch_class,), *reduced[2:])
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import torch
 
 from fitorch.optimizers import keras_apply, schedules
-from fitorch.optimizers.learning_rate import _lr_value, keras_optimizer_class
+from fitorch.optimizers.learning_rate import (KerasLearningRateMixin, _lr_value,
+                                              keras_optimizer_class)
 
 def _positive(cls: str, name: str, value: Any, allow_zero: bool = False) -> float | None:
     if value is None:
@@ -55,12 +56,14 @@ class Optimizer:
         if clipnorm is not None and global_clipnorm is not None:
             raise ValueError(f"{cls}: set only one of clipnorm={clipnorm!r} and "
                              f"global_clipnorm={global_clipnorm!r}")
-        self._learning_rate = _positive(cls, "learning_rate", learning_rate, allow_zero=True)
-        self.weight_decay = _positive(cls, "weight_decay", weight_decay, allow_zero=True)
-        self.clipnorm = _positive(cls, "clipnorm", clipnorm)
-        self.clipvalue = _positive(cls, "clipvalue", clipvalue)
-        self.global_clipnorm = _positive(cls, "global_clipnorm", global_clipnorm)
-        self.name = name or cls.lower()
+        _positive(cls, "learning_rate", learning_rate, allow_zero=True)
+        # a number (checked above), so never None as _positive's result type allows
+        self._learning_rate: float = float(learning_rate)
+        self.weight_decay: float | None = _positive(cls, "weight_decay", weight_decay, allow_zero=True)
+        self.clipnorm: float | None = _positive(cls, "clipnorm", clipnorm)
+        self.clipvalue: float | None = _positive(cls, "clipvalue", clipvalue)
+        self.global_clipnorm: float | None = _positive(cls, "global_clipnorm", global_clipnorm)
+        self.name: str = name or cls.lower()
         self._built: torch.optim.Optimizer | None = None
         self._built_for: list[int] = []
 
@@ -86,7 +89,8 @@ class Optimizer:
         """The learning rate: a float (or the schedule), or the live variable once
         ``apply_gradients`` built an optimizer."""
         if self._built is not None:
-            return self._built.learning_rate
+            # build() always makes a keras_optimizer_class instance, which has learning_rate
+            return cast(KerasLearningRateMixin, self._built).learning_rate
         return self._schedule if self._schedule is not None else self._learning_rate
 
     @learning_rate.setter
@@ -96,7 +100,7 @@ class Optimizer:
                             f"{self._schedule!r} and can't be set")
         self._learning_rate = _lr_value(value)
         if self._built is not None:
-            self._built.learning_rate = value
+            cast(KerasLearningRateMixin, self._built).learning_rate = value
 
     lr = learning_rate
 

@@ -139,11 +139,12 @@ class PolynomialDecay(LearningRateSchedule):
 
     def __call__(self, step: int) -> float:
         decay_steps = self.decay_steps
+        progress: float = step
         if self.cycle:
             decay_steps *= 1.0 if step == 0 else math.ceil(step / self.decay_steps)
         else:
-            step = min(step, decay_steps)
-        p = step / decay_steps
+            progress = min(step, decay_steps)
+        p = progress / decay_steps
         return (self.initial_learning_rate - self.end_learning_rate) * (1 - p) ** self.power \
             + self.end_learning_rate
 
@@ -178,11 +179,11 @@ class CosineDecay(LearningRateSchedule):
     def __call__(self, step: int) -> float:
         if self.warmup_target is None:
             return self._decay(min(step, self.decay_steps), self.initial_learning_rate)
-        step = min(step, self.decay_steps + self.warmup_steps)
-        if step < self.warmup_steps:
+        progress = min(step, self.decay_steps + self.warmup_steps)
+        if progress < self.warmup_steps:
             delta = self.warmup_target - self.initial_learning_rate
-            return delta * step / self.warmup_steps + self.initial_learning_rate
-        return self._decay(step - self.warmup_steps, self.warmup_target)
+            return delta * progress / self.warmup_steps + self.initial_learning_rate
+        return self._decay(progress - self.warmup_steps, self.warmup_target)
 
     def get_config(self) -> dict[str, Any]:
         return {"initial_learning_rate": self.initial_learning_rate,

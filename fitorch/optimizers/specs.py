@@ -18,7 +18,7 @@ class SGD(Optimizer):
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float | None = None, **kwargs: Any) -> None:
         super().__init__(learning_rate, weight_decay, **kwargs)
-        self.momentum = _positive("SGD", "momentum", momentum, allow_zero=True)
+        self.momentum: float | None = _positive("SGD", "momentum", momentum, allow_zero=True)
         if nesterov and not self.momentum:
             raise ValueError(f"SGD: nesterov=True needs momentum > 0; got momentum={momentum!r}")
         self.nesterov = bool(nesterov)
@@ -41,7 +41,7 @@ class _Moments(Optimizer):
             if not (isinstance(beta, numbers.Real) and 0.0 <= beta < 1.0):
                 raise ValueError(f"{cls}: {key}={beta!r} must be in [0, 1)")
         self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
-        self.epsilon = _positive(cls, "epsilon", epsilon)
+        self.epsilon: float | None = _positive(cls, "epsilon", epsilon)
 
     def torch_kwargs(self) -> dict[str, Any]:
         return {**super().torch_kwargs(), "betas": (self.beta_1, self.beta_2), "eps": self.epsilon}
@@ -55,7 +55,7 @@ class Adam(_Moments):
     """``Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False)`` ->
     ``torch.optim.Adam`` (decoupled ``weight_decay``, as Keras)."""
 
-    torch_class = torch.optim.Adam
+    torch_class: type[torch.optim.Optimizer] = torch.optim.Adam
     torch_decouples_weight_decay = True
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
@@ -119,10 +119,10 @@ class RMSprop(Optimizer):
         super().__init__(learning_rate, weight_decay, **kwargs)
         if not (isinstance(rho, numbers.Real) and 0.0 <= rho < 1.0):
             raise ValueError(f"RMSprop: rho={rho!r} must be in [0, 1)")
-        self.rho = float(rho)
-        self.momentum = _positive("RMSprop", "momentum", momentum, allow_zero=True)
-        self.epsilon = _positive("RMSprop", "epsilon", epsilon)
-        self.centered = bool(centered)
+        self.rho: float = float(rho)
+        self.momentum: float | None = _positive("RMSprop", "momentum", momentum, allow_zero=True)
+        self.epsilon: float | None = _positive("RMSprop", "epsilon", epsilon)
+        self.centered: bool = bool(centered)
 
     def torch_kwargs(self) -> dict[str, Any]:
         return {**super().torch_kwargs(), "alpha": self.rho, "momentum": self.momentum,
@@ -144,7 +144,7 @@ class Adagrad(Optimizer):
         super().__init__(learning_rate, weight_decay, **kwargs)
         self.initial_accumulator_value = _positive("Adagrad", "initial_accumulator_value",
                                                    initial_accumulator_value, allow_zero=True)
-        self.epsilon = _positive("Adagrad", "epsilon", epsilon)
+        self.epsilon: float | None = _positive("Adagrad", "epsilon", epsilon)
 
     def torch_kwargs(self) -> dict[str, Any]:
         return {**super().torch_kwargs(), "initial_accumulator_value": self.initial_accumulator_value,
@@ -165,8 +165,8 @@ class Adadelta(Optimizer):
         super().__init__(learning_rate, weight_decay, **kwargs)
         if not (isinstance(rho, numbers.Real) and 0.0 <= rho < 1.0):
             raise ValueError(f"Adadelta: rho={rho!r} must be in [0, 1)")
-        self.rho = float(rho)
-        self.epsilon = _positive("Adadelta", "epsilon", epsilon)
+        self.rho: float = float(rho)
+        self.epsilon: float | None = _positive("Adadelta", "epsilon", epsilon)
 
     def torch_kwargs(self) -> dict[str, Any]:
         return {**super().torch_kwargs(), "rho": self.rho, "eps": self.epsilon}

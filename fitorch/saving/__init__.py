@@ -20,8 +20,9 @@ def _register_in_models() -> None:
     import fitorch.models as models
     from fitorch.models import providers
 
-    models.load_model = load_model
-    models.save_model = save_model
+    # setattr: these names are added to fitorch.models here, so its module type lacks them
+    setattr(models, "load_model", load_model)
+    setattr(models, "save_model", save_model)
     for implementation in (save_model, save_weights, load_weights):
         providers.provide(implementation.__name__, implementation)
 

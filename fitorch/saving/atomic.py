@@ -69,8 +69,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", *, encoding: str = "
     try:
         if fcntl is not None:
             fcntl.flock(fd, fcntl.LOCK_EX)  # held until the file is closed: proof of life
-        text_kwargs = {} if "b" in mode else {"encoding": encoding, "newline": newline}
-        with os.fdopen(fd, mode, **text_kwargs) as f:
+        with (os.fdopen(fd, mode) if "b" in mode
+              else os.fdopen(fd, mode, encoding=encoding, newline=newline)) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())

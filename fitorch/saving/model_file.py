@@ -52,8 +52,8 @@ def _architecture(model: nn.Module) -> dict[str, Any]:
 
         serialized = serialize_module(model)
         entry["class_name"], entry["config"] = serialized["class_name"], serialized["config"]
-    elif hasattr(model, "get_config"):
-        entry["config"] = model.get_config()
+    elif callable(get_config := getattr(model, "get_config", None)):
+        entry["config"] = get_config()
     elif entry["registered_name"] is None:  # plain torch modules; any other class raises
         described = torch_modules.describe_module(model)
         entry["class_name"], entry["config"] = described["class_name"], described["config"]

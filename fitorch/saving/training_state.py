@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, TypeGuard
 
 import torch
 
@@ -86,7 +86,7 @@ def _storable(value: Any) -> bool:
     return False
 
 
-def _is_torch_loss_class(cls: Any) -> bool:
+def _is_torch_loss_class(cls: Any) -> TypeGuard[type[torch.nn.Module]]:
     # A loss class torch.nn exports by name (its private base ``_Loss`` is not public API).
     return (isinstance(cls, type) and issubclass(cls, torch.nn.Module)
             and cls.__module__ == "torch.nn.modules.loss" and getattr(torch.nn, cls.__name__, None) is cls)
@@ -166,9 +166,10 @@ def _optimizer_spec(config: Any) -> dict | None:
     base = next((c for c in type(optimizer).__mro__
                  if c.__module__.startswith("torch.optim") and c is not torch.optim.Optimizer),
                 None)
-    if base is not None and getattr(torch.optim, base.__name__, None) is base and \
-            len(optimizer.param_groups) == 1:
-        return {"torch": base.__name__}
+    if base is not None and len(optimizer.param_groups) == 1:
+        name = base.__name__
+        if getattr(torch.optim, name, None) is base:
+            return {"torch": name}
     return None
 
 
@@ -243,8 +244,7 @@ def compile_from_spec(model: Any, spec: dict, custom_objects: dict[str, Any],
                              "pass it in custom_objects")
         optimizer = cls
     scheduler = None
-    name = spec.get("lr_scheduler")
-    if name is not None:
+    if spec.get("lr_scheduler") is not None:
         name = _name(spec, "lr_scheduler", source)
         cls = custom_objects.get(name) or getattr(torch.optim.lr_scheduler, name, None)
         if not (isinstance(cls, type) and issubclass(cls, torch.optim.lr_scheduler.LRScheduler)
@@ -270,11 +270,11 @@ def _name(entry: dict, key: str, source: str) -> str:
     return value
 
 
-def _scheduler_factory(cls: type) -> Any:
+def _scheduler_factory(cls: type[torch.optim.lr_scheduler.LRScheduler]) -> Any:
     """A callable optimizer -> scheduler of class ``cls`` whose settings then come from the
     saved ``state_dict`` (every torch scheduler keeps its settings there)."""
     def build(optimizer: torch.optim.Optimizer) -> Any:
-        scheduler = object.__new__(cls)
+        scheduler: torch.optim.lr_scheduler.LRScheduler = object.__new__(cls)
         scheduler.optimizer = optimizer
         return scheduler
 

@@ -7,7 +7,7 @@ all of them passed, so a bad ``compile`` call leaves the model as it was.
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -156,6 +156,7 @@ class CompileConfig:
             # The optimizer must hold the shards, so the model is sharded before it is built.
             from fitorch.training.sharding import adopt_parameters
 
+            assert self.distributed is not None  # an FSDP plugin is only made when distributed
             moved = self.distributed.shard(model, self.fsdp)
             if isinstance(self.optimizer_spec, torch.optim.Optimizer):
                 adopt_parameters(self.optimizer_spec, moved)
@@ -173,7 +174,8 @@ class CompileConfig:
             module = self.distributed.wrap(module)
         if self.jit_compile:
             backend = "inductor" if self.jit_compile is True else self.jit_compile
-            module = torch.compile(module, backend=backend)
+            # a compiled Module is an OptimizedModule (a Module); torch's stub says a callable
+            module = cast(nn.Module, torch.compile(module, backend=backend))
         self.forward_module = module
 
     def reshard(self) -> None:
@@ -248,7 +250,12 @@ class CompileConfig:
     def regularization_loss(self, model: nn.Module) -> torch.Tensor:
         from fitorch.layers.base import regularization_losses
 
-        return regularization_losses(model)
+        total = regularization_losses(model)
+        if total is None:
+            raise ValueError(f"fit: {type(model).__name__} had regularization losses when fit "
+                             "started and has none now; call compile() again after changing "
+                             "its layers")
+        return total
 
     # ------------------------------------------------------------------ outputs
     def build_outputs(self, model: nn.Module, y_pred: Any, y_true: Any) -> None:
@@ -261,6 +268,7 @@ class CompileConfig:
         if self.compiled_loss is not None:
             self.compiled_loss.build(names)
             self.compiled_loss.check(outputs, targets)
+            assert self.compiled_loss.adapters is not None  # build() just set them
             loss_names = [None if a is None else a.name for a in self.compiled_loss.adapters]
         metric_sets = []
         for _ in range(2):

@@ -438,7 +438,7 @@ class LossTracker:
     def reset(self) -> None:
         self.total: torch.Tensor | None = None
         self.parts_total: torch.Tensor | None = None
-        self.count = 0
+        self.count: float = 0  # a float once summed across processes
         self.steps = 0
         self.first_bad_step: int | None = None
         self._pending: list[torch.Tensor] = []
@@ -485,7 +485,7 @@ class LossTracker:
         self._absorb_local()
         self._local_seen = 0
         weighted, parts = self._sums(self._pending, self._pending_parts, self._pending_n)
-        count = sum(self._pending_n)
+        count: float = sum(self._pending_n)
         if self.reduce is not None:
             counts = torch.tensor(self._pending_n, dtype=torch.float32, device=weighted.device)
             weighted, count = self.reduce(weighted), float(self.reduce(counts).sum())

@@ -12,7 +12,7 @@ Only torch is used here; accelerate's FSDP configuration is translated in ``engi
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -108,7 +108,9 @@ def full_state_dict(module: nn.Module, rank0_only: bool = True) -> dict[str, tor
                 for k, v in reshard(module).state_dict().items()}
     from torch.distributed.checkpoint.state_dict import get_model_state_dict
 
-    return get_model_state_dict(reshard(module), options=_options(cpu_offload=True))
+    # torch types the values as its wide ValueType; a model's state dict holds only tensors
+    return cast(dict[str, torch.Tensor],
+                get_model_state_dict(reshard(module), options=_options(cpu_offload=True)))
 
 
 def _local_shard(full: Any, like: Any) -> Any:
@@ -155,8 +157,10 @@ def optimizer_state_dict(model: nn.Module, optimizer: torch.optim.Optimizer) -> 
 
     # torch's full optimizer state names parameters by their path in the model; a plain
     # optimizer.state_dict() numbers them. Renumbering makes the two interchangeable.
-    full = get_optimizer_state_dict(reshard(model), optimizer,
-                                    options=_options(cpu_offload=True))
+    # torch's OptimizerStateType is a union of containers; its layout is the documented
+    # {"state": {name: {...}}, "param_groups": [{"params": [name, ...], ...}]}
+    full: dict[str, Any] = get_optimizer_state_dict(reshard(model), optimizer,
+                                                    options=_options(cpu_offload=True))
     if not full:  # not rank 0
         return {}
     index = {name: i for i, name in enumerate(
@@ -170,7 +174,7 @@ def load_optimizer_state_dict(model: nn.Module, optimizer: torch.optim.Optimizer
                               state: Mapping[str, Any]) -> None:
     """``optimizer.load_state_dict(state)`` for a state in torch's layout, sharded or not."""
     if not is_sharded(model):
-        optimizer.load_state_dict(state)
+        optimizer.load_state_dict(dict(state))  # torch wants a dict (it calls .copy())
         return
     params = [p for group in optimizer.param_groups for p in group["params"]]
     saved = sum(len(g["params"]) for g in state["param_groups"])

@@ -86,7 +86,7 @@ class PyDataset:
     def num_batches(self) -> int | None:
         """Number of batches (``len(self)``), or ``None`` for an endless dataset."""
         if hasattr(self, "__len__"):
-            return len(self)  # type: ignore[arg-type]
+            return len(self)
         raise NotImplementedError(f"{type(self).__name__} must implement __len__ or the "
                                   "num_batches property")
 

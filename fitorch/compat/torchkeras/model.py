@@ -48,10 +48,12 @@ class Model(CoreModel):
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         if cls is Model and len(args) == 1 and not kwargs and isinstance(args[0], nn.Module):
             net = args[0]
-            base = type(net) if isinstance(net, Model) else _with_torchkeras_api(type(net))
+            # typed as plain `type`: mypy reads type[Module] as unhashable (Module.__hash__'s stub)
+            net_class: type = type(net)
+            base = net_class if isinstance(net, Model) else _with_torchkeras_api(net_class)
             # The core's wrapper class (a no-op __init__, shown as the module's class) over a
             # class that also has the torchkeras methods; the state is the module's own.
-            wrapped = object.__new__(_wrapper_class(base))
+            wrapped: Model = object.__new__(_wrapper_class(base))
             object.__setattr__(wrapped, "__dict__", net.__dict__)
             return wrapped
         if cls is Model and (args or kwargs):
@@ -59,8 +61,10 @@ class Model(CoreModel):
                             f"Model(CnnModel()); got args={args!r} kwargs={kwargs!r}")
         return super().__new__(cls)
 
-    def compile(self, loss_func: Any = None, optimizer: Any = None, metrics_dict: Any = None,
-                device: Any = None, **kwargs: Any) -> None:
+    # torchkeras's own argument order and names (loss_func first) are the point of this class,
+    # so it deliberately differs from fitorch.Model.compile's signature
+    def compile(self, loss_func: Any = None, optimizer: Any = None,  # type: ignore[override]
+                metrics_dict: Any = None, device: Any = None, **kwargs: Any) -> None:
         """torchkeras's ``compile``: a loss callable ``loss_func(y_pred, y_true)``, a torch
         optimizer (default ``Adam(lr=0.001)`` as torchkeras), ``{"name": fn(y_pred, y_true)}``.
 
@@ -109,7 +113,7 @@ class Model(CoreModel):
         the input), concatenated, on the CPU."""
         return super().predict(dl, verbose=0)
 
-    def summary(self, input_shape: Any,  # type: ignore[override]
+    def summary(self, input_shape: Any,
                 input_dtype: Any = torch.FloatTensor, batch_size: int = -1) -> None:
         """Print torchkeras's (torchsummary's) table for an input of ``input_shape``."""
         from fitorch.compat.torchkeras.summary import summary
