@@ -140,3 +140,37 @@ def test_keras_file_round_trip_and_fitorch_reads_the_keras_file():
         close(twin.predict(theirs["x"], verbose=0).numpy(), theirs["predictions"], FORWARD)
     finally:
         shutil.rmtree(theirs["workdir"]), shutil.rmtree(ours["workdir"])
+
+
+def test_custom_dropout_drops_in_fit_only():
+    theirs, ours = run_both("custom_dropout")
+    close(ours["initial"], theirs["initial"], FORWARD)  # inference: no dropout, same weights
+    for result in (theirs, ours):
+        assert result["predict_is_plain"] and result["inference_call_is_plain"]
+        assert result["evaluate_is_plain"]
+        assert result["training_calls_differ"] and not result["training_call_is_plain"]
+        # the same start, but fit dropped units: its first-epoch loss is not the plain model's
+        assert abs(result["history"]["loss"][0] - result["plain_history"]["loss"][0]) > 1e-3
+        assert result["history"]["loss"][-1] < result["history"]["loss"][0]
+    close(ours["evaluate"], theirs["evaluate"], FORWARD)
+    assert_history_close(theirs["plain_history"], ours["plain_history"], **TRAINED)
+
+
+def test_custom_metric_class():
+    theirs, ours = run_both("custom_metric")
+    assert_history_close(theirs["history"], ours["history"], **TRAINED)
+    assert "categorical_true_positives" in ours["history"]
+    close(ours["evaluate"], theirs["evaluate"])
+    close(ours["weighted"], theirs["weighted"])
+    assert ours["after_reset"] == theirs["after_reset"] == 0.0
+    assert ours["metric_name"] == theirs["metric_name"]
+
+
+def test_masking_embedding_lstm():
+    theirs, ours = run_both("masking")
+    assert ours["padded_shape"] == theirs["padded_shape"]
+    close(ours["initial"], theirs["initial"], FORWARD)
+    for result in (theirs, ours):  # padded steps are skipped
+        close(result["initial_longer"], result["initial"], FORWARD)
+    assert_history_close(theirs["history"], ours["history"], **TRAINED)
+    close(ours["predictions"], theirs["predictions"])
