@@ -174,3 +174,37 @@ def test_masking_embedding_lstm():
         close(result["initial_longer"], result["initial"], FORWARD)
     assert_history_close(theirs["history"], ours["history"], **TRAINED)
     close(ours["predictions"], theirs["predictions"])
+
+
+def test_transfer_learning_feature_extraction_and_frozen_base():
+    theirs, ours = run_both("transfer_learning")
+    assert ours["n_features"] == theirs["n_features"] == 3
+    for index, (mine, keras_features) in enumerate(zip(ours["features"], theirs["features"])):
+        close(mine, keras_features, FORWARD, f"output of layer {index}")
+    assert ours["counts"] == theirs["counts"]  # (weights, trainable, non-trainable)
+    assert ours["n_base_weights"] == theirs["n_base_weights"] == 8  # incl. moving statistics
+    assert ours["base_unchanged"] and theirs["base_unchanged"]
+    assert_history_close(theirs["history"], ours["history"], **TRAINED)
+    close(ours["predictions"], theirs["predictions"])
+
+
+def test_vae_with_add_loss_and_no_targets():
+    theirs, ours = run_both("vae")
+    for key in ("noisy", "exact"):
+        close(ours[key + "_evaluate"], theirs[key + "_evaluate"], FORWARD, key)
+        for result in (theirs, ours):
+            assert result[key + "_history"]["loss"][-1] < result[key + "_history"]["loss"][0]
+        assert ours[key + "_losses"] == theirs[key + "_losses"] == 2
+    assert_history_close(theirs["exact_history"], ours["exact_history"], **TRAINED)
+    close(ours["exact_predictions"], theirs["exact_predictions"])
+
+
+def test_normalization_adapt_in_a_program():
+    theirs, ours = run_both("normalization")
+    close(ours["mean"], theirs["mean"], FORWARD)
+    close(ours["variance"], theirs["variance"], FORWARD)
+    # fitorch sums the statistics in float64, Keras in float32: a feature with std 0.1 and
+    # mean -1 then normalizes ~1e-6 apart near zero
+    close(ours["normalized"], theirs["normalized"], {"rtol": 1e-5, "atol": 1e-5})
+    assert_history_close(theirs["history"], ours["history"], **TRAINED)
+    close(ours["predictions"], theirs["predictions"])
