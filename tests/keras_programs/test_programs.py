@@ -14,7 +14,7 @@ import shutil
 import numpy as np
 import pytest
 
-from tests.keras_programs.harness import assert_history_close, run_both
+from tests.keras_programs.harness import WeightSync, assert_history_close, run_both, to_numpy
 
 pytest.importorskip("keras")
 
@@ -206,5 +206,34 @@ def test_normalization_adapt_in_a_program():
     # fitorch sums the statistics in float64, Keras in float32: a feature with std 0.1 and
     # mean -1 then normalizes ~1e-6 apart near zero
     close(ours["normalized"], theirs["normalized"], {"rtol": 1e-5, "atol": 1e-5})
+    assert_history_close(theirs["history"], ours["history"], **TRAINED)
+    close(ours["predictions"], theirs["predictions"])
+
+
+def test_text_vectorization_and_string_lookup_feed_an_embedding():
+    import fitorch
+    import keras
+
+    from tests.keras_programs import text_classification as program
+
+    # Keras 3's TextVectorization / StringLookup need TensorFlow: the vocabularies are checked
+    # against Keras's rule (mask "", "[UNK]", then by count, ties: the larger token first)
+    fitorch.utils.set_random_seed(0)
+    ours_data = to_numpy(program.vectorize(fitorch))
+    assert ours_data["vocabulary"] == [
+        "", "[UNK]", "great", "was", "the", "dull", "bad", "story", "slow", "movie", "acting",
+        "plot", "film", "and", "a"]
+    assert ours_data["label_vocabulary"] == ["pos", "neg"]
+    assert ours_data["y"].tolist() == [0, 0, 1, 1, 0, 1, 0, 1]
+    assert ours_data["ids"][0].tolist() == [4, 9, 3, 2, 0, 0, 0, 0]  # "the movie was great"
+    assert ours_data["unseen"].tolist() == [[1, 1, 2, 1, 0, 0, 0, 0]]
+
+    sync = WeightSync()
+    keras.utils.set_random_seed(0)
+    theirs = to_numpy(program.classify(keras, sync, ours_data["ids"], ours_data["y"],
+                                       len(ours_data["vocabulary"])))
+    fitorch.utils.set_random_seed(0)
+    ours = to_numpy(program.run(fitorch, sync.replaying()))  # the whole program, fitorch only
+    close(ours["initial"], theirs["initial"], FORWARD)
     assert_history_close(theirs["history"], ours["history"], **TRAINED)
     close(ours["predictions"], theirs["predictions"])
