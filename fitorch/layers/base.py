@@ -14,7 +14,7 @@ import inspect
 import re
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -27,7 +27,7 @@ from fitorch.torch_utils import module_device
 Shape = tuple  # a shape with ``None`` for unknown dimensions, batch first
 
 # class name -> class, for ``deserialize`` (filled by ``Layer.__init_subclass__``)
-_LAYER_CLASSES: dict[str, type] = {}
+_LAYER_CLASSES: dict[str, type[Any]] = {}
 
 
 class IncompatibleInputError(ValueError):
@@ -147,7 +147,7 @@ class yields_to_attribute(property):
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
         if obj is not None:
-            name = self.fget.__name__
+            name = self._name()
             for store in ("_modules", "_parameters", "_buffers"):
                 found = obj.__dict__.get(store, {})
                 if name in found:
@@ -157,7 +157,11 @@ class yields_to_attribute(property):
         return super().__get__(obj, objtype)
 
     def __set__(self, obj: Any, value: Any) -> None:
-        obj.__dict__[self.fget.__name__] = value
+        obj.__dict__[self._name()] = value
+
+    def _name(self) -> str:
+        assert self.fget is not None  # always made by decorating a getter
+        return self.fget.__name__
 
 
 class KerasWeights:
@@ -167,7 +171,8 @@ class KerasWeights:
     @yields_to_attribute
     def weights(self) -> list[torch.Tensor]:
         """Every weight in Keras order (each layer's trainable, then non-trainable ones)."""
-        return [t for _, t, _ in keras_weight_entries(self)]
+        # a mixin of nn.Module subclasses (Layer, Model), which the type checker cannot know
+        return [t for _, t, _ in keras_weight_entries(cast(nn.Module, self))]
 
     @yields_to_attribute
     def trainable_weights(self) -> list[torch.Tensor]:
@@ -192,6 +197,8 @@ class Layer(KerasWeights, nn.Module):
     ``forward``; each is an alias of the other) to compute.
     """
 
+    # the constructor's (args, kwargs), set by __new__ for get_config
+    _init_call: tuple[tuple[Any, ...], dict[str, Any]]
     # rank checks applied before build: exact ndim, or a minimum ndim (batch axis included)
     _expected_ndim: int | None = None
     _min_ndim: int | None = None
@@ -207,13 +214,14 @@ class Layer(KerasWeights, nn.Module):
         if "call" in cls.__dict__ and "forward" not in cls.__dict__:
             cls.forward = cls.__dict__["call"]
         elif "forward" in cls.__dict__ and "call" not in cls.__dict__:
-            cls.call = cls.__dict__["forward"]
+            # (the ignores: assigning methods is the point, while the class is being made)
+            cls.call = cls.__dict__["forward"]  # type: ignore[method-assign]
         if "forward" in cls.__dict__:
             # a call(inputs, training=None) gets the module's mode instead of None (inspected
             # once here; classes without ``training`` keep forward = call)
             cls.forward = with_training_default(cls.__dict__["forward"])
         if "build" in cls.__dict__:
-            cls.build = _wrap_build(cls.__dict__["build"])
+            cls.build = _wrap_build(cls.__dict__["build"])  # type: ignore[method-assign]
         if "_single_input" not in cls.__dict__ and cls.__module__.startswith("fitorch."):
             cls._single_input = True
         if "compute_mask" in cls.__dict__ and "supports_masking" not in cls.__dict__:
@@ -263,7 +271,8 @@ class Layer(KerasWeights, nn.Module):
         if activity is not None:
             # a forward hook only on layers that ask for it: the others pay nothing
             self.register_forward_hook(_activity_hook)
-        self._build_handle = self.register_forward_pre_hook(_build_pre_hook, with_kwargs=True)
+        self._build_handle: torch.utils.hooks.RemovableHandle | None = \
+            self.register_forward_pre_hook(_build_pre_hook, with_kwargs=True)
 
     # ---- identity and state -------------------------------------------------------------
     @property
@@ -593,7 +602,7 @@ def _wrap_build(build: Callable) -> Callable:
 
 
 # the base build gets the same wrapper, so a layer without its own build is checked and marked too
-Layer.build = _wrap_build(Layer.__dict__["build"])
+Layer.build = _wrap_build(Layer.__dict__["build"])  # type: ignore[method-assign]
 
 
 def keras_weight_entries(module: nn.Module) -> list[tuple[str, torch.Tensor, Callable]]:
@@ -661,8 +670,12 @@ def keras_to_storage(module: nn.Module, entries: list[tuple[str, torch.Tensor, C
 
 
 def _activity_hook(layer: Layer, args: tuple, output: Any) -> None:
-    tensor = _first_tensor(output)
-    layer._activity_losses = [layer.activity_regularizer(tensor)]
+    regularizer, tensor = layer.activity_regularizer, _first_tensor(output)
+    assert regularizer is not None  # the hook is registered only for a regularizer
+    if tensor is None:
+        raise TypeError(f"{layer.name}: activity_regularizer needs a tensor output, got "
+                        f"{type(output).__name__}")
+    layer._activity_losses = [regularizer(tensor)]
 
 
 def _identity(x: torch.Tensor) -> torch.Tensor:
@@ -743,7 +756,7 @@ def deserialize(config: dict[str, Any], custom_objects: dict[str, type] | None =
         raise ValueError(f"deserialize: config={config!r} must be a dict with 'class_name' and "
                          "'config'")
     name = config["class_name"]
-    cls = (custom_objects or {}).get(name) or _LAYER_CLASSES.get(name)
+    cls: type[Any] | None = (custom_objects or {}).get(name) or _LAYER_CLASSES.get(name)
     if cls is None:
         raise ValueError(f"deserialize: unknown layer class {name!r}; pass it in custom_objects")
     return cls.from_config(dict(config["config"]))

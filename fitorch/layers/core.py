@@ -47,6 +47,9 @@ class Dense(Layer):
     ``(in, units)``.
     """
 
+    kernel: torch.Tensor  # the weights build() adds (typed here: Module.__getattr__ is not)
+    bias: torch.Tensor | None
+
     supports_masking = True  # an incoming mask passes through (as in Keras)
 
     _min_ndim = 2

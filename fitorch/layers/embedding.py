@@ -25,6 +25,7 @@ class Embedding(Layer):
     after it that take masks (recurrent layers, ``GlobalAveragePooling1D``) skip those steps.
     """
 
+    embeddings: torch.Tensor  # the weight build() adds (typed here: Module.__getattr__ is not)
     _min_ndim = 1
     _input_dtype = torch.long
 

@@ -163,7 +163,9 @@ class _IndexLookup(Layer):
             self._sorted_values = order + start
 
     def _set_idf(self, weights: np.ndarray, front: int, front_value: float) -> None:
-        back = self.max_tokens - front - len(weights) if self.pad_to_max_tokens else 0
+        # (the constructor refuses pad_to_max_tokens without max_tokens)
+        back = self.max_tokens - front - len(weights) \
+            if self.pad_to_max_tokens and self.max_tokens is not None else 0
         padded = np.pad(weights, (front, max(back, 0)), constant_values=(front_value, 0.0))
         self._idf = torch.tensor(padded, dtype=torch.get_default_dtype())
 
@@ -265,7 +267,10 @@ class _IndexLookup(Layer):
                                "vocabulary before it is called: pass vocabulary= or call adapt()")
 
     def _depth(self) -> int:
-        return self.max_tokens if self.pad_to_max_tokens else self.vocabulary_size()
+        # (the constructor refuses pad_to_max_tokens without max_tokens)
+        if self.pad_to_max_tokens and self.max_tokens is not None:
+            return self.max_tokens
+        return self.vocabulary_size()
 
     def _encode(self, indices: torch.Tensor, rows: torch.Tensor | None = None,
                 n_rows: int | None = None) -> torch.Tensor:
@@ -282,13 +287,16 @@ class _IndexLookup(Layer):
             keep = indices >= 0
             out = torch.nn.functional.one_hot(indices.clamp(min=0), depth).to(dtype)
             return out * keep.unsqueeze(-1)
+        batch_shape: tuple[int, ...]
         if rows is None:
-            batch_shape = indices.shape[:-1] if indices.ndim > 1 else ()
+            batch_shape = tuple(indices.shape[:-1]) if indices.ndim > 1 else ()
             n_rows = int(np.prod(batch_shape)) if batch_shape else 1
             rows = torch.arange(n_rows, device=indices.device).repeat_interleave(
                 indices.shape[-1] if indices.ndim else 1)
             indices = indices.reshape(-1)
         else:
+            if n_rows is None:  # a bug in the caller, not the user's input
+                raise TypeError(f"{describe(self)}: _encode got rows without n_rows")
             batch_shape = (n_rows,)
         # dropped (-1) entries land in one extra slot cut off afterwards: no data-dependent
         # shapes, so this also runs on symbolic tensors
@@ -300,6 +308,10 @@ class _IndexLookup(Layer):
         if self.output_mode == "multi_hot":
             return (out > 0).to(dtype)
         if self.output_mode == "tf_idf":
+            if self._idf is None:
+                raise RuntimeError(f"{describe(self)}: output_mode='tf_idf' needs IDF weights "
+                                   "before it is called: pass vocabulary= and idf_weights=, or "
+                                   "call adapt()")
             return out * self._idf.to(dtype=dtype, device=out.device)
         return out
 

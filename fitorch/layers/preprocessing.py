@@ -142,7 +142,8 @@ class Normalization(Layer):
         shape = tuple(np.shape(first))
         if not self.built:
             self.maybe_build((None,) + shape[1:] if len(shape) > 0 else shape)
-        total_mean = total_var = None
+        total_mean: torch.Tensor | None = None
+        total_var = torch.zeros(())  # both replaced by the first batch's
         total_count = 0
         for batch in itertools.chain([first], batches):
             x = torch.as_tensor(np.asarray(batch) if not isinstance(batch, torch.Tensor)
@@ -161,6 +162,7 @@ class Normalization(Layer):
             total_var = (total_var + (total_mean - new_mean) ** 2) * (1 - weight) + \
                 (var + (mean - new_mean) ** 2) * weight
             total_mean = new_mean
+        assert total_mean is not None  # the loop ran at least for ``first``
         with torch.no_grad():
             self.adapt_mean.copy_(total_mean.reshape(self._stats_shape))
             self.adapt_variance.copy_(total_var.reshape(self._stats_shape))

@@ -16,7 +16,7 @@ or zeros with ``zero_output_for_mask=True``. Any mask pattern works, not only ri
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -55,6 +55,9 @@ class _UnitForgetBias(initializers.Initializer):
 class _RNN(Layer):
     """Shared machinery: argument checks, masks, state handling, output selection."""
 
+    kernel: torch.Tensor  # the weights build() adds (typed here: Module.__getattr__ is not)
+    recurrent_kernel: torch.Tensor
+    bias: torch.Tensor | None
     _gates = 1
     _n_states = 1
     _expected_ndim = 3
@@ -201,7 +204,9 @@ class _RNN(Layer):
                 # (zeros before any real step) or is zero with zero_output_for_mask
                 keep = mask[:, t, None]
                 states = [torch.where(keep, n, s) for n, s in zip(new, states)]
-                output = torch.where(keep, new[0], 0.0 if self.zero_output_for_mask else output)
+                # (output is the zeros made above, or the last step's: never None with a mask)
+                last = 0.0 if self.zero_output_for_mask else cast(torch.Tensor, output)
+                output = torch.where(keep, new[0], last)
             outputs.append(output)
         return torch.stack(outputs, 1), states
 
@@ -213,7 +218,7 @@ class _RNN(Layer):
     def _torch_params(self) -> list[torch.Tensor]:
         # (the fused ops get train=torch.is_grad_enabled(): their inter-layer dropout is 0, and
         # cuDNN only keeps what backward needs in train mode, so eval-mode gradients still work)
-        if not self.use_bias:
+        if not self.use_bias or self.bias is None:  # (no bias exactly when not use_bias)
             return [self.kernel, self.recurrent_kernel]
         return [self.kernel, self.recurrent_kernel, self.bias, torch.zeros_like(self.bias)]
 
@@ -383,7 +388,7 @@ class GRU(_RNN):
                 and self.recurrent_activation is torch.sigmoid)
 
     def _torch_params(self) -> list[torch.Tensor]:
-        if not self.use_bias:
+        if not self.use_bias or self.bias is None:  # (no bias exactly when not use_bias)
             return [self.kernel, self.recurrent_kernel]
         return [self.kernel, self.recurrent_kernel, self.bias[0], self.bias[1]]
 

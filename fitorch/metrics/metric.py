@@ -223,7 +223,7 @@ class _Reduce(Metric):
         else:
             count.add_(values.shape[0] if values.dim() else 1)
 
-    def update_state(self, values: Any, sample_weight: Any = None) -> None:  # type: ignore[override]
+    def update_state(self, values: Any, sample_weight: Any = None) -> None:
         """Add ``values`` (a scalar, or one value per sample), optionally weighted."""
         self._accumulate(values, sample_weight)
 
@@ -274,7 +274,8 @@ class MeanMetricWrapper(Mean):
         y_true = as_tensor(y_true, y_pred).detach()
         self._accumulate(self._fn(y_true, y_pred, **self._fn_kwargs), sample_weight)
 
-    def update(self, y_pred: Any, y_true: Any, sample_weight: Any = None) -> None:
+    # Mean.update takes y_true optionally (a Mean averages y_pred alone); a wrapped fn needs both.
+    def update(self, y_pred: Any, y_true: Any, sample_weight: Any = None) -> None:  # type: ignore[override]
         """Torch-order ``update_state``."""
         self.update_state(y_true, y_pred, sample_weight)
 

@@ -26,7 +26,7 @@ class Variable(torch.Tensor):
         return var
 
     @property
-    def name(self) -> str:  # type: ignore[override]
+    def name(self) -> str:
         """The name given to ``add_variable``."""
         return self._var_name
 
@@ -67,7 +67,7 @@ class Variable(torch.Tensor):
         """The current value as a plain tensor."""
         return self.detach().clone().as_subclass(torch.Tensor)
 
-    def numpy(self, *, force: bool = False) -> Any:  # type: ignore[override]
+    def numpy(self, *, force: bool = False) -> Any:
         return self.detach().cpu().as_subclass(torch.Tensor).numpy(force=force)
 
     def __deepcopy__(self, memo: dict) -> Variable:

@@ -218,7 +218,7 @@ def tensor_attribute(name: Any) -> str:
 
 # The model classes (Model, Functional, Sequential) sit above this module: they use it to store
 # and rebuild their graphs, so they register here when defined instead of being imported.
-_model_classes: dict[str, type] = {}
+_model_classes: dict[str, type[Any]] = {}
 
 
 def register_model_class(cls: type) -> type:
@@ -228,7 +228,7 @@ def register_model_class(cls: type) -> type:
     return cls
 
 
-def model_class(name: str) -> type:
+def model_class(name: str) -> type[Any]:
     """The registered model class ``name`` (``"Model"``, ``"Functional"``, ``"Sequential"``)."""
     return _model_classes[name]
 

@@ -26,7 +26,7 @@ from fitorch.layers.base import Layer
 from fitorch.layers.call_context import run_in_mode
 from fitorch.layers.masking import mask_at, may_create_mask, output_mask, takes_mask
 from fitorch.models.configs import Ref, register_model_class
-from fitorch.models.model import Model
+from fitorch.models.model import Model, submodules
 from fitorch.models.symbolic import (GraphIO, Input, KerasTensor, Node, is_keras_tensor, leaves,
                                      map_structure, module_name, set_module_name)
 
@@ -156,6 +156,8 @@ class Functional(GraphIO, Model):
     one list, or one dict keyed by input name, as Keras calls it) and returns ``outputs``' structure.
     """
 
+    _layer_attributes: dict[str, str]  # Keras layer name -> attribute (see _attribute_for)
+
     def __init__(self, inputs: Any, outputs: Any, name: str | None = None,
                  trainable: bool = True) -> None:
         from fitorch import backend
@@ -278,11 +280,11 @@ class Functional(GraphIO, Model):
     @property
     def layers(self) -> list[nn.Module]:
         """The layers (distinct modules) in the order the graph first calls them."""
-        return list(self._modules.values())
+        return list(submodules(self).values())
 
     def _layer_labels(self) -> list[tuple[str, nn.Module]]:
         # the graph's Keras names (the attribute may carry a suffix, see _attribute_for)
-        return [(label, self._modules[attr])
+        return [(label, submodules(self)[attr])
                 for label, attr in self.__dict__.get("_layer_attributes", {}).items()]
 
     def _build_graph(self) -> tuple[Any, Any]:
@@ -437,14 +439,14 @@ class Functional(GraphIO, Model):
             var = _identifier(node.name, used)
             variables[i] = var
             if node.kind == "module":
-                module = self._modules[node.target]
+                module = submodules(self)[node.target]
                 in_mask = mask_expr(node.args[0]) if node.args else None
                 extra = (f", mask={in_mask}" if in_mask and takes_mask(module)
                          and "mask" not in node.kwargs else "")
                 lines.append(f"    {var} = self.{node.target}("
                              f"{call_args(node.args, node.kwargs)}{extra})")
                 if in_mask and getattr(module, "supports_masking", False) and \
-                        type(module).compute_mask is Layer.compute_mask:
+                        getattr(type(module), "compute_mask", None) is Layer.compute_mask:
                     masks[i] = in_mask  # passed on unchanged: no call
                 elif in_mask or may_create_mask(module):
                     masks[i] = _identifier(f"{node.name}_mask", used)
@@ -493,7 +495,7 @@ class Functional(GraphIO, Model):
 
         layers = []
         for label, attr in self._layer_attributes.items():
-            entry = serialize_module(self._modules[attr])
+            entry = serialize_module(submodules(self)[attr])
             entry["name"] = label
             layers.append(entry)
         label_of = {attr: label for label, attr in self._layer_attributes.items()}
@@ -667,8 +669,8 @@ def _function_hint(target: Any) -> str:
     return name.strip("_") if isinstance(name, str) and name.strip("_") else "fn"
 
 
-def _restore_functional(base: type, state: dict) -> Functional:
-    model = nn.Module.__new__(base)
+def _restore_functional(base: type[Functional], state: dict) -> Functional:
+    model: Functional = nn.Module.__new__(base)
     model.__dict__.update(state)
     model._install_forward()
     return model

@@ -16,7 +16,7 @@ out (see ``CompileConfig``).
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -65,7 +65,7 @@ def _functional_subclass(cls: type) -> type:
 
 
 @functools.lru_cache(maxsize=None)
-def _wrapper_class(module_cls: type) -> type:
+def _wrapper_class(module_cls: type[nn.Module]) -> type[Any]:
     """A subclass of ``module_cls`` and ``Model`` that shows itself as ``module_cls``."""
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -101,7 +101,9 @@ class Model(KerasWeights, nn.Module):
             return super().__new__(model_class("Functional"))
         if len(args) == 1 and not kwargs and isinstance(args[0], nn.Module):
             net = args[0]
-            wrapped = super().__new__(_wrapper_class(type(net)))
+            # (the ignore: typeshed's lru_cache wants Hashable arguments, and mypy finds a class
+            # object's __hash__ to be its instances' one, which torch's stubs type otherwise)
+            wrapped = super().__new__(_wrapper_class(type(net)))  # type: ignore[arg-type]
             # Share the module's state: the wrapper *is* the module, with the training API.
             object.__setattr__(wrapped, "__dict__", net.__dict__)
             return wrapped
@@ -436,7 +438,7 @@ class Model(KerasWeights, nn.Module):
     @yields_to_attribute
     def layers(self) -> list[nn.Module]:
         """The direct sublayers (submodules), in the order they were assigned."""
-        return list(self._modules.values())
+        return list(submodules(self).values())
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> nn.Module:
         """A layer of ``layers`` by Keras name (``layer.name``, else its attribute name) or by
@@ -459,7 +461,7 @@ class Model(KerasWeights, nn.Module):
 
     def _layer_labels(self) -> list[tuple[str, nn.Module]]:
         """(Keras name, layer) for ``get_layer``: ``layer.name``, else the attribute name."""
-        return [(_layer_name(attr, layer), layer) for attr, layer in self._modules.items()]
+        return [(_layer_name(attr, layer), layer) for attr, layer in submodules(self).items()]
 
     @property
     def trainable(self) -> bool:
@@ -540,6 +542,12 @@ class Model(KerasWeights, nn.Module):
         for all of them before anything is written)."""
         converted = keras_to_storage(self, keras_weight_entries(self), weights)
         load_full_state_dict(self, {name: value for name, _, value in converted})
+
+
+def submodules(module: nn.Module) -> dict[str, nn.Module]:
+    """``module._modules`` as the dict of modules a model holds: torch's stubs allow a ``None``
+    slot (a submodule attribute set to ``None``), which models list as they always did."""
+    return cast(dict[str, nn.Module], module._modules)
 
 
 def _layer_name(attribute: str, layer: nn.Module) -> str:

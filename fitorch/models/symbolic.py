@@ -250,9 +250,9 @@ for _name, _op in (("add", operator.add), ("sub", operator.sub), ("mul", operato
 for _name, _op in (("lt", operator.lt), ("le", operator.le), ("gt", operator.gt),
                    ("ge", operator.ge)):
     setattr(KerasTensor, f"__{_name}__", _binary(_op))
-for _name, _op in (("neg", operator.neg), ("pos", operator.pos), ("abs", operator.abs),
-                   ("invert", operator.invert)):
-    setattr(KerasTensor, f"__{_name}__", _unary(_op))
+for _uname, _uop in (("neg", operator.neg), ("pos", operator.pos), ("abs", operator.abs),
+                     ("invert", operator.invert)):
+    setattr(KerasTensor, f"__{_uname}__", _unary(_uop))
 
 
 def _symbolic_shape(tensor: KerasTensor) -> tuple:
@@ -397,8 +397,8 @@ def _remember_call(module: nn.Module, node: Node, output: Any) -> None:
                              output)
 
     def resolve() -> tuple[Any, Any] | None:
-        alive = [ref() for ref in refs]
-        if any(t is None for t in alive):
+        alive = [t for t in (ref() for ref in refs) if t is not None]
+        if len(alive) != len(refs):
             return None
         args = alive[0].node.args or tuple(alive[0].node.kwargs.values())
         resume_recording()  # these tensors may be called on again, after real computation

@@ -81,7 +81,8 @@ class Optimizer:
             optimizer.register_step_pre_hook(_decoupled_decay(self.weight_decay))
         clip = {k: getattr(self, k) for k in keras_apply.CLIP_KEYS if getattr(self, k) is not None}
         if clip:  # for Keras's ``optimizer.apply`` in custom steps (fit clips by itself)
-            optimizer.fitorch_clip = clip
+            # an attribute of fitorch's own on torch's optimizer, which torch's stubs don't declare
+            optimizer.fitorch_clip = clip  # type: ignore[attr-defined]
         return optimizer
 
     @property
@@ -119,7 +120,7 @@ class Optimizer:
             params = [p for group in self._built.param_groups for p in group["params"]]
         else:
             params = list(trainable_variables)
-        if [id(p) for p in params] != self._built_for:
+        if self._built is None or [id(p) for p in params] != self._built_for:
             self._built = self.build(params)
             self._built_for = [id(p) for p in params]
         keras_apply.apply(self._built, grads, params)

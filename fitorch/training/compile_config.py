@@ -61,6 +61,9 @@ class CompileConfig:
     a lambda metric or the History are neither copied nor shared).
     """
 
+    # set by the trainer once a jit-compiled step ran (read through __dict__, so unset is False)
+    jit_verified: bool
+
     def __reduce__(self) -> tuple:
         return (_not_kept, ())
 

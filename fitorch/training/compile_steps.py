@@ -44,7 +44,7 @@ def unpack(data: Any) -> tuple[Any, Any, Any]:
     if not isinstance(data, tuple):
         return data, None, None
     if 1 <= len(data) <= 3:
-        return (*data, *(None,) * (3 - len(data)))  # type: ignore[return-value]
+        return (*data, *(None,) * (3 - len(data)))
     raise ValueError(f"a step's data must be x, (x,), (x, y) or (x, y, sample_weight); got a "
                      f"tuple of {len(data)} elements")
 

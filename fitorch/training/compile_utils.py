@@ -287,8 +287,9 @@ class MetricSet:
             target = getattr(metric, "metric", metric)  # a torchmetrics object, if wrapped
             for key, value in state.items():
                 current = getattr(target, key, None)
-                if hasattr(current, "assign") and isinstance(current, torch.Tensor):
-                    current.assign(value)  # a Metric.add_variable state: keep the object
+                assign = getattr(current, "assign", None)
+                if assign is not None and isinstance(current, torch.Tensor):
+                    assign(value)  # a Metric.add_variable state: keep the object
                 else:
                     setattr(target, key, value)
         self._checked = True

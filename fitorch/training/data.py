@@ -131,6 +131,7 @@ class IndexedAdapter(DataAdapter):
     sample_weight: Any
     batch_size: int
     device: torch.device
+    num_samples: int  # always known: the tensors' common first dimension
     #: where the tensors come from, for error messages (``"fit: <source>: x contains ..."``)
     source: str | None = None
 
@@ -225,7 +226,7 @@ class LoaderAdapter(DataAdapter):
             self.num_batches = None
         dataset = getattr(loader, "dataset", None)
         try:
-            self.num_samples = len(dataset) if dataset is not None else None  # type: ignore
+            self.num_samples = len(dataset) if dataset is not None else None
         except TypeError:
             self.num_samples = None
 
@@ -269,6 +270,8 @@ def sliceable_tensors(loader: Any) -> tuple[torch.Tensor, ...] | None:
             or type(batches) is not BatchSampler or batches.drop_last
             or batches.sampler is not sampler
             or type(sampler) not in (SequentialSampler, RandomSampler)
+            # (exact types above; isinstance narrows them for the type checker)
+            or not isinstance(sampler, (SequentialSampler, RandomSampler))
             or sampler.data_source is not loader.dataset):
         return None
     tensors = loader.dataset.tensors
@@ -474,7 +477,7 @@ def unpack_validation_data(validation_data: Any) -> tuple[Any, Any, Any]:
         if len(validation_data) == 2:
             return validation_data[0], validation_data[1], None
         if len(validation_data) == 3:
-            return tuple(validation_data)  # type: ignore[return-value]
+            return tuple(validation_data)
         raise ValueError("validation_data must be (x_val, y_val), (x_val, y_val, "
                          f"sample_weight) or a DataLoader/Dataset, got {len(validation_data)} "
                          "elements")

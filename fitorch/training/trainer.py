@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import warnings
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -226,7 +226,8 @@ class Trainer:
                 if config.regularized:
                     loss = loss + config.regularization_loss(model)
                 if scale == 0.0:  # an empty share: zero gradients, but DDP still gets its call
-                    loss = sum(o.sum() for o in outputs) * 0.0
+                    # (outputs is never empty, so the sum is a tensor)
+                    loss = cast(torch.Tensor, sum(o.sum() for o in outputs)) * 0.0
                     parts = [loss] * len(parts)
             scaled = loss / config.accumulation if config.accumulation > 1 else loss
             if scale != 1.0:
@@ -251,6 +252,9 @@ class Trainer:
         """The optimizer step, the only one: unscaling (fp16), clipping, the step, clearing
         the gradients and a per-batch LR scheduler's step."""
         optimizer = config.optimizer
+        if optimizer is None:
+            raise RuntimeError("apply_gradients: the compiled optimizer is not built yet (it is "
+                               "made on the first batch, once lazy layers have their weights)")
         scaler = config.precision.scaler
         if scaler is not None:
             if config.clipping:
@@ -399,7 +403,8 @@ class Trainer:
             if last_good is not None:
                 last_good.save()
             train_phase.reset()
-            if skip and resume["phase_state"] is not None:
+            # (skip > 0 only when resuming: ``resume is not None`` is for the type checker)
+            if skip and resume is not None and resume["phase_state"] is not None:
                 if not config.built:  # metrics exist once outputs were seen
                     self._prepare(config, train_data)
                 train_phase.load_state(resume["phase_state"])
@@ -410,7 +415,7 @@ class Trainer:
                 next(batches)
             if dist is not None:
                 batches = _shards(batches, dist)
-            if skip:
+            if skip and resume is not None:
                 restore_rng_states(resume["rng_states"])
             # With accumulation, the epoch's last batch closes its window, even a short one.
             ends = _LookAhead(batches) if config.accumulation > 1 else None

@@ -221,6 +221,16 @@ def test_activity_regularizer_penalizes_outputs():
     assert layers.regularization_losses(layer).item() == pytest.approx(0.5 * out.abs().sum().item())
 
 
+def test_activity_regularizer_on_an_output_without_tensors_names_the_layer():
+    class Keyed(layers.Layer):
+        def call(self, x):
+            return {"out": x}  # a dict: not where an activity regularizer looks
+
+    layer = Keyed(activity_regularizer="l2", name="keyed")
+    with pytest.raises(TypeError, match="keyed: activity_regularizer needs a tensor output, got dict"):
+        layer(torch.ones(1, 3))
+
+
 def test_compute_output_shape_does_not_touch_training_state():
     model = layers.TimeDistributed(layers.Dense(2))
     bn = layers.BatchNormalization()

@@ -191,6 +191,12 @@ def test_integer_lookup_runs_on_tensors_inside_a_model():
     assert inverse(torch.tensor([1, 2, 0])).tolist() == [10, 20, -1]
 
 
+def test_tf_idf_lookup_without_idf_weights_says_what_it_needs():
+    layer = layers.IntegerLookup(output_mode="tf_idf", max_tokens=5, pad_to_max_tokens=True)
+    with pytest.raises(RuntimeError, match="needs IDF weights.*adapt"):
+        layer(torch.tensor([[1, 2]]))
+
+
 def test_lookup_vocabulary_round_trips_through_config_and_model_file(tmp_path):
     layer = layers.IntegerLookup(output_mode="tf_idf")
     layer.adapt(np.array([[1, 1, 2], [2, 3, 3], [3, 3, 3]]))
