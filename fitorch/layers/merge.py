@@ -2,7 +2,8 @@
 Minimum, Dot (and the Keras functional forms ``add([...])``, ``concatenate([...])``, ...).
 
 Shapes are checked when the layer is built (first call, or ``maybe_build`` from symbolic shapes),
-with errors naming the layer and every input shape.
+with errors naming the layer and every input shape. The elementwise merges take equal shapes or
+shapes that broadcast like NumPy's.
 """
 
 from __future__ import annotations
@@ -59,9 +60,7 @@ class _Merge(Layer):
 class Add(_Merge):
     """Elementwise sum of a list of tensors.
 
-    Shapes must be equal or broadcast like NumPy's; they are checked when the layer is built, with
-    an error naming the layer and every input shape. Functional form:
-    ``ft.layers.add(inputs)``.
+    The functional form is ``ft.layers.add(inputs)``.
 
     Args:
         **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
@@ -94,9 +93,7 @@ class Add(_Merge):
 class Subtract(_Merge):
     """``inputs[0] - inputs[1]``, for exactly two tensors.
 
-    Shapes must be equal or broadcast like NumPy's; they are checked when the layer is built, with
-    an error naming the layer and every input shape. Functional form:
-    ``ft.layers.subtract(inputs)``.
+    The functional form is ``ft.layers.subtract(inputs)``.
 
     Args:
         **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
@@ -128,9 +125,7 @@ class Subtract(_Merge):
 class Multiply(_Merge):
     """Elementwise product of a list of tensors.
 
-    Shapes must be equal or broadcast like NumPy's; they are checked when the layer is built, with
-    an error naming the layer and every input shape. Functional form:
-    ``ft.layers.multiply(inputs)``.
+    The functional form is ``ft.layers.multiply(inputs)``.
 
     Args:
         **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
@@ -158,9 +153,7 @@ class Multiply(_Merge):
 class Average(_Merge):
     """Elementwise mean of a list of tensors.
 
-    Shapes must be equal or broadcast like NumPy's; they are checked when the layer is built, with
-    an error naming the layer and every input shape. Functional form:
-    ``ft.layers.average(inputs)``.
+    The functional form is ``ft.layers.average(inputs)``.
 
     Args:
         **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
@@ -188,9 +181,7 @@ class Average(_Merge):
 class Maximum(_Merge):
     """Elementwise maximum of a list of tensors.
 
-    Shapes must be equal or broadcast like NumPy's; they are checked when the layer is built, with
-    an error naming the layer and every input shape. Functional form:
-    ``ft.layers.maximum(inputs)``.
+    The functional form is ``ft.layers.maximum(inputs)``.
 
     Args:
         **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
@@ -218,9 +209,7 @@ class Maximum(_Merge):
 class Minimum(_Merge):
     """Elementwise minimum of a list of tensors.
 
-    Shapes must be equal or broadcast like NumPy's; they are checked when the layer is built, with
-    an error naming the layer and every input shape. Functional form:
-    ``ft.layers.minimum(inputs)``.
+    The functional form is ``ft.layers.minimum(inputs)``.
 
     Args:
         **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).

@@ -1,4 +1,4 @@
-"""Every public layer of ``ft.layers`` outside conv/pooling/reshaping/base follows the docstring style.
+"""Public layers of ``ft.layers`` (conv, pooling, reshaping and base aside) follow the style.
 
 The names come from ``ft.layers.__all__`` (filtered by the module that defines them), so a new
 public layer in one of these modules without a complete docstring fails here. Aliases are
