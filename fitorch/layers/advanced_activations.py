@@ -32,7 +32,31 @@ class _Elementwise(Layer):
 
 
 class ReLU(_Elementwise):
-    """Keras ``ReLU``: ``max_value`` cap, ``negative_slope`` below ``threshold``, else identity."""
+    """Rectified linear unit with Keras's options: a cap, a negative slope and a threshold.
+
+    Computes ``min(x, max_value)`` for ``x >= threshold`` and
+    ``negative_slope * (x - threshold)`` otherwise (then capped); the defaults give ``max(x, 0)``.
+
+    Args:
+        max_value: non-negative cap of the output, or ``None`` for none.
+        negative_slope: non-negative slope below the threshold.
+        threshold: the input value where the unit switches from the slope to the identity.
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        Any shape.
+
+    Output shape:
+        Same as the input.
+
+    Example:
+
+    >>> x = torch.tensor([-2.0, 0.5, 3.0, 8.0])
+    >>> ft.layers.ReLU()(x).tolist()
+    [0.0, 0.5, 3.0, 8.0]
+    >>> ft.layers.ReLU(max_value=6.0, negative_slope=0.5, threshold=1.0)(x).tolist()
+    [-1.5, -0.25, 3.0, 6.0]
+    """
 
     def __init__(self, max_value: float | None = None, negative_slope: float = 0.0,
                  threshold: float = 0.0, **kwargs: Any) -> None:
@@ -53,7 +77,26 @@ class ReLU(_Elementwise):
 
 
 class LeakyReLU(_Elementwise):
-    """``x`` for ``x >= 0``, ``negative_slope * x`` otherwise (Keras default slope 0.3)."""
+    """Leaky rectified linear unit: ``x`` for ``x >= 0``, ``negative_slope * x`` otherwise.
+
+    Keras's default slope is 0.3 (torch's ``nn.LeakyReLU`` uses 0.01).
+
+    Args:
+        negative_slope: non-negative slope for negative inputs (Keras 2's ``alpha=`` is read as
+            this).
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        Any shape.
+
+    Output shape:
+        Same as the input.
+
+    Example:
+
+    >>> [round(v, 4) for v in ft.layers.LeakyReLU()(torch.tensor([-2.0, 3.0])).tolist()]
+    [-0.6, 3.0]
+    """
 
     def __init__(self, negative_slope: float = 0.3, **kwargs: Any) -> None:
         if "alpha" in kwargs:  # Keras 2 spelling
@@ -66,7 +109,23 @@ class LeakyReLU(_Elementwise):
 
 
 class ELU(_Elementwise):
-    """Exponential linear unit with scale ``alpha`` for negative inputs."""
+    """Exponential linear unit: ``x`` for ``x > 0``, ``alpha * (exp(x) - 1)`` otherwise.
+
+    Args:
+        alpha: scale of the negative part (the value it tends to is ``-alpha``).
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        Any shape.
+
+    Output shape:
+        Same as the input.
+
+    Example:
+
+    >>> [round(v, 4) for v in ft.layers.ELU(alpha=2.0)(torch.tensor([-1.0, 3.0])).tolist()]
+    [-1.2642, 3.0]
+    """
 
     def __init__(self, alpha: float = 1.0, **kwargs: Any) -> None:
         self.alpha = float(alpha)
@@ -77,7 +136,30 @@ class ELU(_Elementwise):
 
 
 class Softmax(_Elementwise):
-    """Softmax over ``axis``; an optional boolean ``mask`` (True = keep) excludes entries."""
+    """Softmax over ``axis``; an optional boolean ``mask`` (``True`` = keep) excludes entries.
+
+    Masked entries get a large negative logit (-1e9, not -inf, as Keras does), so they receive
+    probability ~0 and a fully masked row stays finite. The mask is a call argument:
+    ``layer(x, mask=m)``.
+
+    Args:
+        axis: int, the axis the probabilities sum to 1 along.
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        Any shape (a ``mask`` broadcastable to it).
+
+    Output shape:
+        Same as the input.
+
+    Example:
+
+    >>> x = torch.tensor([[1.0, 1.0, 1.0, 1.0]])
+    >>> ft.layers.Softmax()(x).tolist()
+    [[0.25, 0.25, 0.25, 0.25]]
+    >>> ft.layers.Softmax()(x, mask=torch.tensor([[True, True, False, False]])).tolist()
+    [[0.5, 0.5, 0.0, 0.0]]
+    """
 
     def __init__(self, axis: int = -1, **kwargs: Any) -> None:
         if isinstance(axis, bool) or not isinstance(axis, int):
@@ -93,7 +175,35 @@ class Softmax(_Elementwise):
 
 
 class PReLU(_Elementwise):
-    """Leaky ReLU with a learned slope ``alpha`` per element (shared along ``shared_axes``)."""
+    """Parametric ReLU: ``x`` for ``x >= 0``, ``alpha * x`` otherwise, with ``alpha`` learned.
+
+    ``alpha`` has one entry per input element (batch axis excluded), shared along ``shared_axes``;
+    e.g. ``shared_axes=[1, 2]`` on ``(batch, height, width, channels)`` images learns one slope per
+    channel.
+
+    Args:
+        alpha_initializer: initializer of ``alpha`` (Keras's default: zeros, i.e. a plain ReLU at
+            first).
+        alpha_regularizer: regularizer of ``alpha``.
+        alpha_constraint: constraint applied to ``alpha`` after each optimizer step.
+        shared_axes: int or list of axes (>= 1; the batch axis 0 is always shared) along which one
+            slope is shared.
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        Any shape of rank >= 2 whose non-shared axes are known.
+
+    Output shape:
+        Same as the input.
+
+    Example:
+
+    >>> layer = ft.layers.PReLU(alpha_initializer=ft.initializers.Constant(0.1), shared_axes=[1])
+    >>> [round(v, 4) for v in layer(torch.tensor([[-2.0, 3.0]])).flatten().tolist()]
+    [-0.2, 3.0]
+    >>> tuple(layer.alpha.shape)
+    (1,)
+    """
 
     alpha: torch.Tensor  # the weight build() adds (typed here: Module.__getattr__ is not)
 

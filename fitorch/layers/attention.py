@@ -53,13 +53,57 @@ def _einsum_fans(init: Any, input_axes: list[int], output_axes: list[int]) -> An
 
 
 class MultiHeadAttention(Layer):
-    """Multi-head attention (Vaswani et al.) with Keras's API.
+    """Multi-head attention (Vaswani et al., 2017) with Keras's API and weights.
 
     Call as ``mha(query, value, key=None, attention_mask=None, return_attention_scores=False,
-    use_causal_mask=False)`` on ``(batch, time, features)`` tensors; ``attention_mask`` is boolean
-    ``(batch, T_query, T_value)`` with True where attention is allowed. Weights (Keras layout):
-    query/key/value kernels ``(dim, num_heads, key_dim or value_dim)`` with biases
-    ``(num_heads, dim)``, output kernel ``(num_heads, value_dim, output_dim)`` and bias.
+    use_causal_mask=False, training=None)`` on ``(batch, time, features)`` tensors (``key``
+    defaults to ``value``); ``attention_mask`` is boolean ``(batch, T_query, T_value)`` with
+    ``True`` where attention is allowed. Without scores returned it runs torch's fused
+    ``F.scaled_dot_product_attention``. Weights (Keras layout in ``get_weights``): query/key/value
+    kernels ``(dim, num_heads, key_dim or value_dim)`` with biases ``(num_heads, key_dim or
+    value_dim)``, output kernel ``(num_heads, value_dim, output_dim)`` and bias ``(output_dim,)``.
+
+    Args:
+        num_heads: positive int, the number of attention heads.
+        key_dim: positive int, the size of each head for query and key.
+        value_dim: positive int, the size of each head for value (default: ``key_dim``).
+        dropout: dropout rate on the attention weights in training, in ``[0, 1)``.
+        use_bias: whether the projections use biases.
+        output_shape: int, the size of the output's last axis (default: the query's features);
+            Keras's multi-axis output shapes are refused.
+        attention_axes: Keras's attention over other axes; only ``None`` (attention over the time
+            axis) is accepted, anything else raises ``ValueError``.
+        kernel_initializer: initializer of the four kernels (variance-scaling ones count fans over
+            the einsum axes, as Keras does).
+        bias_initializer: initializer of the biases.
+        kernel_regularizer: regularizer of the kernels.
+        kernel_constraint: constraint applied to the kernels after each optimizer step.
+        bias_regularizer: regularizer of the biases.
+        bias_constraint: constraint applied to the biases after each optimizer step.
+        seed: only ``None`` is accepted: the dropout runs inside torch's fused kernel, which takes
+            no generator (use ``ft.utils.set_random_seed``).
+        use_gate: Keras's gated attention; only ``False`` is accepted.
+        sliding_window: Keras's local attention; only ``None`` is accepted (pass a banded
+            ``attention_mask`` instead).
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        ``query`` ``(batch_size, T_query, query_dim)``, ``value`` ``(batch_size, T_value,
+        value_dim)``, optional ``key`` ``(batch_size, T_value, key_dim)``.
+
+    Output shape:
+        ``(batch_size, T_query, output_shape or query_dim)``; with
+        ``return_attention_scores=True`` also the scores ``(batch_size, num_heads, T_query,
+        T_value)``.
+
+    Example:
+
+    >>> mha = ft.layers.MultiHeadAttention(num_heads=2, key_dim=4)
+    >>> out, scores = mha(torch.ones(1, 3, 8), torch.ones(1, 5, 8), return_attention_scores=True)
+    >>> tuple(out.shape), tuple(scores.shape)
+    ((1, 3, 8), (1, 2, 3, 5))
+    >>> [w.shape for w in mha.get_weights()[:2]]
+    [(8, 2, 4), (2, 4)]
     """
 
     _min_ndim = 3
@@ -212,11 +256,36 @@ class MultiHeadAttention(Layer):
 class Attention(Layer):
     """Dot-product (Luong-style) attention, Keras's ``Attention``.
 
-    Called on ``[query, value]`` or ``[query, value, key]``, each ``(batch, T, dim)``, with
-    optional ``mask=[query_mask, value_mask]`` (boolean ``(batch, Tq)`` / ``(batch, Tv)``,
-    True where a step is real), ``return_attention_scores`` and ``use_causal_mask``. Scores are
-    ``query @ key^T`` (``score_mode="dot"``) or ``sum(tanh(query + key))`` (``"concat"``),
-    times a learned scalar ``scale`` when ``use_scale=True``; output ``(batch, Tq, dim_value)``.
+    Called on ``[query, value]`` or ``[query, value, key]`` (``key`` defaults to ``value``), each
+    ``(batch, T, dim)``, with optional ``mask=[query_mask, value_mask]`` (boolean ``(batch, Tq)`` /
+    ``(batch, Tv)``, ``True`` where a step is real), ``return_attention_scores`` and
+    ``use_causal_mask``. Scores are ``query @ key^T`` (``score_mode="dot"``) or
+    ``sum(tanh(query + key))`` (``"concat"``); the output is ``softmax(scores) @ value``.
+
+    Args:
+        use_scale: whether to multiply the scores by a learned scalar ``scale`` (starting at 1).
+        score_mode: ``"dot"`` or ``"concat"`` (the latter learns a scalar ``concat_score_weight``).
+        dropout: dropout rate on the attention weights in training, in ``[0, 1)``.
+        seed: int seed of the layer's own generator for the dropout masks.
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        A list ``[query, value]`` or ``[query, value, key]``: ``query`` ``(batch_size, Tq, dim)``,
+        ``value`` and ``key`` ``(batch_size, Tv, dim)``.
+
+    Output shape:
+        ``(batch_size, Tq, dim)``; with ``return_attention_scores=True`` also the attention weights
+        ``(batch_size, Tq, Tv)``.
+
+    Example:
+
+    >>> query = torch.tensor([[[1.0, 0.0]]])
+    >>> value = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])
+    >>> out, weights = ft.layers.Attention()([query, value], return_attention_scores=True)
+    >>> [round(w, 4) for w in weights.flatten().tolist()]
+    [0.7311, 0.2689]
+    >>> [round(v, 4) for v in out.flatten().tolist()]
+    [0.7311, 0.2689]
     """
 
     # the weights build() adds (typed here: Module.__getattr__, which finds them, is not)

@@ -40,11 +40,40 @@ def check_rate(owner: str, value: Any, name: str = "rate") -> float:
 
 
 class Dense(Layer):
-    """Densely connected layer ``activation(x @ kernel + bias)`` on the last axis (Keras ``Dense``).
+    """Densely connected layer: ``activation(inputs @ kernel + bias)`` on the last axis.
 
-    Inputs of rank > 2 are transformed along their last axis, as in Keras. The kernel is stored in
-    ``F.linear`` layout ``(units, in)``; ``get_weights`` / ``set_weights`` use Keras's
-    ``(in, units)``.
+    Inputs of rank > 2 are transformed along their last axis, as in Keras. The kernel is built on
+    the first call (its input size is read from the data) and stored in ``F.linear`` layout
+    ``(units, in)``; ``get_weights`` / ``set_weights`` use Keras's ``(in, units)``.
+
+    Args:
+        units: positive int, the size of the output's last axis.
+        activation: activation name (``"relu"``), callable, or ``None`` for none.
+        use_bias: whether to add a bias vector.
+        kernel_initializer: initializer of the kernel (name, instance or callable).
+        bias_initializer: initializer of the bias.
+        kernel_regularizer: regularizer of the kernel (its penalty joins the loss in ``fit``).
+        kernel_constraint: constraint applied to the kernel after each optimizer step.
+        bias_regularizer: regularizer of the bias.
+        bias_constraint: constraint applied to the bias after each optimizer step.
+        quantization_config: Keras's quantization option; only ``None`` is accepted (fitorch has
+            no quantized kernels), any other value raises ``ValueError``.
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ``trainable``,
+            ``input_shape``, ...).
+
+    Input shape:
+        N-D tensor ``(batch_size, ..., input_dim)``, N >= 2.
+
+    Output shape:
+        N-D tensor ``(batch_size, ..., units)``.
+
+    Example:
+
+    >>> layer = ft.layers.Dense(4, activation="relu")
+    >>> tuple(layer(torch.ones(2, 3)).shape)
+    (2, 4)
+    >>> tuple(layer.kernel.shape), layer.get_weights()[0].shape
+    ((4, 3), (3, 4))
     """
 
     kernel: torch.Tensor  # the weights build() adds (typed here: Module.__getattr__ is not)
@@ -109,7 +138,23 @@ class Dense(Layer):
 
 
 class Activation(Layer):
-    """Applies an activation function given by Keras name or as a callable."""
+    """Applies an activation function given by Keras name or as a callable.
+
+    Args:
+        activation: activation name (``"relu"``, ``"softmax"``, ...) or a callable on tensors.
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        Any shape.
+
+    Output shape:
+        Same as the input.
+
+    Example:
+
+    >>> ft.layers.Activation("relu")(torch.tensor([-1.0, 2.0])).tolist()
+    [0.0, 2.0]
+    """
 
     supports_masking = True  # an incoming mask passes through (as in Keras)
 
@@ -125,7 +170,23 @@ class Activation(Layer):
 
 
 class Identity(Layer):
-    """Returns its input unchanged (a placeholder layer)."""
+    """Returns its input unchanged (a placeholder layer).
+
+    Args:
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        Any shape.
+
+    Output shape:
+        Same as the input.
+
+    Example:
+
+    >>> x = torch.ones(2, 3)
+    >>> ft.layers.Identity()(x) is x
+    True
+    """
 
     supports_masking = True  # an incoming mask passes through (as in Keras)
 
@@ -137,10 +198,35 @@ class Identity(Layer):
 
 
 class Dropout(Layer):
-    """Zeroes inputs with probability ``rate`` in training and scales the rest by 1 / (1 - rate).
+    """Zeroes inputs at random with probability ``rate`` in training, scaling the rest up.
 
-    ``noise_shape`` (``None`` entries take the input's size) shares one mask along axes of size 1,
-    as in Keras; ``seed`` makes the masks reproducible.
+    Kept inputs are scaled by ``1 / (1 - rate)`` so the expected sum is unchanged. The layer is
+    active while the module is in training mode (``fit`` sets it; a fresh ``nn.Module`` starts in
+    training mode, unlike a Keras layer called directly) or when called with ``training=True``;
+    ``model.eval()`` or ``training=False`` make it the identity.
+
+    Args:
+        rate: fraction of the inputs to drop, a number in ``[0, 1)``.
+        noise_shape: shape of the binary mask, one entry per input axis; ``None`` entries take the
+            input's size and entries of 1 share one mask along that axis (as in Keras). ``None``
+            (default): one mask entry per input entry.
+        seed: int seed of the layer's own generator, making the masks reproducible.
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        Any shape.
+
+    Output shape:
+        Same as the input.
+
+    Example:
+
+    >>> layer = ft.layers.Dropout(0.5, seed=1)
+    >>> y = layer(torch.ones(2, 4), training=True)
+    >>> set(y.flatten().tolist()) <= {0.0, 2.0}  # dropped, or kept and scaled by 2
+    True
+    >>> layer(torch.ones(2, 4), training=False).tolist()
+    [[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]]
     """
 
     supports_masking = True  # an incoming mask passes through (as in Keras)
@@ -211,7 +297,28 @@ class _SpatialDropout(Dropout):
 
 
 class SpatialDropout1D(_SpatialDropout):
-    """Dropout of entire channels of ``(batch, steps, channels)`` inputs."""
+    """Dropout of entire channels of ``(batch, steps, channels)`` inputs.
+
+    Each channel of each sample is kept or zeroed for all steps at once (kept ones are scaled by
+    ``1 / (1 - rate)``); active in training only, as ``Dropout``.
+
+    Args:
+        rate: fraction of the channels to drop, a number in ``[0, 1)``.
+        seed: int seed of the layer's own generator, making the masks reproducible.
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        3-D tensor ``(batch_size, steps, channels)``.
+
+    Output shape:
+        Same as the input.
+
+    Example:
+
+    >>> y = ft.layers.SpatialDropout1D(0.5, seed=0)(torch.ones(1, 3, 8), training=True)
+    >>> bool((y == y[:, :1]).all())  # one decision per channel, shared by every step
+    True
+    """
 
     _rank = 1
 
@@ -220,13 +327,62 @@ class SpatialDropout1D(_SpatialDropout):
 
 
 class SpatialDropout2D(_SpatialDropout):
-    """Dropout of entire 2-D feature maps (``data_format`` as for Conv2D)."""
+    """Dropout of entire 2-D feature maps.
+
+    Each channel of each sample is kept or zeroed as a whole (kept ones are scaled by
+    ``1 / (1 - rate)``); active in training only, as ``Dropout``.
+
+    Args:
+        rate: fraction of the feature maps to drop, a number in ``[0, 1)``.
+        data_format: ``"channels_last"`` (Keras's default) or ``"channels_first"`` (torch's layout);
+            ``None`` takes ``ft.backend.image_data_format()``.
+        seed: int seed of the layer's own generator, making the masks reproducible.
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        4-D tensor ``(batch_size, rows, cols, channels)`` with ``"channels_last"``, or
+        ``(batch_size, channels, rows, cols)`` with ``"channels_first"``.
+
+    Output shape:
+        Same as the input.
+
+    Example:
+
+    >>> layer = ft.layers.SpatialDropout2D(0.5, data_format="channels_first", seed=0)
+    >>> y = layer(torch.ones(1, 8, 4, 4), training=True)
+    >>> bool((y == y[:, :, :1, :1]).all())  # one decision per feature map
+    True
+    """
 
     _rank = 2
 
 
 class SpatialDropout3D(_SpatialDropout):
-    """Dropout of entire 3-D feature maps (``data_format`` as for Conv3D)."""
+    """Dropout of entire 3-D feature maps.
+
+    Each channel of each sample is kept or zeroed as a whole (kept ones are scaled by
+    ``1 / (1 - rate)``); active in training only, as ``Dropout``.
+
+    Args:
+        rate: fraction of the feature maps to drop, a number in ``[0, 1)``.
+        data_format: ``"channels_last"`` (Keras's default) or ``"channels_first"`` (torch's layout);
+            ``None`` takes ``ft.backend.image_data_format()``.
+        seed: int seed of the layer's own generator, making the masks reproducible.
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        5-D tensor ``(batch_size, dim1, dim2, dim3, channels)`` with ``"channels_last"``, or
+        ``(batch_size, channels, dim1, dim2, dim3)`` with ``"channels_first"``.
+
+    Output shape:
+        Same as the input.
+
+    Example:
+
+    >>> layer = ft.layers.SpatialDropout3D(0.5, data_format="channels_first", seed=0)
+    >>> tuple(layer(torch.ones(1, 4, 2, 2, 2), training=True).shape)
+    (1, 4, 2, 2, 2)
+    """
 
     _rank = 3
 
@@ -253,12 +409,32 @@ def _supplied_function(name: str, layer: str | None) -> Callable:
 
 
 class Lambda(Layer):
-    """Wraps a function as a layer: ``Lambda(lambda x: x ** 2)``.
+    """Wraps a function of tensors as a layer: ``Lambda(lambda x: x ** 2)``.
 
-    ``output_shape`` (a shape without the batch axis, or a function of the input shape) saves a
-    trial run in ``compute_output_shape``; ``arguments`` are extra keyword arguments for the
-    function. A Lambda holds Python code, which files never store: its config names the function,
-    and ``load_model(path, safe_mode=False, custom_objects={name: function})`` supplies it again.
+    A Lambda holds Python code, which files never store: its config names the function, and
+    ``load_model(path, safe_mode=False, custom_objects={name: function})`` supplies it again.
+
+    Args:
+        function: the callable applied to the inputs (``function(inputs, **arguments)``).
+        output_shape: the output's shape without the batch axis, or a function of the input shape
+            (batch axis included) returning the output shape; saves a trial run in
+            ``compute_output_shape``. ``None``: found by running the function on zeros.
+        arguments: dict of extra keyword arguments for ``function``.
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        Whatever ``function`` takes.
+
+    Output shape:
+        Given by ``output_shape``, or inferred from a trial run.
+
+    Example:
+
+    >>> power = ft.layers.Lambda(lambda x, p: x ** p, arguments={"p": 2})
+    >>> power(torch.tensor([[1.0, 2.0]])).tolist()
+    [[1.0, 4.0]]
+    >>> ft.layers.Lambda(lambda x: x[:, :2]).compute_output_shape((None, 5))
+    (None, 2)
     """
 
     def __init__(self, function: Callable, output_shape: Any = None,
@@ -308,8 +484,34 @@ class Lambda(Layer):
 class InputLayer(Layer):
     """The entry point of a model: passes its input through and declares its shape and dtype.
 
-    ``shape`` excludes the batch axis, ``batch_shape`` includes it; ``dtype`` is the *input*'s dtype
-    (e.g. ``torch.long`` for token ids).
+    ``ft.layers.Input`` (the functional API's symbolic input) is what most models use; an
+    ``InputLayer`` first in a ``Sequential`` declares the shape so the model builds before data.
+
+    Args:
+        shape: the input's shape without the batch axis (``None`` for a variable size).
+        batch_size: fixed batch size, or ``None``.
+        dtype: dtype of the *input* (e.g. ``torch.long`` for token ids); default
+            ``ft.backend.floatx()``.
+        batch_shape: the shape with the batch axis, instead of ``shape`` and ``batch_size``.
+        name: the layer's name.
+        **kwargs: other standard layer keyword arguments; Keras 2's ``input_shape`` and
+            ``batch_input_shape`` are read as ``shape`` and ``batch_shape``.
+
+    Input shape:
+        ``(batch_size, *shape)``.
+
+    Output shape:
+        Same as the input.
+
+    Example:
+
+    >>> model = ft.Sequential([ft.layers.InputLayer(shape=(3,)), ft.layers.Dense(2)])
+    >>> tuple(model(torch.ones(4, 3)).shape)
+    (4, 2)
+    >>> ft.layers.InputLayer()
+    Traceback (most recent call last):
+    ...
+    ValueError: InputLayer: give shape=(...) (without the batch axis) or batch_shape=(batch, ...)
     """
 
     def __init__(self, shape: Sequence[int | None] | None = None, batch_size: int | None = None,
@@ -338,7 +540,24 @@ class InputLayer(Layer):
 
 
 class Rescaling(Layer):
-    """``inputs * scale + offset`` (e.g. ``Rescaling(1 / 255)`` for images)."""
+    """Computes ``inputs * scale + offset`` (e.g. ``Rescaling(1 / 255)`` for images).
+
+    Args:
+        scale: number the inputs are multiplied by.
+        offset: number added after scaling.
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        Any shape.
+
+    Output shape:
+        Same as the input.
+
+    Example:
+
+    >>> ft.layers.Rescaling(1 / 127.5, offset=-1)(torch.tensor([0.0, 127.5, 255.0])).tolist()
+    [-1.0, 0.0, 1.0]
+    """
 
     supports_masking = True  # an incoming mask passes through (as in Keras)
 

@@ -13,16 +13,41 @@ from fitorch.layers.core import check_positive_int, refuse_unsupported
 
 
 class Embedding(Layer):
-    """Maps integer ids in ``[0, input_dim)`` to ``output_dim``-vectors: ``(batch, n)`` ->
-    ``(batch, n, output_dim)``.
+    """Maps integer ids in ``[0, input_dim)`` to dense ``output_dim``-vectors.
 
-    Keras defaults: ``embeddings_initializer="uniform"`` (U(-0.05, 0.05)). ``input_length``
-    (Keras 2) declares the input shape ``(None, input_length)`` so a Sequential can build before
-    any data.
-    Float inputs are cast to integers, as Keras does.
-    ``mask_zero=True`` makes id 0 padding: ``compute_mask(ids)`` is ``ids != 0`` (so
-    ``input_dim`` must count the padding id), and in a Sequential or functional model the layers
-    after it that take masks (recurrent layers, ``GlobalAveragePooling1D``) skip those steps.
+    Keras defaults: ``embeddings_initializer="uniform"`` (U(-0.05, 0.05), not torch's N(0, 1)).
+    Float inputs are cast to integers, as Keras does. ``mask_zero=True`` makes id 0 padding:
+    ``compute_mask(ids)`` is ``ids != 0`` (so ``input_dim`` must count the padding id), and in a
+    Sequential or functional model the layers after it that take masks (recurrent layers,
+    ``GlobalAveragePooling1D``) skip those steps.
+
+    Args:
+        input_dim: positive int, the vocabulary size (largest id + 1).
+        output_dim: positive int, the size of each vector.
+        embeddings_initializer: initializer of the ``(input_dim, output_dim)`` table.
+        embeddings_regularizer: regularizer of the table.
+        embeddings_constraint: constraint applied to the table after each optimizer step.
+        mask_zero: bool, whether id 0 is padding that later layers skip.
+        input_length: Keras 2's fixed sequence length: declares the input shape
+            ``(None, input_length)`` so a Sequential can build before any data.
+        quantization_config: Keras's quantization option; only ``None`` is accepted (fitorch has
+            no quantized embeddings), any other value raises ``ValueError``.
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        Integer tensor ``(batch_size, ...)``, usually ``(batch_size, sequence_length)``.
+
+    Output shape:
+        ``(batch_size, ..., output_dim)``.
+
+    Example:
+
+    >>> layer = ft.layers.Embedding(10, 4, mask_zero=True)
+    >>> ids = torch.tensor([[3, 7, 0]])
+    >>> tuple(layer(ids).shape)
+    (1, 3, 4)
+    >>> layer.compute_mask(ids).tolist()
+    [[True, True, False]]
     """
 
     embeddings: torch.Tensor  # the weight build() adds (typed here: Module.__getattr__ is not)

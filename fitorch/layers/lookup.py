@@ -361,10 +361,52 @@ class StringLookup(_IndexLookup):
     """Maps strings to integer indices from a vocabulary (Keras's ``StringLookup``).
 
     Index layout: ``mask_token`` (if set, ``output_mode="int"`` only) at 0, then
-    ``num_oov_indices`` (0 or 1) OOV indices, then the vocabulary. ``output_mode`` ``"int"``,
-    ``"one_hot"``, ``"multi_hot"``, ``"count"`` or ``"tf_idf"``; ``invert=True`` maps indices
-    back to strings (a NumPy string array). Inputs are strings (see the module docstring: this
-    layer runs eagerly outside torch graphs); outputs are torch tensors.
+    ``num_oov_indices`` (0 or 1) OOV indices, then the vocabulary. Torch tensors cannot hold
+    strings, so this layer takes Python strings, lists and NumPy string arrays and runs eagerly on
+    the CPU, outside torch graphs: apply it to the data (e.g. in a Dataset) and feed the model its
+    output; it cannot be called on a symbolic ``Input``. Outputs are torch tensors (a NumPy
+    string array with ``invert=True``). The vocabulary is part of ``get_config()``.
+
+    Args:
+        max_tokens: the most indices the vocabulary may hold (special indices included), or
+            ``None`` for no limit; ``adapt`` keeps the most frequent tokens.
+        num_oov_indices: how many indices unknown strings share: 0 (unknown strings raise
+            ``ValueError``) or 1 (more buckets need Keras's farmhash, which is not available).
+        mask_token: the string that means padding: index 0 in ``output_mode="int"`` and dropped
+            from the other modes; ``None`` (default) for no mask index.
+        oov_token: the string ``invert=True`` returns for unknown indices (default ``"[UNK]"``).
+        vocabulary: a list (or array) of strings, optionally starting with the special tokens;
+            files are refused (a model file must not open other files). Or call ``adapt(data)``.
+        idf_weights: with ``output_mode="tf_idf"`` and a ``vocabulary``, one inverse
+            document frequency per vocabulary entry.
+        invert: whether to map indices back to strings instead (``output_mode="int"`` only).
+        output_mode: ``"int"`` (indices, same shape as the input), ``"one_hot"``, ``"multi_hot"``
+            (``"binary"``), ``"count"`` or ``"tf_idf"`` (vectors of ``vocabulary_size()``).
+        pad_to_max_tokens: whether vector outputs have ``max_tokens`` entries even when the
+            vocabulary is smaller.
+        sparse: only ``False`` is accepted (outputs are dense torch tensors).
+        **kwargs: standard layer keyword arguments (``name``, ...); Keras's config keys
+            ``vocabulary_size``, ``encoding``, ``has_input_vocabulary`` are ignored, and
+            ``oov_method`` / ``salt`` are accepted only at ``"floormod"`` / ``None``.
+
+    Input shape:
+        Any shape of strings (indices with ``invert=True``).
+
+    Output shape:
+        The input's shape with ``output_mode="int"`` (and ``invert``); ``"one_hot"`` adds an axis
+        of ``vocabulary_size()`` (replacing a last axis of 1); ``"multi_hot"``, ``"count"`` and
+        ``"tf_idf"`` replace the last axis with one of ``vocabulary_size()``.
+
+    Example:
+
+    >>> layer = ft.layers.StringLookup(vocabulary=["a", "b", "c", "d"])
+    >>> layer(np.array([["a", "c", "d"], ["d", "z", "b"]])).tolist()
+    [[1, 3, 4], [4, 0, 2]]
+    >>> ft.layers.StringLookup(vocabulary=["a", "b", "c", "d"], invert=True)([[1, 3, 0]]).tolist()
+    [['a', 'c', '[UNK]']]
+    >>> multi_hot = ft.layers.StringLookup(vocabulary=["a", "b"], output_mode="multi_hot")
+    >>> multi_hot([["b", "b"], ["a", "z"]]).tolist()
+    [[0.0, 0.0, 1.0], [1.0, 1.0, 0.0]]
     """
 
     def __init__(self, max_tokens: int | None = None, num_oov_indices: int = 1,
@@ -379,9 +421,49 @@ class StringLookup(_IndexLookup):
 class IntegerLookup(_IndexLookup):
     """Maps integers to contiguous indices from a vocabulary (Keras's ``IntegerLookup``).
 
-    As ``StringLookup`` with integer tokens (``mask_token`` / ``oov_token`` default ``None`` /
-    ``-1``); works on torch integer tensors, so it can sit inside a model. With
+    As ``StringLookup`` with integer tokens; it works on torch integer tensors (a sorted
+    ``searchsorted`` lookup), so unlike the string layers it can sit inside a model. With
     ``num_oov_indices > 1`` an unknown value ``v`` goes to OOV index ``v mod num_oov_indices``.
+
+    Args:
+        max_tokens: the most indices the vocabulary may hold (special indices included), or
+            ``None`` for no limit; ``adapt`` keeps the most frequent tokens.
+        num_oov_indices: how many indices unknown integers share (0: unknown values raise
+            ``ValueError``).
+        mask_token: the integer that means padding: index 0 in ``output_mode="int"`` and dropped
+            from the other modes; ``None`` (default) for no mask index.
+        oov_token: the integer ``invert=True`` returns for unknown indices (default ``-1``).
+        vocabulary: a list (or array) of integers, optionally starting with the special tokens;
+            files are refused (a model file must not open other files). Or call ``adapt(data)``.
+        vocabulary_dtype: ``"int64"`` or ``"int32"``, accepted for Keras configs; tokens
+            are looked up as int64 either way.
+        idf_weights: with ``output_mode="tf_idf"`` and a ``vocabulary``, one inverse
+            document frequency per vocabulary entry.
+        invert: whether to map indices back to integers instead (``output_mode="int"`` only).
+        output_mode: ``"int"`` (indices, same shape as the input), ``"one_hot"``, ``"multi_hot"``
+            (``"binary"``), ``"count"`` or ``"tf_idf"`` (vectors of ``vocabulary_size()``).
+        pad_to_max_tokens: whether vector outputs have ``max_tokens`` entries even when the
+            vocabulary is smaller.
+        sparse: only ``False`` is accepted (outputs are dense torch tensors).
+        **kwargs: standard layer keyword arguments (``name``, ...); Keras's config keys
+            ``vocabulary_size``, ``encoding``, ``has_input_vocabulary`` are ignored, and
+            ``oov_method`` / ``salt`` are accepted only at ``"floormod"`` / ``None``.
+
+    Input shape:
+        Any shape of integers (not floats).
+
+    Output shape:
+        The input's shape with ``output_mode="int"`` (and ``invert``); ``"one_hot"`` adds an axis
+        of ``vocabulary_size()`` (replacing a last axis of 1); ``"multi_hot"``, ``"count"`` and
+        ``"tf_idf"`` replace the last axis with one of ``vocabulary_size()``.
+
+    Example:
+
+    >>> layer = ft.layers.IntegerLookup(vocabulary=[12, 36, 1138, 42])
+    >>> layer(torch.tensor([[12, 1138, 42], [42, 1000, 36]])).tolist()
+    [[1, 3, 4], [4, 0, 2]]
+    >>> layer.get_vocabulary()
+    [-1, 12, 36, 1138, 42]
     """
 
     _string_tokens = False
@@ -406,18 +488,49 @@ _SPLIT = (None, "whitespace", "character")
 class TextVectorization(Layer):
     """Turns strings into token indices or bag-of-words vectors (Keras's ``TextVectorization``).
 
-    Each string is standardized (``"lower_and_strip_punctuation"``, ``"lower"``,
-    ``"strip_punctuation"``, ``None`` or a function of a NumPy string array), split
-    (``"whitespace"``, ``"character"``, ``None``), turned into ``ngrams``, and looked up in the
-    vocabulary (index 0 is padding ``""``, 1 the OOV token ``"[UNK]"``). ``output_mode="int"``
-    gives ``(batch, output_sequence_length)`` indices (padded with 0 / truncated; without a length
-    the longest string in the batch sets it); ``"multi_hot"``, ``"count"``, ``"tf_idf"`` give
-    ``(batch, vocabulary_size)``.
+    Each string is standardized, split, turned into ``ngrams``, and looked up in the vocabulary
+    (index 0 is padding ``""``, 1 the OOV token ``"[UNK]"``). Inputs are Python strings, lists or
+    NumPy string arrays of shape ``(batch,)`` or ``(batch, 1)``. Torch tensors cannot hold strings,
+    so this layer runs eagerly on the CPU, outside torch graphs: apply it to the data (e.g. in a
+    Dataset) and feed the model its output; it cannot be called on a symbolic ``Input``. Learn the
+    vocabulary with ``adapt(texts)`` or pass it.
 
-    Inputs are Python strings, lists or NumPy string arrays of shape ``(batch,)`` or
-    ``(batch, 1)``. Torch tensors cannot hold strings, so this layer runs eagerly on the CPU,
-    outside torch graphs: apply it to the data (e.g. in a Dataset) and feed the model its output.
-    It cannot be called on a symbolic ``Input``.
+    Args:
+        max_tokens: the most indices the vocabulary may hold (padding and OOV included), or
+            ``None`` for no limit; ``adapt`` keeps the most frequent tokens.
+        standardize: ``"lower_and_strip_punctuation"`` (default), ``"lower"``,
+            ``"strip_punctuation"``, ``None``, or a function of a NumPy string array returning one
+            (such a layer cannot be serialized).
+        split: ``"whitespace"`` (default), ``"character"`` or ``None`` (callables are refused).
+        ngrams: ``None``, an int ``n`` (all 1..n-grams) or a tuple of n-gram sizes.
+        output_mode: ``"int"`` (token indices), ``"multi_hot"``, ``"count"`` or ``"tf_idf"``.
+        output_sequence_length: with ``"int"``, the output length (padded with 0 or truncated);
+            ``None``: the longest string in the batch sets it.
+        pad_to_max_tokens: whether vector outputs have ``max_tokens`` entries even when the
+            vocabulary is smaller.
+        vocabulary: a list of tokens (the special tokens may come first), instead of ``adapt``.
+        idf_weights: with ``output_mode="tf_idf"`` and a ``vocabulary``, one weight per entry.
+        sparse: only ``False`` is accepted (outputs are dense torch tensors).
+        ragged: only ``False`` is accepted (torch has no ragged tensors; use
+            ``output_sequence_length``).
+        encoding: only ``"utf-8"`` is accepted.
+        **kwargs: standard layer keyword arguments (``name``, ...).
+
+    Input shape:
+        ``(batch_size,)`` or ``(batch_size, 1)`` strings (a single ``str`` gives one row).
+
+    Output shape:
+        ``(batch_size, output_sequence_length)`` int64 indices with ``"int"``;
+        ``(batch_size, vocabulary_size())`` floats for the other modes.
+
+    Example:
+
+    >>> layer = ft.layers.TextVectorization(output_sequence_length=4)
+    >>> layer.adapt(["the cat sat", "the dog"])
+    >>> layer.get_vocabulary()
+    ['', '[UNK]', 'the', 'sat', 'dog', 'cat']
+    >>> layer(["The cat ran!"]).tolist()
+    [[2, 5, 1, 0]]
     """
 
     def __init__(self, max_tokens: int | None = None,

@@ -34,7 +34,27 @@ class Masking(Layer):
     """Masks the timesteps whose features all equal ``mask_value`` (Keras's ``Masking``).
 
     Masked steps are set to 0 in the output, and the mask (``True`` where any feature differs from
-    ``mask_value``) is passed to the layers after it in a Sequential or functional model.
+    ``mask_value``) is passed to the layers after it in a Sequential or functional model (recurrent
+    layers then skip those steps).
+
+    Args:
+        mask_value: the number that marks padding when every feature of a step equals it.
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        ``(batch_size, timesteps, features)`` (rank >= 2; the last axis holds the features).
+
+    Output shape:
+        Same as the input.
+
+    Example:
+
+    >>> x = torch.tensor([[[1.0, 2.0], [-1.0, -1.0], [3.0, -1.0]]])
+    >>> layer = ft.layers.Masking(mask_value=-1.0)
+    >>> layer.compute_mask(x).tolist()
+    [[True, False, True]]
+    >>> layer(x).tolist()
+    [[[1.0, 2.0], [0.0, 0.0], [3.0, -1.0]]]
     """
 
     supports_masking = True

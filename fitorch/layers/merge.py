@@ -2,7 +2,8 @@
 Minimum, Dot (and the Keras functional forms ``add([...])``, ``concatenate([...])``, ...).
 
 Shapes are checked when the layer is built (first call, or ``maybe_build`` from symbolic shapes),
-with errors naming the layer and every input shape.
+with errors naming the layer and every input shape. The elementwise merges take equal shapes or
+shapes that broadcast like NumPy's.
 """
 
 from __future__ import annotations
@@ -57,7 +58,30 @@ class _Merge(Layer):
 
 
 class Add(_Merge):
-    """Elementwise sum of a list of tensors."""
+    """Elementwise sum of a list of tensors.
+
+    The functional form is ``ft.layers.add(inputs)``.
+
+    Args:
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        A list of one or more tensors of equal (or broadcastable) shapes.
+
+    Output shape:
+        The common (broadcast) shape.
+
+    Example:
+
+    >>> a, b = torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 5.0]])
+    >>> ft.layers.Add()([a, b]).tolist()
+    [[4.0, 7.0]]
+    >>> try:
+    ...     ft.layers.Add(name="sum")([torch.ones(2, 3), torch.ones(2, 4)])
+    ... except ValueError as error:
+    ...     print(error)
+    Add 'sum': inputs have incompatible shapes [(None, 3), (None, 4)] ...
+    """
 
     def call(self, inputs: list[torch.Tensor]) -> torch.Tensor:
         out = inputs[0]
@@ -67,7 +91,30 @@ class Add(_Merge):
 
 
 class Subtract(_Merge):
-    """``inputs[0] - inputs[1]`` (exactly two inputs)."""
+    """``inputs[0] - inputs[1]``, for exactly two tensors.
+
+    The functional form is ``ft.layers.subtract(inputs)``.
+
+    Args:
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        A list of two tensors of equal (or broadcastable) shapes.
+
+    Output shape:
+        The common (broadcast) shape.
+
+    Example:
+
+    >>> a, b = torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 5.0]])
+    >>> ft.layers.Subtract()([a, b]).tolist()
+    [[-2.0, -3.0]]
+    >>> try:
+    ...     ft.layers.Subtract(name="diff")([a, a, a])
+    ... except ValueError as error:
+    ...     print(error)
+    Subtract 'diff': expects exactly 2 inputs, got 3: [(None, 2), (None, 2), (None, 2)]
+    """
 
     _exact_inputs = 2
 
@@ -76,7 +123,25 @@ class Subtract(_Merge):
 
 
 class Multiply(_Merge):
-    """Elementwise product of a list of tensors."""
+    """Elementwise product of a list of tensors.
+
+    The functional form is ``ft.layers.multiply(inputs)``.
+
+    Args:
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        A list of one or more tensors of equal (or broadcastable) shapes.
+
+    Output shape:
+        The common (broadcast) shape.
+
+    Example:
+
+    >>> a, b = torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 5.0]])
+    >>> ft.layers.Multiply()([a, b]).tolist()
+    [[3.0, 10.0]]
+    """
 
     def call(self, inputs: list[torch.Tensor]) -> torch.Tensor:
         out = inputs[0]
@@ -86,7 +151,25 @@ class Multiply(_Merge):
 
 
 class Average(_Merge):
-    """Elementwise mean of a list of tensors."""
+    """Elementwise mean of a list of tensors.
+
+    The functional form is ``ft.layers.average(inputs)``.
+
+    Args:
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        A list of one or more tensors of equal (or broadcastable) shapes.
+
+    Output shape:
+        The common (broadcast) shape.
+
+    Example:
+
+    >>> a, b = torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 5.0]])
+    >>> ft.layers.Average()([a, b]).tolist()
+    [[2.0, 3.5]]
+    """
 
     def call(self, inputs: list[torch.Tensor]) -> torch.Tensor:
         out = inputs[0]
@@ -96,7 +179,25 @@ class Average(_Merge):
 
 
 class Maximum(_Merge):
-    """Elementwise maximum of a list of tensors."""
+    """Elementwise maximum of a list of tensors.
+
+    The functional form is ``ft.layers.maximum(inputs)``.
+
+    Args:
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        A list of one or more tensors of equal (or broadcastable) shapes.
+
+    Output shape:
+        The common (broadcast) shape.
+
+    Example:
+
+    >>> a, b = torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 5.0]])
+    >>> ft.layers.Maximum()([a, b]).tolist()
+    [[3.0, 5.0]]
+    """
 
     def call(self, inputs: list[torch.Tensor]) -> torch.Tensor:
         out = inputs[0]
@@ -106,7 +207,25 @@ class Maximum(_Merge):
 
 
 class Minimum(_Merge):
-    """Elementwise minimum of a list of tensors."""
+    """Elementwise minimum of a list of tensors.
+
+    The functional form is ``ft.layers.minimum(inputs)``.
+
+    Args:
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        A list of one or more tensors of equal (or broadcastable) shapes.
+
+    Output shape:
+        The common (broadcast) shape.
+
+    Example:
+
+    >>> a, b = torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 5.0]])
+    >>> ft.layers.Minimum()([a, b]).tolist()
+    [[1.0, 2.0]]
+    """
 
     def call(self, inputs: list[torch.Tensor]) -> torch.Tensor:
         out = inputs[0]
@@ -116,7 +235,29 @@ class Minimum(_Merge):
 
 
 class Concatenate(_Merge):
-    """Concatenates a list of tensors along ``axis`` (default: the last); other axes must match."""
+    """Concatenates a list of tensors along ``axis`` (default: the last); other axes must match.
+
+    Shapes are checked when the layer is built, with an error naming the layer and every input
+    shape; the batch axis (0) cannot be the concatenation axis. ``ft.layers.concatenate(inputs)`` is
+    the functional form.
+
+    Args:
+        axis: int, the non-batch axis to concatenate along.
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        A list of tensors of the same rank, equal on every axis but ``axis``.
+
+    Output shape:
+        The common shape, with the sizes along ``axis`` summed.
+
+    Example:
+
+    >>> ft.layers.Concatenate()([torch.ones(2, 3), torch.zeros(2, 4)]).shape
+    torch.Size([2, 7])
+    >>> ft.layers.Concatenate(axis=1)([torch.ones(2, 3, 5), torch.zeros(2, 1, 5)]).shape
+    torch.Size([2, 4, 5])
+    """
 
     def __init__(self, axis: int = -1, **kwargs: Any) -> None:
         if isinstance(axis, bool) or not isinstance(axis, int):
@@ -154,9 +295,32 @@ class Concatenate(_Merge):
 class Dot(_Merge):
     """Batchwise dot product of two tensors along ``axes`` (Keras ``Dot``).
 
-    ``axes`` is an int or a pair (one axis per input, batch axis excluded from counting as 0 is the
-    batch); ``normalize=True`` L2-normalizes along those axes first (cosine similarity).
-    2-D inputs give ``(batch, 1)``.
+    For each sample, the entries of ``inputs[0]`` along its axis ``axes[0]`` are multiplied with
+    those of ``inputs[1]`` along ``axes[1]`` and summed; the remaining axes of the first input come
+    first, then those of the second.
+
+    Args:
+        axes: int, or a pair of ints (one axis per input). Axes count the batch axis as 0, which
+            cannot be reduced over.
+        normalize: whether to L2-normalize both inputs along ``axes`` first (the result is then the
+            cosine similarity).
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        A list of two tensors of rank >= 2 whose ``axes`` sizes are equal.
+
+    Output shape:
+        ``(batch_size, *rest_of_first, *rest_of_second)``; 2-D inputs give ``(batch_size, 1)``.
+
+    Example:
+
+    >>> a, b = torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 5.0]])
+    >>> ft.layers.Dot(axes=1)([a, b]).tolist()
+    [[13.0]]
+    >>> round(ft.layers.Dot(axes=1, normalize=True)([a, b]).item(), 4)
+    0.9971
+    >>> ft.layers.Dot(axes=2)([torch.ones(2, 5, 3), torch.ones(2, 4, 3)]).shape
+    torch.Size([2, 5, 4])
     """
 
     _exact_inputs = 2
@@ -207,41 +371,176 @@ class Dot(_Merge):
 
 
 def add(inputs: list[torch.Tensor], **kwargs: Any) -> torch.Tensor:
-    """Functional form of ``Add``."""
+    """Functional form of ``Add``: the sum of ``inputs``.
+
+    Args:
+        inputs: list of one or more tensors of equal (or broadcastable) shapes, tensors or symbolic
+            ``ft.layers.Input`` tensors.
+        **kwargs: standard layer keyword arguments for the ``Add`` layer (``name``, ...).
+
+    Returns:
+        A tensor (or symbolic tensor) of the common shape.
+
+    Example:
+
+    >>> x, y = ft.layers.Input(shape=(4,)), ft.layers.Input(shape=(4,))
+    >>> ft.layers.add([x, y]).shape
+    (None, 4)
+    >>> ft.layers.add([torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 5.0]])]).tolist()
+    [[4.0, 7.0]]
+    """
     return Add(**kwargs)(inputs)
 
 
 def subtract(inputs: list[torch.Tensor], **kwargs: Any) -> torch.Tensor:
-    """Functional form of ``Subtract``."""
+    """Functional form of ``Subtract``: the difference of ``inputs`` (exactly two).
+
+    Args:
+        inputs: list of two tensors of equal (or broadcastable) shapes, tensors or symbolic
+            ``ft.layers.Input`` tensors.
+        **kwargs: standard layer keyword arguments for the ``Subtract`` layer (``name``, ...).
+
+    Returns:
+        A tensor (or symbolic tensor) of the common shape.
+
+    Example:
+
+    >>> x, y = ft.layers.Input(shape=(4,)), ft.layers.Input(shape=(4,))
+    >>> ft.layers.subtract([x, y]).shape
+    (None, 4)
+    >>> ft.layers.subtract([torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 5.0]])]).tolist()
+    [[-2.0, -3.0]]
+    """
     return Subtract(**kwargs)(inputs)
 
 
 def multiply(inputs: list[torch.Tensor], **kwargs: Any) -> torch.Tensor:
-    """Functional form of ``Multiply``."""
+    """Functional form of ``Multiply``: the product of ``inputs``.
+
+    Args:
+        inputs: list of one or more tensors of equal (or broadcastable) shapes, tensors or symbolic
+            ``ft.layers.Input`` tensors.
+        **kwargs: standard layer keyword arguments for the ``Multiply`` layer (``name``, ...).
+
+    Returns:
+        A tensor (or symbolic tensor) of the common shape.
+
+    Example:
+
+    >>> x, y = ft.layers.Input(shape=(4,)), ft.layers.Input(shape=(4,))
+    >>> ft.layers.multiply([x, y]).shape
+    (None, 4)
+    >>> ft.layers.multiply([torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 5.0]])]).tolist()
+    [[3.0, 10.0]]
+    """
     return Multiply(**kwargs)(inputs)
 
 
 def average(inputs: list[torch.Tensor], **kwargs: Any) -> torch.Tensor:
-    """Functional form of ``Average``."""
+    """Functional form of ``Average``: the mean of ``inputs``.
+
+    Args:
+        inputs: list of one or more tensors of equal (or broadcastable) shapes, tensors or symbolic
+            ``ft.layers.Input`` tensors.
+        **kwargs: standard layer keyword arguments for the ``Average`` layer (``name``, ...).
+
+    Returns:
+        A tensor (or symbolic tensor) of the common shape.
+
+    Example:
+
+    >>> x, y = ft.layers.Input(shape=(4,)), ft.layers.Input(shape=(4,))
+    >>> ft.layers.average([x, y]).shape
+    (None, 4)
+    >>> ft.layers.average([torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 5.0]])]).tolist()
+    [[2.0, 3.5]]
+    """
     return Average(**kwargs)(inputs)
 
 
 def maximum(inputs: list[torch.Tensor], **kwargs: Any) -> torch.Tensor:
-    """Functional form of ``Maximum``."""
+    """Functional form of ``Maximum``: the maximum of ``inputs``.
+
+    Args:
+        inputs: list of one or more tensors of equal (or broadcastable) shapes, tensors or symbolic
+            ``ft.layers.Input`` tensors.
+        **kwargs: standard layer keyword arguments for the ``Maximum`` layer (``name``, ...).
+
+    Returns:
+        A tensor (or symbolic tensor) of the common shape.
+
+    Example:
+
+    >>> x, y = ft.layers.Input(shape=(4,)), ft.layers.Input(shape=(4,))
+    >>> ft.layers.maximum([x, y]).shape
+    (None, 4)
+    >>> ft.layers.maximum([torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 5.0]])]).tolist()
+    [[3.0, 5.0]]
+    """
     return Maximum(**kwargs)(inputs)
 
 
 def minimum(inputs: list[torch.Tensor], **kwargs: Any) -> torch.Tensor:
-    """Functional form of ``Minimum``."""
+    """Functional form of ``Minimum``: the minimum of ``inputs``.
+
+    Args:
+        inputs: list of one or more tensors of equal (or broadcastable) shapes, tensors or symbolic
+            ``ft.layers.Input`` tensors.
+        **kwargs: standard layer keyword arguments for the ``Minimum`` layer (``name``, ...).
+
+    Returns:
+        A tensor (or symbolic tensor) of the common shape.
+
+    Example:
+
+    >>> x, y = ft.layers.Input(shape=(4,)), ft.layers.Input(shape=(4,))
+    >>> ft.layers.minimum([x, y]).shape
+    (None, 4)
+    >>> ft.layers.minimum([torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 5.0]])]).tolist()
+    [[1.0, 2.0]]
+    """
     return Minimum(**kwargs)(inputs)
 
 
 def concatenate(inputs: list[torch.Tensor], axis: int = -1, **kwargs: Any) -> torch.Tensor:
-    """Functional form of ``Concatenate``."""
+    """Functional form of ``Concatenate``: joins ``inputs`` along ``axis``.
+
+    Args:
+        inputs: list of tensors (or symbolic ``ft.layers.Input`` tensors) of the same rank, equal on
+            every axis but ``axis``.
+        axis: int, the non-batch axis to concatenate along (default: the last).
+        **kwargs: standard layer keyword arguments for the ``Concatenate`` layer (``name``, ...).
+
+    Returns:
+        A tensor (or symbolic tensor) with the sizes along ``axis`` summed.
+
+    Example:
+
+    >>> x, y = ft.layers.Input(shape=(3,)), ft.layers.Input(shape=(4,))
+    >>> ft.layers.concatenate([x, y]).shape
+    (None, 7)
+    """
     return Concatenate(axis=axis, **kwargs)(inputs)
 
 
 def dot(inputs: list[torch.Tensor], axes: int | tuple[int, int], normalize: bool = False,
         **kwargs: Any) -> torch.Tensor:
-    """Functional form of ``Dot``."""
+    """Functional form of ``Dot``: the batchwise dot product of two tensors along ``axes``.
+
+    Args:
+        inputs: list of two tensors (or symbolic ``ft.layers.Input`` tensors) of rank >= 2.
+        axes: int, or a pair of ints (one axis per input; the batch axis is 0).
+        normalize: whether to L2-normalize along ``axes`` first (cosine similarity).
+        **kwargs: standard layer keyword arguments for the ``Dot`` layer (``name``, ...).
+
+    Returns:
+        A tensor (or symbolic tensor) of shape ``(batch_size, *rest_of_first, *rest_of_second)``,
+        or ``(batch_size, 1)`` for 2-D inputs.
+
+    Example:
+
+    >>> x, y = ft.layers.Input(shape=(8,)), ft.layers.Input(shape=(8,))
+    >>> ft.layers.dot([x, y], axes=1, normalize=True).shape
+    (None, 1)
+    """
     return Dot(axes=axes, normalize=normalize, **kwargs)(inputs)

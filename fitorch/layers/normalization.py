@@ -39,8 +39,42 @@ class BatchNormalization(Layer):
 
     Training (``model.train()`` and ``trainable``) normalizes with batch statistics and moves
     ``moving_mean`` / ``moving_variance`` (buffers) by ``momentum`` using the *biased* batch
-    variance, as Keras does; inference uses the moving statistics. As in Keras,
-    ``trainable = False`` also switches the layer to inference mode.
+    variance, as Keras does (torch's ``nn.BatchNorm`` uses the unbiased one); inference
+    (``model.eval()`` or ``training=False``) uses the moving statistics. As in Keras,
+    ``trainable = False`` also switches the layer to inference mode. Defaults are Keras's
+    (``momentum=0.99``, ``epsilon=1e-3``), not torch's (0.1 and 1e-5).
+
+    Args:
+        axis: the feature axis (an int, or a sequence of one int); several axes are refused.
+            Use ``1`` for torch's channels-first layout.
+        momentum: weight of the old moving statistics in each update, in ``[0, 1)``.
+        epsilon: positive number added to the variance before the square root.
+        center: whether to add the learned offset ``beta``.
+        scale: whether to multiply by the learned ``gamma``.
+        beta_initializer: initializer of ``beta``.
+        gamma_initializer: initializer of ``gamma``.
+        moving_mean_initializer: initializer of the ``moving_mean`` buffer.
+        moving_variance_initializer: initializer of the ``moving_variance`` buffer.
+        beta_regularizer: regularizer of ``beta``.
+        beta_constraint: constraint applied to ``beta`` after each optimizer step.
+        gamma_regularizer: regularizer of ``gamma``.
+        gamma_constraint: constraint applied to ``gamma`` after each optimizer step.
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ``trainable``, ...).
+
+    Input shape:
+        Any shape of rank >= 2 whose ``axis`` size is known.
+
+    Output shape:
+        Same as the input.
+
+    Example:
+
+    >>> layer = ft.layers.BatchNormalization()
+    >>> y = layer(torch.tensor([[0.0], [2.0]]), training=True)
+    >>> [round(v, 4) for v in y.flatten().tolist()]
+    [-0.9995, 0.9995]
+    >>> round(layer.moving_mean.item(), 4), round(layer.moving_variance.item(), 4)
+    (0.01, 1.0)
     """
 
     # the weights build() adds (typed here: Module.__getattr__ is not)
@@ -147,7 +181,40 @@ class BatchNormalization(Layer):
 
 
 class LayerNormalization(Layer):
-    """Normalizes each sample over ``axis`` (default -1), then scales by gamma and adds beta."""
+    """Normalizes each sample over ``axis`` (default -1), then scales by gamma and adds beta.
+
+    Statistics are computed per sample (never across the batch), so training and inference agree.
+    Trailing contiguous axes use torch's fused ``F.layer_norm``.
+
+    Args:
+        axis: int or sequence of ints, the non-batch axes normalized together (and the shape of
+            ``gamma`` and ``beta``).
+        epsilon: positive number added to the variance before the square root (Keras's default
+            1e-3, not torch's 1e-5).
+        center: whether to add the learned offset ``beta``.
+        scale: whether to multiply by the learned ``gamma``.
+        beta_initializer: initializer of ``beta``.
+        gamma_initializer: initializer of ``gamma``.
+        beta_regularizer: regularizer of ``beta``.
+        beta_constraint: constraint applied to ``beta`` after each optimizer step.
+        gamma_regularizer: regularizer of ``gamma``.
+        gamma_constraint: constraint applied to ``gamma`` after each optimizer step.
+        rms_scaling: Keras's RMS-normalization switch; only ``False`` is accepted (use torch's
+            ``nn.RMSNorm``), ``True`` raises ``ValueError``.
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        Any shape whose ``axis`` sizes are known.
+
+    Output shape:
+        Same as the input.
+
+    Example:
+
+    >>> y = ft.layers.LayerNormalization()(torch.tensor([[1.0, 2.0, 3.0]]))
+    >>> [round(v, 4) for v in y.flatten().tolist()]
+    [-1.2238, 0.0, 1.2238]
+    """
 
     supports_masking = True  # an incoming mask passes through (as in Keras)
 

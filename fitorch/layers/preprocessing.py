@@ -54,13 +54,39 @@ def adapt_batches(data: Any, owner: str, single_types: tuple = ()) -> Iterator[A
 
 
 class Normalization(Layer):
-    """Shifts and scales inputs to zero mean and unit variance per feature: ``(x - mean) /
-    sqrt(variance)`` (``invert=True``: ``mean + x * sqrt(variance)``).
+    """Shifts and scales inputs to zero mean and unit variance per feature.
 
-    ``axis`` are the axes that keep their own statistics (default ``-1``, the features;
-    ``None``: one mean and variance for everything). Give ``mean`` and ``variance``, or call
-    ``adapt(data)`` with an array, a tensor, a Dataset/DataLoader or an iterable of batches.
-    Adapted statistics are non-trainable buffers, saved with the model's weights.
+    Computes ``(x - mean) / sqrt(variance)`` (``invert=True``: ``mean + x * sqrt(variance)``),
+    the standard deviation floored at 1e-7 as in Keras. Give ``mean`` and ``variance``, or call
+    ``adapt(data)`` with an array, a tensor, a Dataset/DataLoader or an iterable of batches
+    (combined exactly, batch by batch). The statistics are non-trainable weights (``mean``,
+    ``variance``, ``count``, Keras's names and shapes), saved with the model's weights.
+
+    Args:
+        axis: int or tuple of ints, the axes that keep their own statistics (default ``-1``, the
+            features); ``None``: one mean and variance for everything.
+        mean: the mean to use instead of ``adapt`` (a number or array broadcastable to the kept
+            axes); needs ``variance``.
+        variance: the variance to use with ``mean``.
+        invert: bool, whether to undo the normalization instead (e.g. to map predictions back).
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        Any shape whose kept axes have known sizes.
+
+    Output shape:
+        Same as the input.
+
+    Example:
+
+    >>> layer = ft.layers.Normalization()
+    >>> layer.adapt(np.array([[1.0, 10.0], [3.0, 30.0]]))
+    >>> layer.adapt_mean.tolist(), layer.adapt_variance.tolist()
+    ([2.0, 20.0], [1.0, 100.0])
+    >>> layer(torch.tensor([[3.0, 0.0]])).tolist()
+    [[1.0, -2.0]]
+    >>> ft.layers.Normalization(mean=2.0, variance=4.0, invert=True)(torch.tensor([[1.0]])).tolist()
+    [[4.0]]
     """
 
     supports_masking = True  # an incoming mask passes through (as in Keras)
@@ -195,13 +221,42 @@ class Normalization(Layer):
 
 
 class Resizing(Layer):
-    """Resizes image batches to ``(height, width)`` as Keras 3's torch backend does
-    (``F.interpolate`` with half-pixel centres; ``antialias`` only for bilinear/bicubic).
+    """Resizes image batches to ``(height, width)`` as Keras 3's torch backend does.
 
-    ``crop_to_aspect_ratio`` crops the centre to the target aspect ratio first;
-    ``pad_to_aspect_ratio`` pads with ``fill_value`` instead. Integer images are rounded and
-    saturated back to their dtype. Keras's ``"area"``, ``"lanczos3"``, ``"lanczos5"`` and
-    ``"gaussian"`` modes are not available on torch (Keras's torch backend refuses them too).
+    Runs ``F.interpolate`` with half-pixel centres (``antialias`` only for bilinear/bicubic).
+    Integer images are rounded and saturated back to their dtype. Keras's ``"area"``,
+    ``"lanczos3"``, ``"lanczos5"`` and ``"gaussian"`` modes are not available on torch (Keras's
+    torch backend refuses them too).
+
+    Args:
+        height: positive int, the output height.
+        width: positive int, the output width.
+        interpolation: ``"bilinear"`` (default), ``"nearest"`` or ``"bicubic"``.
+        crop_to_aspect_ratio: whether to crop the centre to the target aspect ratio first, so the
+            image is not distorted.
+        pad_to_aspect_ratio: whether to pad to the target aspect ratio with ``fill_value`` first
+            instead (not together with ``crop_to_aspect_ratio``).
+        fill_mode: only ``"constant"`` is accepted (padding with ``fill_value``).
+        fill_value: the value padding takes with ``pad_to_aspect_ratio``.
+        antialias: whether to low-pass filter when downsampling (bilinear and bicubic).
+        data_format: ``"channels_last"`` or ``"channels_first"``; ``None`` takes
+            ``ft.backend.image_data_format()``.
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        3-D ``(height, width, channels)`` or 4-D ``(batch_size, height, width, channels)``
+        (channels first with ``data_format="channels_first"``).
+
+    Output shape:
+        The same with the height and width replaced by ``height`` and ``width``.
+
+    Example:
+
+    >>> tuple(ft.layers.Resizing(4, 6)(torch.ones(2, 8, 8, 3)).shape)
+    (2, 4, 6, 3)
+    >>> layer = ft.layers.Resizing(4, 6, data_format="channels_first")
+    >>> tuple(layer(torch.ones(2, 3, 8, 8)).shape)
+    (2, 3, 4, 6)
     """
 
     def __init__(self, height: int, width: int, interpolation: str = "bilinear",
@@ -244,11 +299,34 @@ _FLIP_MODES = {"horizontal": (False, True), "vertical": (True, False),
 
 
 class RandomFlip(Layer):
-    """Flips each image left-right (``"horizontal"``), up-down (``"vertical"``) or both, each
-    with probability 1/2, independently per image — in training only; at inference (and when
-    called with ``training=False`` or in ``eval()`` mode) it returns its input unchanged.
+    """Flips images at random left-right, up-down or both, in training only.
 
-    ``seed`` makes the flips reproducible (a generator of the layer's own).
+    Each image is flipped with probability 1/2 along each chosen direction, independently. At
+    inference (``training=False`` or ``eval()`` mode) the layer returns its input unchanged.
+
+    Args:
+        mode: ``"horizontal"`` (left-right), ``"vertical"`` (up-down) or
+            ``"horizontal_and_vertical"`` (default).
+        seed: int seed of the layer's own generator, making the flips reproducible.
+        data_format: ``"channels_last"`` or ``"channels_first"``; ``None`` takes
+            ``ft.backend.image_data_format()``.
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        3-D ``(height, width, channels)`` or 4-D ``(batch_size, height, width, channels)``
+        (channels first with ``data_format="channels_first"``).
+
+    Output shape:
+        Same as the input.
+
+    Example:
+
+    >>> image = torch.arange(3.0).reshape(1, 1, 3, 1)  # one 1x3 image, one channel
+    >>> flipped = ft.layers.RandomFlip("horizontal")(image, training=True).flatten().tolist()
+    >>> flipped in ([0.0, 1.0, 2.0], [2.0, 1.0, 0.0])
+    True
+    >>> ft.layers.RandomFlip()(image, training=False).flatten().tolist()
+    [0.0, 1.0, 2.0]
     """
 
     def __init__(self, mode: str = "horizontal_and_vertical", seed: int | None = None,

@@ -237,7 +237,60 @@ class _RNN(Layer):
 
 
 class SimpleRNN(_RNN):
-    """Keras ``SimpleRNN``: ``h_t = activation(x_t W + h_{t-1} U + b)``."""
+    """Fully connected recurrent layer: ``h_t = activation(x_t W + h_(t-1) U + b)``.
+
+    Weights are Keras's (``kernel`` W, ``recurrent_kernel`` U, ``bias`` b) in ``get_weights`` /
+    ``set_weights``; with ``"tanh"`` or ``"relu"`` the layer runs torch's fused RNN kernel.
+    The call takes ``inputs``, ``initial_state=`` (one tensor ``(batch, units)``), ``mask=``
+    (boolean ``(batch, timesteps)``, ``True`` = real step: a masked step keeps the previous state,
+    as in Keras 3) and ``training=``.
+
+    Args:
+        units: positive int, the size of the output and of each state.
+        activation: activation of the state (default ``"tanh"``).
+        use_bias: whether the layer uses a bias vector.
+        kernel_initializer: initializer of ``kernel`` (the input weights).
+        recurrent_initializer: initializer of ``recurrent_kernel`` (the state weights).
+        bias_initializer: initializer of ``bias``.
+        kernel_regularizer: regularizer of ``kernel``.
+        kernel_constraint: constraint applied to ``kernel`` after each optimizer step.
+        recurrent_regularizer: regularizer of ``recurrent_kernel``.
+        recurrent_constraint: constraint applied to ``recurrent_kernel`` after each step.
+        bias_regularizer: regularizer of ``bias``.
+        bias_constraint: constraint applied to ``bias`` after each optimizer step.
+        dropout: fraction of the input features to drop in training (one mask per sequence,
+            shared by all timesteps), in ``[0, 1)``.
+        recurrent_dropout: fraction of the state entering the recurrent matmul to drop in
+            training (one mask per sequence), in ``[0, 1)``; it runs the step-by-step loop.
+        return_sequences: whether to return the output of every step, not only the last.
+        return_state: whether to return ``[output, *states]`` instead of ``output``.
+        go_backwards: whether to process the sequence in reverse (the output sequence is then
+            reversed too, as in Keras).
+        stateful: Keras's carrying of states between batches; only ``False`` is accepted
+            (pass ``initial_state=`` instead), ``True`` raises ``ValueError``.
+        seed: int seed of the layer's own generator for the dropout masks.
+        unroll: Keras's execution hint; accepted and kept in the config, it changes nothing (the
+            result is the same either way).
+        zero_output_for_mask: whether masked steps output zeros instead of repeating the previous
+            output.
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        3-D tensor ``(batch_size, timesteps, features)``.
+
+    Output shape:
+        ``(batch_size, timesteps, units)`` with ``return_sequences=True``, else
+        ``(batch_size, units)``; with ``return_state=True`` a list of that output followed by
+        one state tensor of shape ``(batch_size, units)``.
+
+    Example:
+
+    >>> layer = ft.layers.SimpleRNN(4, return_sequences=True)
+    >>> tuple(layer(torch.ones(2, 5, 3)).shape)
+    (2, 5, 4)
+    >>> [w.shape for w in layer.get_weights()]
+    [(3, 4), (4, 4), (4,)]
+    """
 
     def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform",
@@ -283,9 +336,62 @@ class SimpleRNN(_RNN):
 
 
 class LSTM(_RNN):
-    """Long short-term memory (Keras ``LSTM``: gates i, f, c, o; ``unit_forget_bias``).
+    """Long short-term memory layer (Keras's ``LSTM``: gates i, f, c, o; ``unit_forget_bias``).
 
-    ``return_state=True`` returns ``[output, h, c]``; the call takes ``initial_state=[h, c]``.
+    Weights are Keras's (``kernel`` ``(features, 4 * units)``, ``recurrent_kernel``, ``bias``) in
+    ``get_weights`` / ``set_weights``; with the default activations the layer runs torch's fused
+    LSTM (cuDNN on GPU), other activations a step-by-step loop with the same weights.
+    The call takes ``inputs``, ``initial_state=`` (``[h, c]``), ``mask=`` (boolean
+    ``(batch, timesteps)``, ``True`` = real step: a masked step keeps the previous state, as in
+    Keras 3) and ``training=``.
+
+    Args:
+        units: positive int, the size of the output and of each state.
+        activation: activation of the cell and output (default ``"tanh"``).
+        recurrent_activation: activation of the gates (default ``"sigmoid"``).
+        use_bias: whether the layer uses a bias vector.
+        kernel_initializer: initializer of ``kernel`` (the input weights).
+        recurrent_initializer: initializer of ``recurrent_kernel`` (the state weights).
+        bias_initializer: initializer of ``bias``.
+        unit_forget_bias: whether the forget gate's bias starts at 1 (as Keras recommends).
+        kernel_regularizer: regularizer of ``kernel``.
+        kernel_constraint: constraint applied to ``kernel`` after each optimizer step.
+        recurrent_regularizer: regularizer of ``recurrent_kernel``.
+        recurrent_constraint: constraint applied to ``recurrent_kernel`` after each step.
+        bias_regularizer: regularizer of ``bias``.
+        bias_constraint: constraint applied to ``bias`` after each optimizer step.
+        dropout: fraction of the input features to drop in training (one mask per sequence,
+            shared by all timesteps), in ``[0, 1)``.
+        recurrent_dropout: fraction of the state entering the recurrent matmul to drop in
+            training (one mask per sequence), in ``[0, 1)``; it runs the step-by-step loop.
+        return_sequences: whether to return the output of every step, not only the last.
+        return_state: whether to return ``[output, *states]`` instead of ``output``.
+        go_backwards: whether to process the sequence in reverse (the output sequence is then
+            reversed too, as in Keras).
+        stateful: Keras's carrying of states between batches; only ``False`` is accepted
+            (pass ``initial_state=`` instead), ``True`` raises ``ValueError``.
+        seed: int seed of the layer's own generator for the dropout masks.
+        unroll: Keras's execution hint; accepted and kept in the config, it changes nothing (the
+            result is the same either way).
+        zero_output_for_mask: whether masked steps output zeros instead of repeating the previous
+            output.
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        3-D tensor ``(batch_size, timesteps, features)``.
+
+    Output shape:
+        ``(batch_size, timesteps, units)`` with ``return_sequences=True``, else
+        ``(batch_size, units)``; with ``return_state=True`` a list of that output followed by
+        two state tensors (``h`` and ``c``) of shape ``(batch_size, units)``.
+
+    Example:
+
+    >>> output, h, c = ft.layers.LSTM(4, return_state=True)(torch.ones(2, 5, 3))
+    >>> tuple(output.shape), tuple(h.shape), tuple(c.shape)
+    ((2, 4), (2, 4), (2, 4))
+    >>> bool((output == h).all())
+    True
     """
 
     _gates = 4
@@ -345,11 +451,64 @@ class LSTM(_RNN):
 
 
 class GRU(_RNN):
-    """Gated recurrent unit (Keras ``GRU``: gates z, r, h; ``reset_after=True`` by default).
+    """Gated recurrent unit layer (Keras's ``GRU``: gates z, r, h; ``reset_after=True`` by default).
 
-    With ``reset_after=True`` the bias has shape ``(2, 3 * units)`` (input and recurrent biases) and
-    the layer matches torch's/cuDNN's GRU; ``reset_after=False`` applies the reset gate before the
-    recurrent matmul (bias ``(3 * units,)``).
+    Weights are Keras's (gate order z, r, h) in ``get_weights`` / ``set_weights``. With
+    ``reset_after=True`` the bias has shape ``(2, 3 * units)`` (input and recurrent biases)
+    and, with the default activations, the layer runs torch's fused GRU (cuDNN on GPU).
+    The call takes ``inputs``, ``initial_state=`` (one tensor ``(batch, units)``), ``mask=``
+    (boolean ``(batch, timesteps)``, ``True`` = real step: a masked step keeps the previous state,
+    as in Keras 3) and ``training=``.
+
+    Args:
+        units: positive int, the size of the output and of each state.
+        activation: activation of the candidate state (default ``"tanh"``).
+        recurrent_activation: activation of the gates (default ``"sigmoid"``).
+        use_bias: whether the layer uses a bias vector.
+        kernel_initializer: initializer of ``kernel`` (the input weights).
+        recurrent_initializer: initializer of ``recurrent_kernel`` (the state weights).
+        bias_initializer: initializer of ``bias``.
+        kernel_regularizer: regularizer of ``kernel``.
+        kernel_constraint: constraint applied to ``kernel`` after each optimizer step.
+        recurrent_regularizer: regularizer of ``recurrent_kernel``.
+        recurrent_constraint: constraint applied to ``recurrent_kernel`` after each step.
+        bias_regularizer: regularizer of ``bias``.
+        bias_constraint: constraint applied to ``bias`` after each optimizer step.
+        dropout: fraction of the input features to drop in training (one mask per sequence,
+            shared by all timesteps), in ``[0, 1)``.
+        recurrent_dropout: fraction of the state entering the recurrent matmul to drop in
+            training (one mask per sequence), in ``[0, 1)``; it runs the step-by-step loop.
+        return_sequences: whether to return the output of every step, not only the last.
+        return_state: whether to return ``[output, *states]`` instead of ``output``.
+        go_backwards: whether to process the sequence in reverse (the output sequence is then
+            reversed too, as in Keras).
+        stateful: Keras's carrying of states between batches; only ``False`` is accepted
+            (pass ``initial_state=`` instead), ``True`` raises ``ValueError``.
+        reset_after: whether the reset gate applies after the recurrent matmul (Keras 3's and
+            cuDNN's form, bias ``(2, 3 * units)``) or before it (bias ``(3 * units,)``, run as a
+            step-by-step loop).
+        seed: int seed of the layer's own generator for the dropout masks.
+        unroll: Keras's execution hint; accepted and kept in the config, it changes nothing (the
+            result is the same either way).
+        zero_output_for_mask: whether masked steps output zeros instead of repeating the previous
+            output.
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        3-D tensor ``(batch_size, timesteps, features)``.
+
+    Output shape:
+        ``(batch_size, timesteps, units)`` with ``return_sequences=True``, else
+        ``(batch_size, units)``; with ``return_state=True`` a list of that output followed by
+        one state tensor of shape ``(batch_size, units)``.
+
+    Example:
+
+    >>> layer = ft.layers.GRU(4)
+    >>> tuple(layer(torch.ones(2, 5, 3)).shape)
+    (2, 4)
+    >>> [w.shape for w in layer.get_weights()]
+    [(3, 12), (4, 12), (2, 12)]
     """
 
     _gates = 3

@@ -17,12 +17,38 @@ _MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 class Bidirectional(Layer):
     """Runs a recurrent layer forwards and a copy backwards and merges the two outputs.
 
-    ``merge_mode``: ``"concat"`` (default), ``"sum"``, ``"mul"``, ``"ave"`` or ``None`` (a list of
-    both outputs). The wrapped layer is cloned from its config into ``forward_layer`` (named
-    ``forward_<name>``) and ``backward_layer`` (``go_backwards`` flipped) unless ``backward_layer``
-    is given. Weights: the forward layer's, then the backward layer's (Keras order).
-    A ``mask`` goes to both layers; as in Keras, both then output zeros at masked steps when
-    they return sequences (``zero_output_for_mask`` is set to ``return_sequences``).
+    The wrapped layer is cloned from its config into ``forward_layer`` (named ``forward_<name>``)
+    and ``backward_layer`` (``backward_<name>``, ``go_backwards`` flipped) unless
+    ``backward_layer`` is given. With ``return_sequences=True`` the backward outputs are reversed
+    back into time order before merging. Weights: the forward layer's, then the backward layer's
+    (Keras order). A ``mask`` goes to both layers; as in Keras, both then output zeros at masked
+    steps when they return sequences (``zero_output_for_mask`` is set to ``return_sequences``).
+    ``initial_state`` is the forward states followed by the backward ones.
+
+    Args:
+        layer: a ``SimpleRNN``, ``LSTM`` or ``GRU`` (or its serialized config); other modules are
+            refused.
+        merge_mode: ``"concat"`` (default), ``"sum"``, ``"mul"``, ``"ave"`` or ``None`` (a list of
+            both outputs).
+        backward_layer: an optional recurrent layer for the backward direction, with the same
+            ``return_sequences`` and ``return_state`` as ``layer``.
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        3-D tensor ``(batch_size, timesteps, features)``.
+
+    Output shape:
+        The wrapped layer's output shape, with the last axis doubled for ``"concat"``; a list of
+        two for ``merge_mode=None``; followed by the forward then backward states with
+        ``return_state=True``.
+
+    Example:
+
+    >>> layer = ft.layers.Bidirectional(ft.layers.LSTM(4, return_sequences=True))
+    >>> tuple(layer(torch.ones(2, 5, 3)).shape)
+    (2, 5, 8)
+    >>> layer.forward_layer.go_backwards, layer.backward_layer.go_backwards
+    (False, True)
     """
 
     _expected_ndim = 3
@@ -128,7 +154,30 @@ class Bidirectional(Layer):
 
 
 class TimeDistributed(Layer):
-    """Applies ``layer`` (any ``nn.Module``) to every timestep of ``(batch, time, ...)``."""
+    """Applies ``layer`` (any ``nn.Module``) to every timestep of ``(batch, time, ...)`` inputs.
+
+    The batch and time axes are folded into one before the call and unfolded after it, so the
+    layer's weights are shared by all timesteps.
+
+    Args:
+        layer: a layer, any ``nn.Module`` taking ``(batch, ...)`` and returning one tensor, or a
+            serialized layer config.
+        **kwargs: standard layer keyword arguments (``name``, ``dtype``, ...).
+
+    Input shape:
+        ``(batch_size, timesteps, ...)``, rank >= 3.
+
+    Output shape:
+        ``(batch_size, timesteps, ...)`` with the trailing axes of ``layer``'s output.
+
+    Example:
+
+    >>> layer = ft.layers.TimeDistributed(ft.layers.Dense(2))
+    >>> tuple(layer(torch.ones(4, 10, 3)).shape)
+    (4, 10, 2)
+    >>> tuple(ft.layers.TimeDistributed(nn.Conv2d(3, 8, 3))(torch.ones(1, 5, 3, 6, 6)).shape)
+    (1, 5, 8, 4, 4)
+    """
 
     _min_ndim = 3
 

@@ -276,12 +276,36 @@ def _tensor_released() -> None:
 # --------------------------------------------------------------------------- Input
 def Input(shape: Any = None, dtype: Any = torch.float32, name: str | None = None,
           batch_size: int | None = None, batch_shape: Any = None) -> KerasTensor:
-    """A symbolic input of ``shape`` (without the batch axis; ``None`` for variable sizes).
+    """A symbolic input of ``shape`` (without the batch axis) from which a functional model is built.
 
     Calling layers, any ``nn.Module``, torch functions or operators on it records a graph that
-    ``ft.Model(inputs, outputs)`` turns into a module. ``shape`` of the result has ``None`` for the
-    batch (or ``batch_size`` when given). ``batch_shape`` (Keras's) is the shape with the batch
-    axis, instead of ``shape`` and ``batch_size``.
+    ``ft.Model(inputs, outputs)`` turns into a module. No data flows: sizes are tracked with
+    stand-in values, so ``None`` axes stay unknown.
+
+    Args:
+        shape: the input's shape without the batch axis, a tuple of positive ints or ``None`` for
+            a variable size (an int means a 1-tuple).
+        dtype: a ``torch.dtype`` or its name (``"int64"``), the dtype of the data the model takes
+            (default ``torch.float32``; e.g. ``torch.long`` for token ids).
+        name: a non-empty string naming the input (default ``input_layer``, ``input_layer_1``,
+            ...), shown in ``summary()``.
+        batch_size: a fixed batch size, or ``None`` (any).
+        batch_shape: Keras's shape with the batch axis, instead of ``shape`` and ``batch_size``.
+
+    Returns:
+        A ``KerasTensor`` whose ``.shape`` has ``None`` (or ``batch_size``) for the batch axis and
+        whose ``.dtype`` is ``dtype``.
+
+    Example:
+
+    >>> inputs = ft.layers.Input(shape=(3,))
+    >>> inputs.shape, inputs.dtype
+    ((None, 3), torch.float32)
+    >>> model = ft.Model(inputs, ft.layers.Dense(2)(inputs))
+    >>> tuple(model(torch.ones(4, 3)).shape)
+    (4, 2)
+    >>> ft.layers.Input(batch_shape=(8, None, 16), dtype="int64").shape
+    (8, None, 16)
     """
     from fitorch import backend
 
