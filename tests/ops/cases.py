@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from tests.ops.conftest import assert_same, dtype_tree
 
@@ -23,8 +24,14 @@ def case(name, *args, ref=None, id=None, keras_differs=None, **kwargs):
 
 
 def _label(value):
+    """A stable label (no memory addresses or random values: pytest-xdist's workers must
+    collect the same test ids)."""
     if isinstance(value, np.ndarray):
         return f"{value.dtype}{list(value.shape)}"
+    if isinstance(value, torch.Tensor):
+        return f"tensor-{str(value.dtype).removeprefix('torch.')}{list(value.shape)}"
+    if callable(value):
+        return getattr(value, "__name__", type(value).__name__).strip("<>")
     return type(value).__name__ if isinstance(value, (list, tuple)) else repr(value)
 
 
