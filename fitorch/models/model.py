@@ -93,10 +93,10 @@ class Model(KerasWeights, nn.Module):
       ``call(x, training=None)`` gets ``True`` in ``fit`` and ``False`` in ``evaluate`` /
       ``predict``).
 
-    Anything else (``Model(3)``, a module with extra arguments) raises a ``TypeError``. The
-    training configuration (``compile``) lives beside the module, not in it: it never appears in
-    ``print(model)``, ``state_dict()`` or ``parameters()``, and ``torch.save`` / ``copy.deepcopy``
-    leave it out.
+    Anything else given to ``Model`` itself (``Model(3)``, a module and more) raises a
+    ``TypeError``. The training configuration (``compile``) lives beside the module, not in it:
+    it never appears in ``print(model)``, ``state_dict()`` or ``parameters()``, and
+    ``torch.save`` / ``copy.deepcopy`` leave it out.
 
     Args:
         inputs: the ``ft.Input`` tensor(s) of a functional model (with ``outputs``); a single
