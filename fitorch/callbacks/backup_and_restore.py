@@ -20,12 +20,12 @@ class BackupAndRestore(Callback):
 
     Put it in ``fit(callbacks=[...])``. Each backup holds the weights and buffers, the optimizer
     and LR-scheduler state, the epoch and step reached, the History so far, and the Python /
-    NumPy / torch random states with the state that drew the epoch's data order. When the
-    process dies (SIGKILL, power loss) and the same script runs again, ``fit`` continues from the
-    last backup: the remaining batches come in the same order with the same dropout masks, so on
-    the CPU the final weights are bit-identical to a run that was never interrupted.
-
-    The backup is one file written atomically (a crash leaves the previous backup whole).
+    NumPy / torch random states with the state that drew the epoch's data order. When the process
+    dies (SIGKILL, power loss) and the same script runs again, ``fit`` continues from the last
+    backup: the remaining batches come in the same order with the same dropout masks, so on the
+    CPU the final weights are bit-identical to a run that was never interrupted. The backup is
+    one file written atomically (a crash leaves the previous backup whole); a damaged one raises
+    a ``ValueError`` before anything is changed.
 
     Args:
         backup_dir: folder for the backup (created if missing).
@@ -33,6 +33,22 @@ class BackupAndRestore(Callback):
             ``n`` training batches.
         delete_checkpoint: remove the backup when ``fit`` finishes (Keras's behaviour), so the
             next run starts afresh.
+
+    Example:
+
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> x, y = torch.randn(8, 4), torch.randn(8, 1)
+    >>> backup = ft.callbacks.BackupAndRestore(folder, delete_checkpoint=False)
+    >>> _ = model.fit(x, y, epochs=2, verbose=0, callbacks=[backup])
+    >>> os.listdir(folder)
+    ['backup.fitorch-backup']
+    >>> # run again (as after a crash): the two epochs done are restored, one is left
+    >>> history = model.fit(x, y, epochs=3, verbose=0, callbacks=[backup])
+    >>> history.epoch
+    [0, 1, 2]
     """
 
     def __init__(self, backup_dir: str | os.PathLike, save_freq: str | int = "epoch",

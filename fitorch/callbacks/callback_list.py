@@ -14,11 +14,25 @@ _BATCH_HOOKS = tuple(f"on_{mode}_batch_{when}" for mode in ("train", "test", "pr
 class BatchLogs(MutableMapping):
     """Batch-level logs that read the device only when a callback looks at them.
 
-    Reading metrics means a host sync; a progress bar that refreshes twice a second should pay
-    for that twice a second, not on every step. ``compute`` returns the values *as they were at
-    this batch* whenever it is called (the trainer hands it a snapshot), so a callback may keep
-    the logs of every batch and read them later. Callbacks may also add or replace keys, as
-    Keras callbacks do; the values so written are kept as given.
+    Reading metrics means a host sync; a progress bar that refreshes twice a second should pay for
+    that twice a second, not on every step. ``compute`` returns the values *as they were at this
+    batch* whenever it is called (the trainer hands it a snapshot), so a callback may keep the logs
+    of every batch and read them later. It is a mutable mapping: callbacks may also add or replace
+    keys, as Keras callbacks do, and the values so written are kept as given.
+
+    Args:
+        compute: a function returning the batch's logs as a dict; called at most once, on the
+            first read.
+
+    Example:
+
+    >>> calls = []
+    >>> logs = ft.callbacks.BatchLogs(lambda: calls.append(1) or {"loss": 0.5})
+    >>> logs["note"] = "kept"
+    >>> logs["note"], calls
+    ('kept', [])
+    >>> dict(logs), calls
+    ({'loss': 0.5, 'note': 'kept'}, [1])
     """
 
     __slots__ = ("_compute", "_values")  # one is made per batch: keep it small and quick
@@ -55,7 +69,27 @@ class BatchLogs(MutableMapping):
 
 
 class CallbackList:
-    """Holds the callbacks of one ``fit`` / ``evaluate`` / ``predict`` call."""
+    """Dispatch the hooks of one ``fit`` / ``evaluate`` / ``predict`` call to its callbacks.
+
+    The loops build it; it gives each callback the model and the run's parameters, and calls
+    ``on_<hook>(...)`` on every callback in order. Per-batch hooks are looked up once and called
+    only on callbacks that override them. Under several processes, callbacks that print or write
+    files (progress bar, ``CSVLogger``, ``TensorBoard``) are kept on the main process only.
+
+    Args:
+        callbacks: the ``Callback`` objects, in calling order.
+        model: the model, given to each callback's ``set_model``.
+        params: the run's parameters (``epochs``, ``steps``, ``verbose``), given to
+            ``set_params``.
+
+    Example:
+
+    >>> history = ft.callbacks.History()
+    >>> callbacks = ft.callbacks.CallbackList([history], model=None, params={"epochs": 1})
+    >>> callbacks.on_epoch_end(0, {"loss": 0.25})
+    >>> history.params, history.history
+    ({'epochs': 1}, {'loss': [0.25]})
+    """
 
     def __init__(self, callbacks: list[Callback], model: Any, params: dict[str, Any]) -> None:
         from fitorch.callbacks._dist import is_main_process

@@ -18,13 +18,30 @@ def _cell(value: object) -> str:
 
 
 class CSVLogger(Callback):
-    """Write one row per epoch to ``filename``: an ``epoch`` column (counted from 0, as Keras
-    does) and then the logged values in sorted order. Values an epoch did not log are ``NA``.
+    """Write one row per epoch to a CSV file: the epoch (from 0, as in Keras), then the logs.
+
+    The first column is ``epoch``, the others the logged values in sorted order (``NA`` where an
+    epoch did not log one). The whole file is rewritten atomically every epoch, so a reader never
+    sees a torn last row. Only the main process writes under distributed training.
 
     Args:
         filename: the CSV file; its folder must exist.
         separator: the one-character column separator.
         append: keep the rows already in the file (e.g. when resuming) instead of replacing it.
+
+    Example:
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "log.csv")
+    >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> x, y = torch.randn(8, 4), torch.randn(8, 1)
+    >>> _ = model.fit(x, y, epochs=2, validation_split=0.25, verbose=0,
+    ...               callbacks=[ft.callbacks.CSVLogger(path)])
+    >>> [line.split(",")[0] for line in open(path).read().splitlines()]
+    ['epoch', '0', '1']
+    >>> open(path).readline().strip()
+    'epoch,loss,val_loss'
     """
 
     def __init__(self, filename: str | os.PathLike, separator: str = ",",

@@ -10,17 +10,30 @@ class EarlyStopping(MonitorCallback):
     """Stop ``fit`` when ``monitor`` has not improved for ``patience`` epochs (Keras 3 semantics).
 
     Args:
-        monitor: logged value to watch, e.g. ``"val_loss"`` or ``"val_accuracy"``.
+        monitor: logged value to watch, e.g. ``"val_loss"`` or ``"val_accuracy"``; an epoch that
+            did not log it is skipped with a warning.
         min_delta: an epoch improves only if it beats the best by more than this.
         patience: epochs without improvement after which training stops.
         verbose: 1 prints when training stops and when weights are restored.
-        mode: ``"min"``, ``"max"`` or ``"auto"`` (accuracy/AUC-like names are maximized).
+        mode: ``"min"``, ``"max"`` or ``"auto"`` (accuracy/AUC-like names are maximized, the
+            rest minimized).
         baseline: the counter of epochs without improvement only resets once the value also
             beats this baseline.
         restore_best_weights: at the end of training, load the weights of the best epoch
             (kept as a CPU copy of ``model.state_dict()``; under FSDP each process keeps its
             shards), whether or not training stopped early.
         start_from_epoch: epochs (warm-up) to ignore before watching the value.
+
+    Example:
+
+    >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> x, y = torch.randn(8, 4), torch.randn(8, 1)
+    >>> # min_delta so large that no epoch counts as an improvement after the first
+    >>> stop = ft.callbacks.EarlyStopping(monitor="loss", min_delta=100.0, patience=2)
+    >>> history = model.fit(x, y, epochs=10, verbose=0, callbacks=[stop])
+    >>> history.epoch, stop.stopped_epoch
+    ([0, 1, 2], 2)
     """
 
     def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0,

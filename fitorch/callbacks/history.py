@@ -8,10 +8,25 @@ from fitorch.callbacks.callback import Callback
 
 
 class History(Callback):
-    """Records epoch logs. ``fit`` returns it; ``history.history["val_loss"]`` is a list.
+    """Record the logs of every epoch; ``fit`` returns it (and keeps it as ``model.history``).
 
-    ``to_pandas()`` gives the seed's ``dfhistory`` table: an ``epoch`` column counted from 1,
-    then one column per logged value.
+    ``history.history`` maps each logged name (``loss``, the metrics, ``val_*``, a callback's
+    ``learning_rate``...) to a list with one value per epoch (``nan`` for epochs that did not log
+    it, e.g. with ``validation_freq > 1``); ``history.epoch`` lists the epochs (from 0). A second
+    ``fit`` of the same model goes on recording into the same History, as in Keras.
+    ``to_pandas()`` gives the table as a ``pandas.DataFrame`` with an ``epoch`` column counted
+    from 1.
+
+    Example:
+
+    >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> x, y = torch.randn(8, 4), torch.randn(8, 1)
+    >>> history = model.fit(x, y, epochs=3, validation_split=0.25, verbose=0)
+    >>> history
+    History(epochs=3, keys=['loss', 'val_loss'])
+    >>> len(history.history["val_loss"]), history.epoch
+    (3, [0, 1, 2])
     """
 
     def __init__(self) -> None:

@@ -24,12 +24,27 @@ def _with_logs(hook: str, fn: Callable) -> Callable:
 
 
 class LambdaCallback(Callback):
-    """Build a callback from functions, one per hook: ``LambdaCallback(on_epoch_end=f)``.
+    """Build a callback from plain functions, one per hook: ``LambdaCallback(on_epoch_end=f)``.
 
     Each function takes the hook's arguments: ``on_epoch_begin/end(epoch, logs)``,
     ``on_*_batch_begin/end(batch, logs)``, ``on_train/test/predict_begin/end(logs)``. Only the
     hooks given are called, so a LambdaCallback without batch functions costs nothing per step.
-    Extra keyword arguments become attributes, as in Keras.
+    An unknown ``on_*`` name raises a ``TypeError``; other keyword arguments become attributes,
+    as in Keras.
+
+    Args:
+        **kwargs: the hook functions by hook name (``None`` is skipped), and any attributes.
+
+    Example:
+
+    >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> x, y = torch.randn(8, 4), torch.randn(8, 1)
+    >>> seen = []
+    >>> record = ft.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(epoch))
+    >>> _ = model.fit(x, y, epochs=3, verbose=0, callbacks=[record])
+    >>> seen
+    [0, 1, 2]
     """
 
     def __init__(self, **kwargs: Callable | object) -> None:

@@ -22,11 +22,26 @@ def _takes_lr(schedule: Callable) -> bool:
 
 
 class LearningRateScheduler(Callback):
-    """At the start of each epoch, set every parameter group's rate to ``schedule(epoch, lr)``.
+    """Set the learning rate at the start of each epoch to ``schedule(epoch, lr)``.
 
-    ``epoch`` counts from 0 and ``lr`` is that group's current rate; a schedule taking only
-    ``epoch`` works too. ``verbose=1`` prints each new rate. The rate used is added to the epoch
+    ``epoch`` counts from 0 and ``lr`` is the current rate of each parameter group of
+    ``model.optimizer``; a schedule taking only ``epoch`` works too (Keras 1's form). Every new
+    rate is checked (a finite float >= 0) before any is set. The rate used is added to the epoch
     logs as ``learning_rate`` (``learning_rate_<i>`` with several parameter groups).
+
+    Args:
+        schedule: a function ``(epoch, lr) -> new lr`` (or ``epoch -> new lr``).
+        verbose: 1 prints each new rate.
+
+    Example:
+
+    >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> x, y = torch.randn(8, 4), torch.randn(8, 1)
+    >>> schedule = ft.callbacks.LearningRateScheduler(lambda epoch, lr: 0.1 / (epoch + 1))
+    >>> history = model.fit(x, y, epochs=3, verbose=0, callbacks=[schedule])
+    >>> [round(lr, 4) for lr in history.history["learning_rate"]]
+    [0.1, 0.05, 0.0333]
     """
 
     def __init__(self, schedule: Callable[..., float], verbose: int = 0) -> None:

@@ -17,16 +17,16 @@ MODEL_SUFFIXES = (MODEL_SUFFIX, ".keras")
 
 
 class ModelCheckpoint(MonitorCallback):
-    """Save the model every epoch (or every ``save_freq`` batches), optionally only when
-    ``monitor`` improves (Keras semantics).
+    """Save the model every epoch or every ``save_freq`` batches, optionally only the best one.
 
-    ``filepath`` may hold Keras templates filled from the epoch (counted from 1), the batch
-    (from 1, with an integer ``save_freq``) and the logs:
+    Keras semantics. ``filepath`` may hold Keras templates filled from the epoch (counted from 1),
+    the batch (from 1, with an integer ``save_freq``) and the logs:
     ``"ckpt-{epoch:02d}-{val_loss:.3f}.safetensors"``. A path ending in ``.safetensors`` (or
     Keras's ``.weights.h5``) gets the weights (``model.save_weights(path)`` when the model has
-    it, else ``fitorch.saving.save_weights``); with ``save_weights_only=False`` a path ending
-    in ``.fitorch`` (or Keras's ``.keras``, for models of Keras layers) gets the whole model
-    through ``model.save(path, overwrite=True)``. Missing folders are created.
+    it, else ``fitorch.saving.save_weights``); with ``save_weights_only=False`` a path ending in
+    ``.fitorch`` (or Keras's ``.keras``, for models of Keras layers) gets the whole model through
+    ``model.save(path, overwrite=True)``. Any other ending raises at once. Missing folders are
+    created.
 
     Args:
         filepath: where to save, see above.
@@ -40,6 +40,23 @@ class ModelCheckpoint(MonitorCallback):
         save_freq: ``"epoch"``, or an int: save every that many training batches (this reads
             the batch logs, which waits for the device, only when it saves).
         initial_value_threshold: a value the first save must beat (``save_best_only``).
+
+    Example:
+
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> path = os.path.join(folder, "ckpt-{epoch:02d}.safetensors")
+    >>> checkpoint = ft.callbacks.ModelCheckpoint(path)
+    >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> x, y = torch.randn(8, 4), torch.randn(8, 1)
+    >>> _ = model.fit(x, y, epochs=2, verbose=0, callbacks=[checkpoint])
+    >>> sorted(os.listdir(folder))
+    ['ckpt-01.safetensors', 'ckpt-02.safetensors']
+    >>> ft.callbacks.ModelCheckpoint("model.pt")
+    Traceback (most recent call last):
+    ...
+    ValueError: ModelCheckpoint: filepath 'model.pt' must end in '.safetensors' (weights) or ...
     """
 
     def __init__(self, filepath: str | os.PathLike, monitor: str = "val_loss", verbose: int = 0,

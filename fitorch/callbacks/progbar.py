@@ -33,20 +33,39 @@ _now = time.monotonic
 
 
 class ProgressBar(Callback):
-    """Keras's progress display for ``fit`` / ``evaluate`` / ``predict``.
+    """Show Keras's progress display for ``fit``, ``evaluate`` and ``predict`` (``ProgbarLogger``).
+
+    ``fit(verbose=...)`` adds one by itself; pass one in ``callbacks`` to choose where it writes
+    or how often it redraws. The live bar redraws by time, and only a redraw reads the batch logs,
+    so the device is waited on a few times a second, never on every step. Validation inside
+    ``fit`` draws no bar of its own (its values join the epoch's line), as in Keras. Only the main
+    process prints under distributed training.
 
     Args:
-        count_mode: ``"steps"`` (the only mode: fitorch counts batches, not samples).
-        verbose: 1 = a live bar per epoch (one line per epoch when the output is not a
-            terminal or notebook), 2 = one line per epoch, 0 = nothing, ``"auto"`` = 1 in a
-            terminal/notebook, else 2. ``None`` takes ``params["verbose"]`` from the trainer.
+        count_mode: ``"steps"``, the only mode (fitorch counts batches, not samples); anything
+            else raises.
+        verbose: 1 = a live bar per epoch (one line per epoch when the output is not a terminal
+            or notebook), 2 = one line per epoch, 0 = nothing, ``"auto"`` = 1 in a
+            terminal / notebook, else 2. ``None`` takes ``params["verbose"]`` from the loop.
         file: text stream to write to (default: ``sys.stdout`` at the time of writing).
         console: a ``rich.console.Console`` to write to instead of ``file``; its
             ``is_interactive`` / ``is_jupyter`` decide between the live bar and plain lines.
         refresh_interval: least number of seconds between two redraws of the live bar.
 
-    Validation inside ``fit`` draws no bar of its own (its values join the epoch's line), as in
-    Keras. Only the main process prints under distributed training.
+    Example:
+
+    >>> import io
+    >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> x, y = torch.randn(8, 4), torch.randn(8, 1)
+    >>> out = io.StringIO()
+    >>> bar = ft.callbacks.ProgressBar(verbose=2, file=out)
+    >>> _ = model.fit(x, y, batch_size=4, epochs=2, verbose=0, callbacks=[bar])
+    >>> print(out.getvalue(), end="")
+    Epoch 1/2
+    2/2 - ...s - ...s/step - loss: ...
+    Epoch 2/2
+    2/2 - ...s - ...s/step - loss: ...
     """
 
     def __init__(self, count_mode: str = "steps", verbose: int | str | None = None,

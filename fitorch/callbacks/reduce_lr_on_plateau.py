@@ -12,8 +12,11 @@ from fitorch.callbacks.monitor_callback import MonitorCallback
 
 
 class ReduceLROnPlateau(MonitorCallback):
-    """Multiply the learning rate by ``factor`` after ``patience`` epochs without improvement
-    (Keras semantics), on every parameter group of ``model.optimizer``.
+    """Multiply the learning rate by ``factor`` when ``monitor`` stops improving (Keras semantics).
+
+    After ``patience`` epochs without improvement every parameter group of ``model.optimizer``
+    (a torch optimizer) gets ``max(lr * factor, min_lr)``. The rate each epoch trained with is
+    added to its logs as ``learning_rate`` (``learning_rate_<i>`` with several parameter groups).
 
     Args:
         monitor: logged value to watch.
@@ -25,8 +28,17 @@ class ReduceLROnPlateau(MonitorCallback):
         cooldown: epochs to wait after a reduction before counting again.
         min_lr: the rate never goes below this.
 
-    The rate each epoch trained with is added to its logs as ``learning_rate``
-    (``learning_rate_<i>`` with several parameter groups).
+    Example:
+
+    >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> x, y = torch.randn(8, 4), torch.randn(8, 1)
+    >>> # min_delta so large that no epoch counts as an improvement after the first
+    >>> reduce = ft.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1,
+    ...                                         min_delta=100.0)
+    >>> history = model.fit(x, y, epochs=3, verbose=0, callbacks=[reduce])
+    >>> [round(lr, 6) for lr in history.history["learning_rate"]]
+    [0.01, 0.01, 0.005]
     """
 
     def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,

@@ -14,14 +14,28 @@ class TensorBoard(Callback):
     """Log epoch values (and optionally batch values and weight histograms) for TensorBoard.
 
     As in Keras, training values go to ``<log_dir>/train`` and validation values to
-    ``<log_dir>/validation`` under the same tag (``epoch_loss``, ``epoch_accuracy``, ...), so
-    TensorBoard draws both curves in one chart. Run ``tensorboard --logdir <log_dir>``.
+    ``<log_dir>/validation`` under the same tag (``epoch_loss``, ``epoch_accuracy``...), so
+    TensorBoard draws both curves in one chart: run ``tensorboard --logdir <log_dir>``. Needs the
+    ``tensorboard`` package (an ``ImportError`` says so). Only the main process writes under
+    distributed training.
 
     Args:
         log_dir: folder for the event files.
         histogram_freq: every that many epochs, write a histogram of every parameter (0 = never).
         update_freq: ``"epoch"``; or ``"batch"`` / an int N to also write ``batch_<name>`` values
             every N training batches (reading batch logs waits for the device, so keep N large).
+
+    Example:
+
+    >>> import os, tempfile
+    >>> log_dir = tempfile.mkdtemp()
+    >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> x, y = torch.randn(8, 4), torch.randn(8, 1)
+    >>> _ = model.fit(x, y, epochs=2, validation_split=0.25, verbose=0,
+    ...               callbacks=[ft.callbacks.TensorBoard(log_dir)])
+    >>> sorted(os.listdir(log_dir))
+    ['train', 'validation']
     """
 
     def __init__(self, log_dir: str | os.PathLike = "logs", histogram_freq: int = 0,

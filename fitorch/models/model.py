@@ -83,9 +83,39 @@ def _wrapper_class(module_cls: type[nn.Module]) -> type[Any]:
 class Model(KerasWeights, nn.Module):
     """A ``torch.nn.Module`` with the Keras training API.
 
-    ``Model(net)`` wraps an existing module (sharing its parameters and attributes),
-    ``Model(inputs=..., outputs=...)`` builds a functional graph model, and subclasses define
-    ``forward`` (or Keras's ``call``).
+    Three ways to make one, as in Keras:
+
+    * ``Model(net)`` wraps an existing module: it returns ``net`` itself seen through a ``Model``
+      subclass of its class, sharing its parameters and attributes (``print``, ``state_dict`` keys
+      and ``isinstance(m, type(net))`` are the module's own);
+    * ``Model(inputs=..., outputs=...)`` builds a functional graph model from ``ft.Input`` tensors;
+    * subclasses define ``__init__`` + ``forward`` (or Keras's ``build(input_shape)`` + ``call``;
+      ``call(x, training=None)`` gets ``True`` in ``fit`` and ``False`` in ``evaluate`` /
+      ``predict``).
+
+    Anything else given to ``Model`` itself (``Model(3)``, a module and more) raises a
+    ``TypeError``. The training configuration (``compile``) lives beside the module, not in it:
+    it never appears in ``print(model)``, ``state_dict()`` or ``parameters()``, and
+    ``torch.save`` / ``copy.deepcopy`` leave it out.
+
+    Args:
+        inputs: the ``ft.Input`` tensor(s) of a functional model (with ``outputs``); a single
+            ``nn.Module`` positional argument wraps it instead.
+        outputs: the tensor(s) computed from ``inputs``.
+
+    Example:
+
+    >>> net = ft.Model(nn.Linear(3, 1))
+    >>> isinstance(net, nn.Linear), isinstance(net, ft.Model)
+    (True, True)
+    >>> net.compile(optimizer="sgd", loss="mse")
+    >>> history = net.fit(torch.randn(8, 3), torch.randn(8, 1), epochs=2, verbose=0)
+    >>> history.epoch
+    [0, 1]
+    >>> inputs = ft.Input((4,))
+    >>> graph = ft.Model(inputs, ft.layers.Dense(2)(inputs))
+    >>> tuple(graph(torch.ones(5, 4)).shape)
+    (5, 2)
     """
 
     _fitorch_wrapped = False
@@ -134,7 +164,23 @@ class Model(KerasWeights, nn.Module):
     _has_custom_build = False
 
     def call(self, *args: Any, **kwargs: Any) -> Any:
-        """Keras spelling of ``forward``."""
+        """Keras's spelling of ``forward``: run the model on its inputs.
+
+        Subclasses that define ``call`` (and no ``forward``) have it used as their ``forward``.
+
+        Args:
+            *args: the inputs, as ``forward`` takes them.
+            **kwargs: keyword inputs (``training=``, ``mask=``...).
+
+        Returns:
+            What ``forward`` returns.
+
+        Example:
+
+        >>> net = ft.Model(nn.Linear(3, 2))
+        >>> tuple(net.call(torch.ones(4, 3)).shape)
+        (4, 2)
+        """
         return self.forward(*args, **kwargs)
 
     # ------------------------------------------------------------------ building
@@ -150,8 +196,27 @@ class Model(KerasWeights, nn.Module):
     def build(self, input_shape: Any = None) -> None:
         """Create the weights for ``input_shape`` (batch dimension ``None``).
 
-        Keras subclasses override it to create their layers and call ``super().build``; the
-        base runs one forward pass on zeros so lazy sublayers get their parameters too.
+        Keras subclasses override it to create their layers and call ``super().build``; the base
+        records the shape and runs one forward pass on zeros so lazy sublayers (``ft.layers.Dense``
+        without an input size, torch's ``Lazy*``) get their parameters too. A subclass with its own
+        ``build`` is built on its first call if ``build`` was not called.
+
+        Args:
+            input_shape: the input's shape, batch first (``None`` allowed there), e.g.
+                ``(None, 3)``; ``None`` only marks the model built.
+
+        Example:
+
+        >>> class Net(ft.Model):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.dense = ft.layers.Dense(2)
+        ...     def call(self, x):
+        ...         return self.dense(x)
+        >>> net = Net()
+        >>> net.build((None, 3))
+        >>> net.built, net.count_params()
+        (True, 8)
         """
         self.__dict__["_built"] = True
         self.__dict__["_build_input_shape"] = input_shape
@@ -254,12 +319,55 @@ class Model(KerasWeights, nn.Module):
         gradient_accumulation_steps: int = 1,
         strategy: Any = "auto",
     ) -> None:
-        """Configure training: optimizer, loss(es), metrics, LR scheduler, device, precision.
+        """Configure training: optimizer, loss(es), metrics, LR scheduler, device and precision.
 
-        Accepts objects, classes, callables and Keras string names (``"adam"``, ``"mse"``,
-        ``"accuracy"``...). Losses and metrics may be lists or dicts per output. ``strategy``
-        matters under several processes: ``"auto"``/``"ddp"`` (data parallel), ``"fsdp"`` (the
-        model sharded across processes) or an accelerate ``FullyShardedDataParallelPlugin``.
+        Every argument is checked before the model changes: a bad call raises and leaves the model
+        as it was. Once all are valid the model moves to ``device`` and, unless lazy layers still
+        lack their weights (then at the first batch), the optimizer is built over its trainable
+        parameters.
+
+        Args:
+            optimizer: a Keras name (``"adam"``, ``"sgd"``, ``"rmsprop"``...), an
+                ``ft.optimizers`` or torch optimizer object (built over this model's
+                parameters), an optimizer class (built with its defaults), or a callable
+                ``params -> optimizer``.
+            loss: a Keras name (``"mse"``, ``"sparse_categorical_crossentropy"``...), a loss object
+                or class, a callable ``(y_true, y_pred) -> loss``, or a list / dict of them, one per
+                output. ``None`` is allowed for models that add their own losses (``add_loss``).
+            metrics: metric names (``"accuracy"``, ``"mae"``...), objects, classes or callables; a
+                list, or a list / dict per output.
+            loss_weights: a list or dict weighting the losses of several outputs.
+            lr_scheduler: a torch LR scheduler built on this model's optimizer, or a callable
+                ``optimizer -> scheduler`` (stepped each epoch; ``OneCycleLR`` / ``CyclicLR`` each
+                batch). Not Keras: Keras puts schedules in the optimizer.
+            weighted_metrics: metrics weighted by ``sample_weight`` (and by ``class_weight``,
+                which becomes per-sample weights), as in Keras.
+            run_eagerly: accepted for Keras compatibility and ignored: fitorch always runs eagerly.
+            steps_per_execution: accepted for Keras compatibility and ignored (one batch per step).
+            jit_compile: ``True`` (``torch.compile`` with inductor), a ``torch.compile`` backend
+                name or callable, or ``False``; on a compile failure training continues eagerly with
+                a warning.
+            device: ``"cpu"``, ``"cuda:0"``, a ``torch.device``...; ``None`` picks CUDA, then MPS,
+                then the CPU (under ``torchrun``, this process's GPU).
+            precision: ``None`` / ``"32"`` / ``"32-true"`` (float32), ``"bf16-mixed"`` or
+                ``"16-mixed"`` (GPU only, with loss scaling).
+            gradient_accumulation_steps: sum the gradients of this many batches before each
+                optimizer step.
+            strategy: under several processes, ``"auto"`` / ``"ddp"`` (data parallel),
+                ``"fsdp"`` (the model sharded across processes) or an accelerate
+                ``FullyShardedDataParallelPlugin``; checked, but without effect, in a single
+                process.
+
+        Example:
+
+        >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(1)])
+        >>> model.compile(optimizer="adam", loss="mse", metrics=["mae"], device="cpu")
+        >>> type(model.optimizer).__name__, model.device.type
+        ('Adam', 'cpu')
+        >>> model.compile(optimizer="adam", loss="msee")
+        Traceback (most recent call last):
+        ...
+        ValueError: Unknown loss 'msee'. Did you mean 'mse', ...? Valid names: ...
         """
         del run_eagerly, steps_per_execution  # Keras arguments with no meaning here: eager always
         config = CompileConfig(
@@ -291,15 +399,53 @@ class Model(KerasWeights, nn.Module):
         on_nan: str = "raise",
         check_finite: bool = True,
     ) -> Any:
-        """Train for ``epochs`` epochs and return a ``History``.
+        """Train the model for ``epochs`` epochs.
 
-        ``x`` may be tensors, arrays, lists/tuples/dicts of them, a DataFrame, a ``Dataset``, a
-        ``DataLoader`` (used as given), or a generator yielding ``(x, y[, sample_weight])``.
-        ``on_nan``: ``"raise"`` (default) stops with an error naming the epoch and step where the
-        loss became NaN or infinite, ``"stop"`` stops with a warning, ``"ignore"`` trains on,
-        ``"restore"`` stops with a warning after putting back the weights and optimizer state
-        from the start of that epoch. In-memory data is checked before anything changes (see
-        docs/training.md); ``check_finite=False`` skips its NaN/inf scan.
+        In-memory data is checked before anything changes (see docs/training.md), and every
+        argument is checked before training starts.
+
+        Args:
+            x: the inputs: a tensor, NumPy array, list / tuple / dict of them (several inputs), a
+                pandas DataFrame, a ``Dataset``, a ``DataLoader`` (used as given: its batch size and
+                order), or a generator yielding ``(x, y[, sample_weight])``.
+            y: the targets, like ``x``; ``None`` when ``x`` yields them (or for models trained by
+                their added losses alone).
+            batch_size: samples per batch for in-memory data and datasets (default 32).
+            epochs: the epoch to stop at (counted with ``initial_epoch``).
+            verbose: ``"auto"`` (a live bar in a terminal or notebook, else one line per epoch),
+                0 (silent), 1 (live bar) or 2 (one line per epoch).
+            callbacks: a list of ``ft.callbacks.Callback`` objects.
+            validation_split: the fraction (in [0, 1)) of the samples, taken from the end before
+                shuffling, held out for validation (indexable data only).
+            validation_data: ``(x_val, y_val[, sample_weight_val])``, or a ``DataLoader``,
+                ``Dataset`` or generator, to evaluate on after each epoch; overrides
+                ``validation_split`` (with a warning).
+            shuffle: reshuffle in-memory data every epoch.
+            class_weight: ``{class index: weight}`` scaling each sample's loss by its class.
+            sample_weight: one weight per sample (same length as ``x``).
+            initial_epoch: the epoch to start from (to resume a run).
+            steps_per_epoch: batches per epoch (default: one pass over the data).
+            validation_steps: batches per validation (default: the whole validation data).
+            validation_batch_size: batch size of the validation data (default ``batch_size``).
+            validation_freq: validate every that many epochs.
+            on_nan: what a NaN or infinite training loss does: ``"raise"`` (an error naming the
+                epoch and step), ``"stop"`` (stop with a warning), ``"restore"`` (stop with a
+                warning after putting back the weights and optimizer state from the start of that
+                epoch) or ``"ignore"`` (train on). Not Keras.
+            check_finite: ``False`` skips the NaN/inf scan of in-memory data. Not Keras.
+
+        Returns:
+            A ``History`` (``ft.callbacks.History``): ``history.history`` maps each logged name
+            (``loss``, the metrics, ``val_*``) to its per-epoch values; also ``model.history``.
+
+        Example:
+
+        >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(2)])
+        >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+        >>> x, y = torch.randn(8, 4), torch.randn(8, 2)
+        >>> history = model.fit(x, y, batch_size=4, epochs=2, validation_split=0.25, verbose=0)
+        >>> history.epoch, sorted(history.history)
+        ([0, 1], ['loss', 'mae', 'val_loss', 'val_mae'])
         """
         return _trainer(self).fit(
             x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
@@ -320,7 +466,33 @@ class Model(KerasWeights, nn.Module):
         callbacks: list | None = None,
         return_dict: bool = False,
     ) -> Any:
-        """Loss and metrics over a dataset: a float (loss only), a list, or a dict."""
+        """Compute the loss and metrics over a dataset, without training.
+
+        Args:
+            x: the inputs, in any form ``fit`` accepts.
+            y: the targets (``None`` when ``x`` yields them).
+            batch_size: samples per batch for in-memory data (default 32).
+            verbose: ``"auto"``, 0 (silent), 1 (live bar) or 2 (one line).
+            sample_weight: one weight per sample.
+            steps: batches to evaluate (default: all of them).
+            callbacks: callbacks whose ``on_test_*`` hooks run.
+            return_dict: return ``{name: value}`` instead of a list.
+
+        Returns:
+            The loss as a float when nothing else is logged; else a list of floats in the order of
+            ``metrics_names`` (the loss first), or a dict with ``return_dict=True``.
+
+        Example:
+
+        >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(2)])
+        >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+        >>> x, y = torch.randn(8, 4), torch.randn(8, 2)
+        >>> results = model.evaluate(x, y, verbose=0, return_dict=True)
+        >>> sorted(results), type(results["loss"]).__name__
+        (['loss', 'mae'], 'float')
+        >>> len(model.evaluate(x, y, verbose=0))
+        2
+        """
         return _trainer(self).evaluate(
             x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight,
             steps=steps, callbacks=callbacks, return_dict=return_dict)
@@ -333,31 +505,115 @@ class Model(KerasWeights, nn.Module):
         steps: int | None = None,
         callbacks: list | None = None,
     ) -> Any:
-        """Outputs for ``x``, batch by batch, returned on the CPU (tensors, tuple or dict)."""
+        """Compute the outputs for ``x``, batch by batch, in inference mode and without gradients.
+
+        Args:
+            x: the inputs, in any form ``fit`` accepts (targets in it are ignored).
+            batch_size: samples per batch for in-memory data (default 32).
+            verbose: ``"auto"``, 0 (silent), 1 (live bar) or 2 (one line).
+            steps: batches to predict (default: all of them).
+            callbacks: callbacks whose ``on_predict_*`` hooks run.
+
+        Returns:
+            The outputs concatenated over the batches, on the CPU: a tensor, or a tuple / dict of
+            them for a model with several outputs. (Keras returns NumPy arrays; ``.numpy()`` gives
+            one.)
+
+        Example:
+
+        >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(2)])
+        >>> y = model.predict(np.ones((10, 4), "float32"), batch_size=4, verbose=0)
+        >>> tuple(y.shape), y.device.type, y.requires_grad
+        ((10, 2), 'cpu', False)
+        """
         return _trainer(self).predict(x, batch_size=batch_size, verbose=verbose, steps=steps,
                                       callbacks=callbacks)
 
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
                        class_weight: dict | None = None, reset_metrics: bool = True,
                        return_dict: bool = False) -> Any:
-        """One gradient step on one batch; returns that batch's loss and metrics."""
+        """Run one gradient step on one batch.
+
+        Args:
+            x: the batch's inputs.
+            y: its targets.
+            sample_weight: one weight per sample of the batch.
+            class_weight: ``{class index: weight}``, as in ``fit``.
+            reset_metrics: start the metrics afresh (``False`` accumulates them over calls).
+            return_dict: return ``{name: value}`` instead of a list.
+
+        Returns:
+            The loss and metrics of that batch, as ``evaluate`` returns them.
+
+        Example:
+
+        >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(2)])
+        >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+        >>> logs = model.train_on_batch(torch.randn(8, 4), torch.randn(8, 2), return_dict=True)
+        >>> sorted(logs)
+        ['loss', 'mae']
+        """
         return _trainer(self).train_on_batch(x, y, sample_weight=sample_weight,
                                              class_weight=class_weight,
                                              reset_metrics=reset_metrics, return_dict=return_dict)
 
     def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
                       reset_metrics: bool = True, return_dict: bool = False) -> Any:
-        """Loss and metrics on one batch, without training."""
+        """Compute the loss and metrics on one batch, without training.
+
+        Args:
+            x: the batch's inputs.
+            y: its targets.
+            sample_weight: one weight per sample of the batch.
+            reset_metrics: start the metrics afresh (``False`` accumulates them over calls).
+            return_dict: return ``{name: value}`` instead of a list.
+
+        Returns:
+            The loss and metrics of that batch, as ``evaluate`` returns them.
+
+        Example:
+
+        >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(2)])
+        >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+        >>> x, y = torch.randn(8, 4), torch.randn(8, 2)
+        >>> model.test_on_batch(x, y) == model.evaluate(x, y, verbose=0)
+        True
+        """
         return _trainer(self).test_on_batch(x, y, sample_weight=sample_weight,
                                             reset_metrics=reset_metrics, return_dict=return_dict)
 
     def predict_on_batch(self, x: Any) -> Any:
-        """Outputs for one batch, on the CPU."""
+        """Compute the outputs for one batch, in inference mode.
+
+        Args:
+            x: the batch's inputs.
+
+        Returns:
+            The outputs on the CPU (a tensor, or a tuple / dict of them).
+
+        Example:
+
+        >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(2)])
+        >>> tuple(model.predict_on_batch(torch.ones(3, 4)).shape)
+        (3, 2)
+        """
         return _trainer(self).predict_on_batch(x)
 
     def reset_metrics(self) -> None:
-        """Reset the loss and metric accumulators of training and evaluation, and every metric
-        of ``metrics``."""
+        """Reset the loss and metric accumulators of training and evaluation, and of ``metrics``.
+
+        ``fit`` and ``evaluate`` do this themselves at the start of each epoch or run.
+
+        Example:
+
+        >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse", device="cpu")
+        >>> x = torch.ones(2, 4)
+        >>> logs = model.test_step((x, torch.zeros(2, 1)))
+        >>> model.reset_metrics()
+        >>> float(model.get_metrics_result()["loss"])
+        0.0
+        """
         self._config.reset_metrics()
         metrics = self.metrics
         if isinstance(metrics, (list, tuple)):  # not a torch model's own ``metrics`` attribute
@@ -369,18 +625,71 @@ class Model(KerasWeights, nn.Module):
     # with Keras 3's torch-backend contract (fitorch.training.keras_steps); without an
     # override the trainer's built-in step runs, which does the same work faster.
     def train_step(self, data: Any) -> dict[str, Any]:
-        """One training step on ``data`` (``x``, ``(x, y)`` or ``(x, y, sample_weight)``):
-        forward, ``compute_loss``, backward, ``optimizer.apply``, ``compute_metrics``. Returns
-        the logs. Override it to customize what ``fit`` does (Keras's ``train_step``)."""
+        """Run one training step on ``data`` and return the logs (Keras's ``train_step``).
+
+        The default does what Keras 3's torch backend does: forward, ``compute_loss`` (recorded
+        by the ``"loss"`` tracker), backward, ``optimizer.apply``, ``compute_metrics``. Override it
+        (or ``compute_loss`` / ``compute_metrics``) to customize what ``fit`` does: ``fit`` then
+        calls the model's own step for every batch. Without an override ``fit`` runs its built-in
+        step, which does the same work faster.
+
+        Args:
+            data: the batch as ``fit`` yields it: ``x``, ``(x, y)`` or ``(x, y, sample_weight)``.
+
+        Returns:
+            A dict of the logs (``"loss"`` and the metrics' results) for the progress bar and the
+            callbacks.
+
+        Example:
+
+        >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse", device="cpu")
+        >>> logs = model.train_step((torch.ones(2, 4), torch.zeros(2, 1)))
+        >>> sorted(logs)
+        ['loss']
+        """
         return self._config.keras.train_step(self, data)
 
     def test_step(self, data: Any) -> dict[str, Any]:
-        """One evaluation step (no gradients): forward, ``compute_loss``, ``compute_metrics``."""
+        """Run one evaluation step on ``data``, without gradients (Keras's ``test_step``).
+
+        The default runs the forward pass, ``compute_loss`` and ``compute_metrics``; override it to
+        customize ``evaluate`` and validation.
+
+        Args:
+            data: the batch: ``x``, ``(x, y)`` or ``(x, y, sample_weight)``.
+
+        Returns:
+            A dict of the logs (``"loss"`` and the metrics' results).
+
+        Example:
+
+        >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"], device="cpu")
+        >>> sorted(model.test_step((torch.ones(2, 4), torch.zeros(2, 1))))
+        ['loss', 'mae']
+        """
         return self._config.keras.test_step(self, data)
 
     def predict_step(self, data: Any) -> Any:
-        """The outputs for one batch of ``predict`` (``data``: ``x``, ``(x,)``, ``(x, y)`` or
-        ``(x, y, sample_weight)``); several inputs are passed as arguments, a dict by name."""
+        """Compute the outputs for one batch of ``predict`` (Keras's ``predict_step``).
+
+        Several inputs (a tuple or list) are passed as positional arguments, a dict by name.
+        Override it to customize ``predict``.
+
+        Args:
+            data: the batch: ``x``, ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)`` (only ``x``
+                is used).
+
+        Returns:
+            The model's outputs for ``x``.
+
+        Example:
+
+        >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(2)])
+        >>> tuple(model.predict_step((torch.ones(3, 4), None)).shape)
+        (3, 2)
+        """
         x = data[0] if isinstance(data, (tuple, list)) else data
         if isinstance(x, dict):
             return self(**x)
@@ -388,18 +697,76 @@ class Model(KerasWeights, nn.Module):
 
     def compute_loss(self, x: Any = None, y: Any = None, y_pred: Any = None,
                      sample_weight: Any = None, training: bool = True) -> torch.Tensor:
-        """The compiled loss of ``y_pred`` against ``y`` plus the model's added losses."""
+        """Compute the compiled loss of ``y_pred`` against ``y`` plus the model's added losses.
+
+        The added losses are ``model.losses``: ``add_loss`` terms of the latest call and weight /
+        activity regularization penalties. Custom ``train_step`` / ``test_step`` call it; override
+        it to change the loss that the default steps and ``fit`` minimize.
+
+        Args:
+            x: the inputs (unused by the default, as in Keras).
+            y: the targets.
+            y_pred: the model's outputs.
+            sample_weight: one weight per sample.
+            training: whether this is a training step (unused by the default, as in Keras).
+
+        Returns:
+            The loss, a scalar tensor (with a gradient).
+
+        Example:
+
+        >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse", device="cpu")
+        >>> x, y = torch.ones(2, 4), torch.zeros(2, 1)
+        >>> loss = model.compute_loss(x, y, model(x))
+        >>> bool(torch.isclose(loss, ((model(x) - y) ** 2).mean())), loss.requires_grad
+        (True, True)
+        """
         del x, training  # as in Keras, the default uses neither
         return self._config.keras.compute_loss(self, y, y_pred, sample_weight)
 
     def compute_metrics(self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None
                         ) -> dict[str, Any]:
-        """Update the compiled metrics; return ``get_metrics_result()``."""
+        """Update the compiled metrics with one batch and return every metric's result.
+
+        Args:
+            x: the inputs (unused by the default, as in Keras).
+            y: the targets.
+            y_pred: the model's outputs.
+            sample_weight: one weight per sample.
+
+        Returns:
+            ``get_metrics_result()``: each metric's result so far by name (the ``"loss"``
+            tracker's too, which ``train_step`` / ``test_step`` update).
+
+        Example:
+
+        >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"], device="cpu")
+        >>> x, y = torch.ones(2, 4), torch.zeros(2, 1)
+        >>> results = model.compute_metrics(x, y, model(x))
+        >>> bool(torch.isclose(results["mae"], model(x).abs().mean()))
+        True
+        """
         del x
         return self._config.keras.compute_metrics(self, y, y_pred, sample_weight)
 
     def get_metrics_result(self) -> dict[str, Any]:
-        """The result of each of ``metrics`` by name (the compiled metrics' one by one)."""
+        """Return the current result of each of ``metrics``, by name.
+
+        A metric whose result is a dict (the compiled metrics) contributes each of its entries.
+
+        Returns:
+            A dict ``{name: result}`` (tensors, as the metrics return them).
+
+        Example:
+
+        >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"], device="cpu")
+        >>> _ = model.test_step((torch.ones(2, 4), torch.ones(2, 1)))
+        >>> sorted(model.get_metrics_result())
+        ['loss', 'mae']
+        """
         results: dict[str, Any] = {}
         for metric in self.metrics:
             value = metric.result()
@@ -441,8 +808,29 @@ class Model(KerasWeights, nn.Module):
         return list(submodules(self).values())
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> nn.Module:
-        """A layer of ``layers`` by Keras name (``layer.name``, else its attribute name) or by
-        position; exactly one of ``name`` / ``index``."""
+        """Return a layer of ``layers`` by name or by position.
+
+        Give exactly one of ``name`` and ``index``; an unknown name or an index out of range raises
+        a ``ValueError`` saying what there is.
+
+        Args:
+            name: the layer's Keras name (``layer.name``; for a torch module, its attribute name).
+            index: its position in ``layers`` (negative counts from the end).
+
+        Returns:
+            The layer (an ``nn.Module``).
+
+        Example:
+
+        >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(3, name="hidden"),
+        ...                        ft.layers.Dense(1, name="out")])
+        >>> model.get_layer("out") is model.get_layer(index=-1)
+        True
+        >>> model.get_layer("missing")
+        Traceback (most recent call last):
+        ...
+        ValueError: get_layer: no layer named 'missing'; layers are ['hidden', 'out']
+        """
         if (name is None) == (index is None):
             raise ValueError(f"get_layer: give exactly one of name= or index=, got "
                              f"name={name!r}, index={index!r}")
@@ -484,10 +872,30 @@ class Model(KerasWeights, nn.Module):
             param.requires_grad_(value)
 
     def add_loss(self, loss: Any) -> None:
-        """Add a loss term (a tensor or a list of them) from inside ``forward``/``call``, as in
-        Keras: ``fit`` minimizes the compiled loss plus every term (summed), and ``evaluate``
-        reports that total. A model that adds its own may be compiled without a loss (the Keras
-        VAE pattern: ``compile(optimizer="adam")`` then ``fit(x)``)."""
+        """Add a loss term from inside ``forward`` / ``call``, as in Keras.
+
+        ``fit`` minimizes the compiled loss plus every term (summed), and ``evaluate`` reports that
+        total. A model that adds its own losses may be compiled without a loss (the Keras VAE
+        pattern: ``compile(optimizer="adam")`` then ``fit(x)``). The terms of the latest call are in
+        ``model.losses``.
+
+        Args:
+            loss: a scalar tensor, or a list of them.
+
+        Example:
+
+        >>> class Net(ft.Model):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.dense = ft.layers.Dense(1)
+        ...     def call(self, x):
+        ...         self.add_loss(0.01 * x.abs().mean())
+        ...         return self.dense(x)
+        >>> net = Net()
+        >>> _ = net(torch.ones(2, 3))
+        >>> [round(float(t), 4) for t in net.losses]
+        [0.01]
+        """
         add_loss(self, loss)
 
     @yields_to_attribute
@@ -498,48 +906,208 @@ class Model(KerasWeights, nn.Module):
 
     # ------------------------------------------------------------------ inspection and files
     def summary(self, *args: Any, **kwargs: Any) -> Any:
-        """Print the Keras summary table (layers, output shapes, parameter counts)."""
+        """Print Keras's summary table: the layers, their output shapes and parameter counts.
+
+        Then the total, trainable and non-trainable parameter counts with their size. Graph models
+        that are not a simple chain get a ``Connected to`` column. The work is done by
+        ``fitorch.summaries.model_summary``, which takes the arguments below.
+
+        Args:
+            *args: passed on, in this order: ``line_length``, ``positions``, ``print_fn``,
+                ``expand_nested``, ``show_trainable``, ``layer_range``.
+            **kwargs: ``line_length`` (the width; default Keras's, narrowed to the terminal),
+                ``print_fn`` (called with the text instead of printing it), ``show_trainable``
+                (a ``Trainable`` column), ``layer_range`` (first and last layer names to show),
+                ``ascii`` (``True``: ASCII borders only; the default when the output is not UTF-8),
+                ``input_shape`` / ``input_data`` (print the torchsummary table of ``ft.summary``
+                instead, and return its data). ``positions`` and ``expand_nested`` are accepted for
+                Keras compatibility and ignored.
+
+        Returns:
+            ``None``; with ``input_shape`` / ``input_data``, what ``ft.summary`` returns.
+
+        Example:
+
+        >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(2, name="out")])
+        >>> model.summary(line_length=50, ascii=True)
+        Model: "sequential..."
+        +--------------+--------------+---------+
+        | Layer (type) | Output Shape | Param # |
+        +--------------+--------------+---------+
+        | out (Dense)  | (None, 2)    |      10 |
+        +--------------+--------------+---------+
+         Total params: 10 (40.00 B)
+         Trainable params: 10 (40.00 B)
+         Non-trainable params: 0 (0.00 B)
+        """
         return providers.provided("model_summary")(self, *args, **kwargs)
 
     def count_params(self) -> int:
-        """Number of parameters, shared ones counted once."""
+        """Count the model's parameters, shared ones once.
+
+        Returns:
+            The number of scalar weights, trainable or not (buffers are not counted).
+
+        Example:
+
+        >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(3), ft.layers.Dense(1)])
+        >>> model.count_params()  # (4 * 3 + 3) + (3 * 1 + 1)
+        19
+        """
         return sum(p.numel() for p in {id(p): p for p in self.parameters()}.values())
 
     @classmethod
     def from_config(cls, config: dict, custom_objects: dict | None = None) -> Model:
-        """Rebuild a model from ``get_config()``: ``Model.from_config`` builds a functional
-        graph model; a subclass is constructed as ``cls(**config)``."""
+        """Rebuild a model from the output of ``get_config()``, with fresh weights.
+
+        ``Model.from_config`` builds a functional graph model; a subclass is constructed as
+        ``cls(**config)`` (``Sequential`` has its own).
+
+        Args:
+            config: the dict ``get_config()`` returned.
+            custom_objects: ``{name: class}`` for layer classes that are not registered.
+
+        Returns:
+            The new model.
+
+        Example:
+
+        >>> inputs = ft.Input((4,))
+        >>> model = ft.Model(inputs, ft.layers.Dense(2)(inputs))
+        >>> copy = ft.Model.from_config(model.get_config())
+        >>> tuple(copy(torch.ones(3, 4)).shape), copy.count_params()
+        ((3, 2), 10)
+        """
         if cls is Model:
             return model_class("Functional").from_config(config, custom_objects=custom_objects)
         return cls(**config)
 
     def save(self, filepath: str, overwrite: bool = False, **kwargs: Any) -> None:
-        """Write the model (architecture, weights, compile state) to one ``.fitorch`` file."""
+        """Write the whole model to one ``.fitorch`` file, atomically.
+
+        The file holds the architecture (Sequential and functional models, models of standard
+        ``torch.nn`` modules, registered classes), the weights and buffers, and, once compiled, the
+        compile arguments with the optimizer and LR-scheduler state, so ``ft.models.load_model``
+        returns a model that continues ``fit`` where it stopped. A path ending in ``.keras`` writes
+        Keras 3's format instead (models of Keras layers). Under several processes only rank 0
+        writes.
+
+        Args:
+            filepath: where to write (``.fitorch``).
+            overwrite: replace an existing file (without it, an existing file raises
+                ``FileExistsError``).
+            **kwargs: ``include_optimizer`` (default ``True``) and ``include_architecture``
+                (default ``True``).
+
+        Example:
+
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.fitorch")
+        >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(2)])
+        >>> model.save(path)
+        >>> restored = ft.models.load_model(path)
+        >>> bool(torch.equal(restored(torch.ones(1, 4)), model(torch.ones(1, 4))))
+        True
+        """
         save_model = providers.provided("save_model")
         save_model(self, filepath, overwrite=overwrite, **kwargs)
 
     def save_weights(self, filepath: str, overwrite: bool = True) -> None:
-        """Write weights and buffers to a ``.safetensors`` file (atomically)."""
+        """Write the weights and buffers to a ``.safetensors`` file, atomically.
+
+        Tied weights are stored once and the keys are the ``state_dict`` keys. A path ending in
+        ``.weights.h5`` writes Keras 3's weights format instead. The folder must exist. Under
+        several processes only rank 0 writes (an FSDP-sharded model is gathered, so every process
+        must call).
+
+        Args:
+            filepath: where to write (``.safetensors`` or ``.weights.h5``).
+            overwrite: replace an existing file (``False``: an existing file raises).
+
+        Example:
+
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
+        >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(2)])
+        >>> model.save_weights(path)
+        >>> os.path.exists(path)
+        True
+        """
         save_weights = providers.provided("save_weights")
         save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath: str, strict: bool = True) -> Any:
-        """Load weights from ``.safetensors`` (or a plain state_dict, loaded weights-only)."""
+        """Load weights from a ``.safetensors``, ``.fitorch`` or plain ``state_dict`` file.
+
+        Everything is checked before anything is copied: on a mismatch the error lists every
+        missing, unexpected and shape-mismatched key (with both shapes), and the model is unchanged.
+        Plain torch files are read with ``torch.load(weights_only=True)`` only; ``.weights.h5``
+        files are read in Keras 3's layout.
+
+        Args:
+            filepath: the file to read.
+            strict: ``False`` tolerates missing and unexpected keys (never a shape mismatch).
+
+        Returns:
+            torch's ``(missing_keys, unexpected_keys)`` result of ``load_state_dict``.
+
+        Example:
+
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
+        >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(2)])
+        >>> model.save_weights(path)
+        >>> other = ft.Sequential([ft.Input((4,)), ft.layers.Dense(2)])
+        >>> other.load_weights(path)
+        <All keys matched successfully>
+        >>> bool(torch.equal(other(torch.ones(1, 4)), model(torch.ones(1, 4))))
+        True
+        """
         load_weights = providers.provided("load_weights")
         return load_weights(self, filepath, strict=strict)
 
     def get_weights(self) -> list:
-        """Every weight as a NumPy array, in the order of ``weights``: fitorch layers in Keras's
-        layout (so ``model.get_weights()`` is the concatenation of its layers' ``get_weights()``,
-        and Keras's arrays load as they are), torch modules as torch stores them. Whole tensors,
-        also under FSDP (every process must call it then)."""
+        """Return every weight as a NumPy array, in the order of ``weights``.
+
+        Fitorch layers give theirs in Keras's layout (a ``Dense`` kernel is ``(in, out)``), so
+        ``model.get_weights()`` is the concatenation of its layers' ``get_weights()`` and Keras's
+        arrays load as they are; plain torch modules give theirs as torch stores them. The arrays
+        are whole tensors, also under FSDP (every process must call it then).
+
+        Returns:
+            A list of NumPy arrays, copies (writing into one leaves the model unchanged).
+
+        Example:
+
+        >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(2)])
+        >>> [w.shape for w in model.get_weights()]
+        [(4, 2), (2,)]
+        """
         state = full_state_dict(self, rank0_only=False)
-        return [to_keras(state[name].detach()).cpu().numpy()
+        # copied: on the CPU .numpy() would share memory with the parameter, and Keras's arrays
+        # are copies (writing into one must not change the model)
+        return [to_keras(state[name].detach()).to("cpu", copy=True).numpy()
                 for name, _, to_keras in keras_weight_entries(self)]
 
     def set_weights(self, weights: list) -> None:
-        """Set every weight from a list in ``get_weights`` order and layout (shapes are checked
-        for all of them before anything is written)."""
+        """Set every weight from a list in the order and layout of ``get_weights``.
+
+        The shapes of all of them are checked before anything is written.
+
+        Args:
+            weights: a list of arrays (NumPy or tensors), one per weight.
+
+        Example:
+
+        >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(2)])
+        >>> model.set_weights([np.ones((4, 2), "float32"), np.zeros(2, "float32")])
+        >>> model(torch.ones(1, 4)).tolist()
+        [[4.0, 4.0]]
+        >>> model.set_weights([np.ones((2, 4), "float32"), np.zeros(2, "float32")])
+        Traceback (most recent call last):
+        ...
+        ValueError: Sequential '...': weight '0.kernel' expects Keras shape (4, 2), got (2, 4)
+        """
         converted = keras_to_storage(self, keras_weight_entries(self), weights)
         load_full_state_dict(self, {name: value for name, _, value in converted})
 

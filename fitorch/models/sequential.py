@@ -42,10 +42,30 @@ def _input_dtype(module: nn.Module) -> torch.dtype:
 
 @register_model_class
 class Sequential(GraphIO, Model, nn.Sequential):
-    """A linear stack of layers: ``nn.Sequential`` plus Keras's ``add``, ``pop`` and ``build``.
+    """A linear stack of layers: ``nn.Sequential`` with Keras's ``add``, ``pop`` and ``build``.
 
-    ``Sequential(m1, m2)``, ``Sequential(OrderedDict(...))`` (torch) and ``Sequential([l1, l2])``
-    or ``Sequential(layers=[...])`` (Keras; an ``ft.Input`` may come first) all work.
+    It *is* an ``nn.Sequential`` (indexing, slicing, ``add_module``, ``print`` and the forward loop
+    are torch's) and a ``Model`` (``compile`` / ``fit`` / ``summary``...). Once the input shape is
+    known (an ``ft.Input`` first, ``input_shape=`` on the first layer, or ``build``) every layer
+    is run symbolically as it is added: lazy layers get their weights before any data, and a
+    layer that cannot take its input's shape is reported by position, with nothing added.
+
+    Args:
+        *args: torch's forms: modules (``Sequential(m1, m2)``) or one ``OrderedDict`` of named
+            modules; or Keras's form, one list of layers (an ``ft.Input`` may come first).
+        layers: Keras's keyword form of the list (not together with positional layers).
+        name: the model's name (default ``"sequential"``, made unique).
+        trainable: ``False`` freezes every parameter.
+
+    Example:
+
+    >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(8, activation="relu"),
+    ...                        ft.layers.Dense(1)])
+    >>> model.output_shape, len(model), model.count_params()
+    ((None, 1), 2, 49)
+    >>> torch_style = ft.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+    >>> tuple(torch_style(torch.ones(2, 4)).shape)
+    (2, 1)
     """
 
     def __init__(self, *args: Any, layers: Any = None, name: str | None = None,
@@ -88,8 +108,28 @@ class Sequential(GraphIO, Model, nn.Sequential):
             self.trainable = False
 
     def forward(self, input: Any, training: bool | None = None) -> Any:
-        """Each layer in turn (``_run_layers``); an explicit ``training`` (Keras's
-        ``model(x, training=True)``) runs every layer in that mode for this call."""
+        """Run each layer in turn on the previous one's output.
+
+        When a layer can create a Keras mask (``Embedding(mask_zero=True)``, ``Masking``) the mask
+        is passed on to the layers after it.
+
+        Args:
+            input: the first layer's input.
+            training: ``None`` runs in the module's own mode (``model.train()`` / ``eval()``);
+                ``True`` or ``False`` (Keras's ``model(x, training=True)``) runs every layer in that
+                mode for this call only.
+
+        Returns:
+            The last layer's output.
+
+        Example:
+
+        >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dropout(0.5)])
+        >>> model.eval().training
+        False
+        >>> bool((model(torch.ones(1, 1000), training=True) == 0).any()), model.training
+        (True, False)
+        """
         if training is None or bool(training) == self.training:
             return self._run_layers(input)
         return run_in_mode(self, bool(training), Sequential._run_layers, self, input)
@@ -114,8 +154,32 @@ class Sequential(GraphIO, Model, nn.Sequential):
 
     # ---- Keras building ----------------------------------------------------------------
     def add(self, layer: nn.Module | KerasTensor, rebuild: bool = True) -> None:
-        """Append a layer (or set the input with an ``ft.Input``); infers its shape when the
-        model's input shape is known, raising -- with nothing added -- if it does not fit."""
+        """Append a layer, or set the input shape with an ``ft.Input`` (first only).
+
+        When the model's input shape is known the new layer is run symbolically at once: it gets its
+        weights, and if it cannot take the previous output's shape a ``ValueError`` names its
+        position and nothing is added.
+
+        Args:
+            layer: an ``nn.Module`` (a fitorch layer, a torch module, another model) or an
+                ``ft.Input``.
+            rebuild: ``False`` skips the symbolic run (``from_config`` adds every layer, then
+                builds once).
+
+        Example:
+
+        >>> model = ft.Sequential()
+        >>> model.add(ft.Input((4,)))
+        >>> model.add(ft.layers.Dense(3))
+        >>> model.output_shape
+        (None, 3)
+        >>> model.add(nn.Linear(5, 2))
+        Traceback (most recent call last):
+        ...
+        ValueError: Sequential '...': layer 1 (Linear) cannot take input of shape (None, 3): ...
+        >>> len(model)
+        1
+        """
         if isinstance(layer, KerasTensor):
             if len(self):
                 raise ValueError(f"Sequential {self.name!r}: an ft.Input can only be added "
@@ -150,15 +214,46 @@ class Sequential(GraphIO, Model, nn.Sequential):
         return tuple(id(m) for m in self._modules.values())
 
     def pop(self, key: int | slice = -1) -> nn.Module:
-        """Remove and return the last layer (Keras), or the one at ``key`` (torch)."""
+        """Remove and return the last layer (Keras), or the one at ``key`` (torch).
+
+        Args:
+            key: the position (or a slice) of the layer to remove; ``-1`` is the last.
+
+        Returns:
+            The removed module. An empty model raises an ``IndexError``.
+
+        Example:
+
+        >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(3), ft.layers.Dense(1)])
+        >>> type(model.pop()).__name__, len(model), model.output_shape
+        ('Dense', 1, (None, 3))
+        """
         if not len(self):
             raise IndexError(f"Sequential {self.name!r}: pop from a model with no layers")
         return nn.Sequential.pop(self, key)
 
     def build(self, input_shape: Any = None, dtype: Any = None) -> None:
-        """Run every layer symbolically for ``input_shape`` (batch first, ``None`` allowed) so
-        each layer creates its weights. ``dtype`` defaults to ``long`` when the first layer is an
-        embedding, else floatx."""
+        """Run every layer symbolically for ``input_shape`` so that each creates its weights.
+
+        No data is needed (fake tensors). Afterwards ``input_shape``, ``output_shape`` and
+        ``summary()`` know the shapes. A layer that cannot take its input raises a ``ValueError``
+        naming its position.
+
+        Args:
+            input_shape: the input's shape, batch first (``None`` allowed), e.g. ``(None, 200)``;
+                ``None`` uses the shape set by an ``ft.Input`` or the first layer's ``input_shape``.
+            dtype: the input's dtype (a ``torch.dtype`` or its name); default ``long`` when the
+                first layer is an embedding, else the float type (``ft.backend.floatx()``).
+
+        Example:
+
+        >>> model = ft.Sequential([ft.layers.Dense(3), ft.layers.Dense(1)])
+        >>> model.built
+        False
+        >>> model.build((None, 5))
+        >>> model.built, model.output_shape, model.count_params()
+        (True, (None, 1), 22)
+        """
         if input_shape is None:
             if self._input_spec is None:
                 raise ValueError(f"Sequential {self.name!r}: build() needs input_shape (e.g. "
@@ -220,7 +315,20 @@ class Sequential(GraphIO, Model, nn.Sequential):
         return shapes, ((x.shape, x.dtype) if isinstance(x, KerasTensor) else None)
 
     def layer_output_shapes(self) -> list[Any] | None:
-        """Output shape of each layer for the known input shape (``None`` if not known)."""
+        """Compute each layer's output shape for the known input shape.
+
+        Returns:
+            A list with one shape per layer (batch ``None``), or ``None`` while the input shape is
+            unknown.
+
+        Example:
+
+        >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(3), ft.layers.Dense(1)])
+        >>> model.layer_output_shapes()
+        [(None, 3), (None, 1)]
+        >>> ft.Sequential([ft.layers.Dense(3)]).layer_output_shapes() is None
+        True
+        """
         spec = self._input_spec
         if spec is None and len(self):
             first = self[0]
@@ -263,7 +371,21 @@ class Sequential(GraphIO, Model, nn.Sequential):
         return shapes[-1] if shapes else None
 
     def get_config(self) -> dict[str, Any]:
-        """Name, layers' configs and input shape (``from_config`` rebuilds the model)."""
+        """Describe the model as a JSON-able dict that ``from_config`` turns back into a model.
+
+        Returns:
+            ``{"name", "layers"}`` (each layer's class name and config), plus
+            ``"build_input_shape"`` and ``"input_dtype"`` once the input shape is known.
+
+        Example:
+
+        >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(2)], name="tiny")
+        >>> config = model.get_config()
+        >>> config["name"], [layer["class_name"] for layer in config["layers"]]
+        ('tiny', ['Dense'])
+        >>> config["build_input_shape"], config["input_dtype"]
+        ([None, 4], 'float32')
+        """
         from fitorch.models.configs import serialize_module
 
         config: dict[str, Any] = {"name": self.name,
@@ -277,7 +399,22 @@ class Sequential(GraphIO, Model, nn.Sequential):
     @classmethod
     def from_config(cls, config: dict[str, Any],
                     custom_objects: dict[str, type] | None = None) -> Sequential:
-        """Rebuild a Sequential from ``get_config()``'s output (fresh weights)."""
+        """Rebuild a Sequential from the output of ``get_config()``, with fresh weights.
+
+        Args:
+            config: the dict ``get_config()`` returned (it must hold ``"layers"``).
+            custom_objects: ``{name: class}`` for layer classes that are not registered.
+
+        Returns:
+            The new model, built when the config holds an input shape.
+
+        Example:
+
+        >>> model = ft.Sequential([ft.Input((4,)), ft.layers.Dense(2)])
+        >>> copy = ft.Sequential.from_config(model.get_config())
+        >>> copy.input_shape, copy.output_shape, copy is model
+        ((None, 4), (None, 2), False)
+        """
         from fitorch.models.configs import deserialize_module
 
         if not isinstance(config, dict) or "layers" not in config:

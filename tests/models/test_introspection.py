@@ -167,6 +167,18 @@ def test_set_weights_checks_every_array_before_writing():
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), before))
 
 
+@pytest.mark.parametrize("kind", ["sequential", "functional", "subclass"])
+def test_get_weights_returns_copies_as_keras_does(keras, kind):
+    """Writing into the arrays of get_weights leaves the model unchanged, in Keras and here
+    (on the CPU a plain ``.numpy()`` shares the parameter's memory)."""
+    for lib in (keras, ft):
+        model = _models(lib)[kind]
+        before = [w.copy() for w in model.get_weights()]
+        for w in model.get_weights():
+            w[...] = 7.0
+        assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), before)), lib
+
+
 def test_wrapped_torch_module_keeps_torch_layout_and_order():
     net = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))
     model = ft.Model(net)
