@@ -25,7 +25,7 @@ from fitorch.losses.naming import lookup
 
 
 class CompiledLoss:
-    """The interface the trainer calls: ``name``, ``supports_sample_weight``, ``check``, ``compute``.
+    """What the trainer calls: ``name``, ``supports_sample_weight``, ``check``, ``compute``.
 
     ``losses.get`` turns any ``compile(loss=...)`` value into one of its subclasses (``KerasLoss``,
     ``TorchLoss``, ``FunctionLoss``, ``ShapeResolvedCrossentropy``). The trainer speaks torch order:
@@ -76,7 +76,7 @@ class KerasLoss(CompiledLoss):
     >>> ft.losses.KerasLoss(ft.losses.MeanSquaredError(reduction="none"))
     Traceback (most recent call last):
     ...
-    ValueError: loss=MeanSquaredError(name='mean_squared_error', reduction='none') has reduction='none', ...
+    ValueError: loss=MeanSquaredError(name='mean_squared_error', reduction='none') has ...
     """
 
     def __init__(self, loss: Loss) -> None:
@@ -276,7 +276,8 @@ class FunctionLoss(CompiledLoss):
     Example:
 
     >>> adapter = ft.losses.get(lambda pred, target: (pred - target).abs())
-    >>> type(adapter).__name__, adapter.compute(torch.tensor([1.0, 3.0]), torch.tensor([0.0, 0.0])).item()
+    >>> pred, target = torch.tensor([1.0, 3.0]), torch.tensor([0.0, 0.0])
+    >>> type(adapter).__name__, adapter.compute(pred, target).item()
     ('FunctionLoss', 2.0)
     """
 

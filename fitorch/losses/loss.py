@@ -158,7 +158,8 @@ def reduce_weighted_values(values: torch.Tensor, sample_weight: Any = None,
     0.5
     >>> ft.losses.reduce_weighted_values(values, [1.0, 0.0], "mean_with_sample_weight").item()
     1.0
-    >>> ft.losses.reduce_weighted_values(values, reduction="mean", mask=torch.tensor([True, False])).item()
+    >>> valid = torch.tensor([True, False])
+    >>> ft.losses.reduce_weighted_values(values, reduction="mean", mask=valid).item()
     1.0
     """
     if reduction not in REDUCTIONS:
@@ -191,9 +192,9 @@ class Loss:
 
     Subclasses implement ``call(y_true, y_pred)`` returning per-sample losses (shape
     ``y_pred.shape[:-1]``); ``__call__`` weights and reduces them (see ``reduce_weighted_values``).
-    Losses are plain Python objects, so they never appear in a model's parameters. They take NumPy
-    arrays and lists as well as tensors. Override ``check`` to reject wrong shapes at ``fit``'s first
-    batch, and ``get_config`` if the constructor takes more arguments.
+    Losses are plain Python objects, so they never appear in a model's parameters. They take
+    NumPy arrays and lists as well as tensors. Override ``check`` to reject wrong shapes at
+    ``fit``'s first batch, and ``get_config`` if the constructor takes more arguments.
 
     Args:
         name: the loss's name; defaults to the class name in snake case.

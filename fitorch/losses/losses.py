@@ -242,10 +242,11 @@ def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
     Example:
 
     >>> y_true = [[0., 1.], [0., 0.]]
-    >>> [round(v, 4) for v in ft.losses.binary_crossentropy(y_true, [[0.6, 0.4], [0.4, 0.6]]).tolist()]
+    >>> loss = ft.losses.binary_crossentropy(y_true, [[0.6, 0.4], [0.4, 0.6]])
+    >>> [round(v, 4) for v in loss.tolist()]
     [0.9163, 0.7136]
-    >>> logits = [[-1.2, 0.8], [2.0, -0.5]]
-    >>> [round(v, 4) for v in ft.losses.binary_crossentropy(y_true, logits, from_logits=True).tolist()]
+    >>> loss = ft.losses.binary_crossentropy(y_true, [[-1.2, 0.8], [2.0, -0.5]], from_logits=True)
+    >>> [round(v, 4) for v in loss.tolist()]
     [0.3172, 1.3005]
     """
     y_true, y_pred = _pointwise("binary_crossentropy", y_true, y_pred)
@@ -337,7 +338,8 @@ def categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False
     >>> ft.losses.categorical_crossentropy([1, 2], y_pred)
     Traceback (most recent call last):
     ...
-    ValueError: categorical_crossentropy: y_true shape (2,) (int64) cannot match ... use sparse_categorical_crossentropy ...
+    ValueError: categorical_crossentropy: y_true shape (2,) (int64) cannot match ...
+    use sparse_categorical_crossentropy ...
     """
     y_pred = _prediction(y_pred)
     y_true = as_tensor(y_true, y_pred)
@@ -377,7 +379,8 @@ def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool 
 
     Example:
 
-    >>> loss = ft.losses.sparse_categorical_crossentropy([1, 2], [[0.05, 0.95, 0.], [0.1, 0.8, 0.1]])
+    >>> y_pred = [[0.05, 0.95, 0.], [0.1, 0.8, 0.1]]
+    >>> loss = ft.losses.sparse_categorical_crossentropy([1, 2], y_pred)
     >>> [round(v, 4) for v in loss.tolist()]
     [0.0513, 2.3026]
     """
@@ -567,13 +570,14 @@ class LossFunctionWrapper(Loss):
 
     Args:
         fn: a callable ``fn(y_true, y_pred, **kwargs)`` returning per-sample losses.
-        name: the loss's name; defaults to ``fn.__name__``.
+        name: the loss's name; defaults to ``fn.__name__`` (Keras 3's default is
+            ``"loss_function_wrapper"``).
         reduction: how the per-sample losses become the result:
-            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the number
-            of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of the
-            weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's ``dtype``
-            argument is not accepted: losses compute in ``y_pred``'s float dtype, float32 for
-            half-precision inputs.)
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
         **kwargs: keyword arguments passed to ``fn``.
 
     Example:
@@ -676,11 +680,11 @@ class MeanSquaredError(LossFunctionWrapper):
     Args:
         name: the loss's name (shown in logs); defaults to ``"mean_squared_error"``.
         reduction: how the per-sample losses become the result:
-            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the number
-            of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of the
-            weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's ``dtype``
-            argument is not accepted: losses compute in ``y_pred``'s float dtype, float32 for
-            half-precision inputs.)
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
 
     Example:
 
@@ -689,7 +693,8 @@ class MeanSquaredError(LossFunctionWrapper):
     0.5
     >>> round(float(loss([[0., 1.], [0., 0.]], [[1., 1.], [1., 0.]], sample_weight=[0.8, 0.2])), 4)
     0.25
-    >>> ft.losses.MeanSquaredError(reduction="sum")([[0., 1.], [0., 0.]], [[1., 1.], [1., 0.]]).item()
+    >>> total = ft.losses.MeanSquaredError(reduction="sum")
+    >>> total([[0., 1.], [0., 0.]], [[1., 1.], [1., 0.]]).item()
     1.0
     """
     __init__ = _init_for(mean_squared_error, "mean_squared_error")
@@ -703,11 +708,11 @@ class MeanAbsoluteError(LossFunctionWrapper):
     Args:
         name: the loss's name (shown in logs); defaults to ``"mean_absolute_error"``.
         reduction: how the per-sample losses become the result:
-            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the number
-            of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of the
-            weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's ``dtype``
-            argument is not accepted: losses compute in ``y_pred``'s float dtype, float32 for
-            half-precision inputs.)
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
 
     Example:
 
@@ -729,11 +734,11 @@ class MeanAbsolutePercentageError(LossFunctionWrapper):
     Args:
         name: the loss's name (shown in logs); defaults to ``"mean_absolute_percentage_error"``.
         reduction: how the per-sample losses become the result:
-            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the number
-            of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of the
-            weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's ``dtype``
-            argument is not accepted: losses compute in ``y_pred``'s float dtype, float32 for
-            half-precision inputs.)
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
 
     Example:
 
@@ -753,11 +758,11 @@ class MeanSquaredLogarithmicError(LossFunctionWrapper):
     Args:
         name: the loss's name (shown in logs); defaults to ``"mean_squared_logarithmic_error"``.
         reduction: how the per-sample losses become the result:
-            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the number
-            of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of the
-            weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's ``dtype``
-            argument is not accepted: losses compute in ``y_pred``'s float dtype, float32 for
-            half-precision inputs.)
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
 
     Example:
 
@@ -778,11 +783,11 @@ class Huber(LossFunctionWrapper):
         delta: where the quadratic part turns linear (default 1.0).
         name: the loss's name (shown in logs); defaults to ``"huber_loss"``.
         reduction: how the per-sample losses become the result:
-            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the number
-            of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of the
-            weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's ``dtype``
-            argument is not accepted: losses compute in ``y_pred``'s float dtype, float32 for
-            half-precision inputs.)
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
 
     Example:
 
@@ -801,11 +806,11 @@ class LogCosh(LossFunctionWrapper):
     Args:
         name: the loss's name (shown in logs); defaults to ``"log_cosh"``.
         reduction: how the per-sample losses become the result:
-            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the number
-            of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of the
-            weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's ``dtype``
-            argument is not accepted: losses compute in ``y_pred``'s float dtype, float32 for
-            half-precision inputs.)
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
 
     Example:
 
@@ -829,11 +834,11 @@ class BinaryCrossentropy(LossFunctionWrapper):
         axis: the axis averaged per sample (default -1).
         name: the loss's name (shown in logs); defaults to ``"binary_crossentropy"``.
         reduction: how the per-sample losses become the result:
-            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the number
-            of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of the
-            weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's ``dtype``
-            argument is not accepted: losses compute in ``y_pred``'s float dtype, float32 for
-            half-precision inputs.)
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
 
     Example:
 
@@ -862,11 +867,11 @@ class BinaryFocalCrossentropy(LossFunctionWrapper):
         axis: the axis averaged per sample (default -1).
         name: the loss's name (shown in logs); defaults to ``"binary_focal_crossentropy"``.
         reduction: how the per-sample losses become the result:
-            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the number
-            of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of the
-            weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's ``dtype``
-            argument is not accepted: losses compute in ``y_pred``'s float dtype, float32 for
-            half-precision inputs.)
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
 
     Example:
 
@@ -889,11 +894,11 @@ class CategoricalCrossentropy(LossFunctionWrapper):
         axis: the class axis (default -1).
         name: the loss's name (shown in logs); defaults to ``"categorical_crossentropy"``.
         reduction: how the per-sample losses become the result:
-            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the number
-            of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of the
-            weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's ``dtype``
-            argument is not accepted: losses compute in ``y_pred``'s float dtype, float32 for
-            half-precision inputs.)
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
 
     Example:
 
@@ -917,11 +922,11 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
         axis: the class axis of ``y_pred`` (default -1).
         name: the loss's name (shown in logs); defaults to ``"sparse_categorical_crossentropy"``.
         reduction: how the per-sample losses become the result:
-            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the number
-            of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of the
-            weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's ``dtype``
-            argument is not accepted: losses compute in ``y_pred``'s float dtype, float32 for
-            half-precision inputs.)
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
 
     Example:
 
@@ -950,11 +955,11 @@ class KLDivergence(LossFunctionWrapper):
     Args:
         name: the loss's name (shown in logs); defaults to ``"kl_divergence"``.
         reduction: how the per-sample losses become the result:
-            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the number
-            of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of the
-            weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's ``dtype``
-            argument is not accepted: losses compute in ``y_pred``'s float dtype, float32 for
-            half-precision inputs.)
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
 
     Example:
 
@@ -973,11 +978,11 @@ class Poisson(LossFunctionWrapper):
     Args:
         name: the loss's name (shown in logs); defaults to ``"poisson"``.
         reduction: how the per-sample losses become the result:
-            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the number
-            of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of the
-            weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's ``dtype``
-            argument is not accepted: losses compute in ``y_pred``'s float dtype, float32 for
-            half-precision inputs.)
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
 
     Example:
 
@@ -997,11 +1002,11 @@ class Hinge(LossFunctionWrapper):
     Args:
         name: the loss's name (shown in logs); defaults to ``"hinge"``.
         reduction: how the per-sample losses become the result:
-            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the number
-            of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of the
-            weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's ``dtype``
-            argument is not accepted: losses compute in ``y_pred``'s float dtype, float32 for
-            half-precision inputs.)
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
 
     Example:
 
@@ -1021,11 +1026,11 @@ class SquaredHinge(LossFunctionWrapper):
     Args:
         name: the loss's name (shown in logs); defaults to ``"squared_hinge"``.
         reduction: how the per-sample losses become the result:
-            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the number
-            of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of the
-            weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's ``dtype``
-            argument is not accepted: losses compute in ``y_pred``'s float dtype, float32 for
-            half-precision inputs.)
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
 
     Example:
 
@@ -1045,11 +1050,11 @@ class CategoricalHinge(LossFunctionWrapper):
     Args:
         name: the loss's name (shown in logs); defaults to ``"categorical_hinge"``.
         reduction: how the per-sample losses become the result:
-            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the number
-            of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of the
-            weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's ``dtype``
-            argument is not accepted: losses compute in ``y_pred``'s float dtype, float32 for
-            half-precision inputs.)
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
 
     Example:
 
@@ -1070,11 +1075,11 @@ class CosineSimilarity(LossFunctionWrapper):
         axis: the axis along which vectors are compared (default -1).
         name: the loss's name (shown in logs); defaults to ``"cosine_similarity"``.
         reduction: how the per-sample losses become the result:
-            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the number
-            of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of the
-            weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's ``dtype``
-            argument is not accepted: losses compute in ``y_pred``'s float dtype, float32 for
-            half-precision inputs.)
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
 
     Example:
 
