@@ -25,7 +25,22 @@ from fitorch.losses.naming import lookup
 
 
 class CompiledLoss:
-    """What the trainer uses: ``name``, ``supports_sample_weight``, ``check`` and ``compute``."""
+    """What the trainer calls: ``name``, ``supports_sample_weight``, ``check``, ``compute``.
+
+    ``losses.get`` turns any ``compile(loss=...)`` value into one of its subclasses (``KerasLoss``,
+    ``TorchLoss``, ``FunctionLoss``, ``ShapeResolvedCrossentropy``). The trainer speaks torch order:
+    ``compute(y_pred, y_true, sample_weight=None)`` returns the batch's scalar loss, and ``check``
+    (run once, on the first batch) looks at shapes and dtypes only, so it never waits on the device.
+    Subclass it to hand ``compile`` a loss with its own calling convention.
+
+    Example:
+
+    >>> adapter = ft.losses.get("mae")
+    >>> isinstance(adapter, ft.losses.CompiledLoss), adapter.supports_sample_weight
+    (True, True)
+    >>> adapter.compute(torch.tensor([[1.0], [2.0]]), torch.tensor([[0.0], [0.0]])).item()
+    1.5
+    """
 
     name: str
     supports_sample_weight: bool = True
@@ -43,7 +58,26 @@ class CompiledLoss:
 
 
 class KerasLoss(CompiledLoss):
-    """A ``fitorch.losses.Loss`` (Keras order inside, its own reduction)."""
+    """The trainer's adapter for a ``fitorch.losses.Loss`` (Keras order inside, its own reduction).
+
+    ``compute(y_pred, y_true, sample_weight)`` calls ``loss(y_true, y_pred, sample_weight)``;
+    unweighted float32 batches of one shape take a fused torch op when the loss has one
+    (``MeanSquaredError`` -> ``F.mse_loss``, ...), which gives the same value in fewer kernels.
+
+    Args:
+        loss: a ``Loss`` whose reduction returns a scalar; ``"none"`` / ``None`` raise
+            ``ValueError``, since training needs one number.
+
+    Example:
+
+    >>> adapter = ft.losses.KerasLoss(ft.losses.MeanSquaredError())
+    >>> adapter.name, adapter.compute(torch.tensor([[1.0, 1.0]]), torch.tensor([[0.0, 1.0]])).item()
+    ('mean_squared_error', 0.5)
+    >>> ft.losses.KerasLoss(ft.losses.MeanSquaredError(reduction="none"))
+    Traceback (most recent call last):
+    ...
+    ValueError: loss=MeanSquaredError(name='mean_squared_error', reduction='none') has ...
+    """
 
     def __init__(self, loss: Loss) -> None:
         if loss.reduction in (None, "none"):
@@ -66,8 +100,24 @@ class KerasLoss(CompiledLoss):
 
 
 class ShapeResolvedCrossentropy(CompiledLoss):
-    """``"crossentropy"`` / ``"ce"``: binary, sparse or categorical chosen from the first batch's
-    shapes, as Keras 3's ``compile_utils.get_loss`` does."""
+    """The ``"crossentropy"`` / ``"ce"`` loss, chosen from the first batch's shapes.
+
+    Binary, sparse categorical or categorical cross-entropy, by Keras 3's rule
+    (``is_binary_or_sparse_categorical``, as ``compile_utils.get_loss`` does); the choice is made
+    once and kept.
+
+    Args:
+        identifier: the name given to ``compile`` (kept as the loss's name).
+
+    Example:
+
+    >>> adapter = ft.losses.get("crossentropy")
+    >>> scores = torch.tensor([[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])
+    >>> round(adapter.compute(scores, torch.tensor([1, 2])).item(), 4)
+    1.1769
+    >>> type(adapter.resolved.loss).__name__
+    'SparseCategoricalCrossentropy'
+    """
 
     def __init__(self, identifier: str) -> None:
         self.name = identifier
@@ -91,8 +141,29 @@ class ShapeResolvedCrossentropy(CompiledLoss):
 
 
 def is_binary_or_sparse_categorical(y_true: torch.Tensor, y_pred: torch.Tensor) -> tuple[bool, bool]:
-    """Keras 3's shape rule: last dim 1 -> binary; labels of lower rank (or last dim 1 against
-    several classes) -> sparse categorical; otherwise categorical."""
+    """Keras 3's rule for which cross-entropy (or accuracy) fits a pair of shapes.
+
+    Binary when ``y_pred`` has rank <= 1 or a last axis of size 1; sparse categorical when
+    ``y_true`` has a lower rank than ``y_pred`` (or a last axis of size 1 against several
+    classes); otherwise categorical. Both can hold (``(N,)`` labels against ``(N, 1)``
+    predictions): callers test binary first.
+
+    Args:
+        y_true: the targets (only the shape is read).
+        y_pred: the predictions (only the shape is read).
+
+    Returns:
+        ``(is_binary, is_sparse)``.
+
+    Example:
+
+    >>> ft.losses.is_binary_or_sparse_categorical(torch.zeros(8, 1), torch.zeros(8, 1))
+    (True, False)
+    >>> ft.losses.is_binary_or_sparse_categorical(torch.zeros(8), torch.zeros(8, 5))
+    (False, True)
+    >>> ft.losses.is_binary_or_sparse_categorical(torch.zeros(8, 5), torch.zeros(8, 5))
+    (False, False)
+    """
     p_last = y_pred.shape[-1] if y_pred.dim() else 1
     t_last = y_true.shape[-1] if y_true.dim() else 1
     is_binary = y_pred.dim() <= 1 or p_last == 1
@@ -109,7 +180,7 @@ _TORCH_CLASS_INDEX = (nn.CrossEntropyLoss, nn.NLLLoss, nn.MultiMarginLoss)
 
 
 class TorchLoss(CompiledLoss):
-    """A torch loss module, called as ``module(y_pred, y_true)``.
+    """The trainer's adapter for a torch loss module, called as ``module(y_pred, y_true)``.
 
     Element-wise losses (``nn.MSELoss``, ``nn.BCELoss``, ...) get Keras's alignment: ``(N,)``
     targets against ``(N, 1)`` predictions are reshaped (torch would broadcast them to ``(N, N)``
@@ -120,6 +191,20 @@ class TorchLoss(CompiledLoss):
     losses, averaged (or summed, for ``reduction="sum"``) over non-batch dims, then weighted:
     ``sum(loss * w) / N`` (``sum(loss * w)`` for ``"sum"``); class ``weight=`` normalisation of
     ``nn.CrossEntropyLoss`` does not apply to that weighted form.
+
+    Args:
+        module: a torch loss module with ``reduction="mean"``, ``"sum"`` or ``"batchmean"``
+            (``"none"`` raises ``ValueError``: training needs a scalar).
+
+    Example:
+
+    >>> adapter = ft.losses.get(nn.MSELoss())
+    >>> adapter.compute(torch.tensor([[1.0], [2.0]]), torch.tensor([1.0, 4.0])).item()
+    2.0
+    >>> ft.losses.get(nn.MSELoss()).check(torch.zeros(4, 1), torch.zeros(3))
+    Traceback (most recent call last):
+    ...
+    ValueError: MSELoss: y_true shape (3,) (float32) cannot match y_pred shape (4, 1) (float32); ...
     """
 
     def __init__(self, module: nn.Module) -> None:
@@ -179,10 +264,21 @@ class TorchLoss(CompiledLoss):
 
 
 class FunctionLoss(CompiledLoss):
-    """A plain callable in TORCH order, ``fn(y_pred, y_true)`` (the seed's torchkeras style).
+    """The trainer's adapter for a plain callable in torch order, ``fn(y_pred, y_true)``.
 
-    A non-scalar result is averaged, as Keras averages per-sample losses. It cannot weight
-    samples: nothing says which axis of its result is the batch.
+    A non-scalar result is averaged, as Keras averages per-sample losses. It cannot weight samples
+    (nothing says which axis of its result is the batch): ``sample_weight`` raises ``ValueError``;
+    wrap a Keras-order per-sample function in ``LossFunctionWrapper`` instead.
+
+    Args:
+        fn: a callable ``fn(y_pred, y_true)`` returning a tensor.
+
+    Example:
+
+    >>> adapter = ft.losses.get(lambda pred, target: (pred - target).abs())
+    >>> pred, target = torch.tensor([1.0, 3.0]), torch.tensor([0.0, 0.0])
+    >>> type(adapter).__name__, adapter.compute(pred, target).item()
+    ('FunctionLoss', 2.0)
     """
 
     supports_sample_weight = False
@@ -215,6 +311,19 @@ def is_keras_order(fn: Callable[..., Any]) -> bool:
     Plain callables are taken in torch order ``(y_pred, y_true)`` unless their parameter names
     say otherwise (``def my_loss(y_true, y_pred)``, ``sklearn.metrics.accuracy_score``), which
     turns a silent argument swap into the intended call.
+
+    Args:
+        fn: any callable; one without a readable signature counts as torch order.
+
+    Returns:
+        ``True`` for Keras order, ``False`` otherwise.
+
+    Example:
+
+    >>> def keras_style(y_true, y_pred):
+    ...     return (y_pred - y_true).square()
+    >>> ft.losses.is_keras_order(keras_style), ft.losses.is_keras_order(nn.functional.mse_loss)
+    (True, False)
     """
     try:
         parameters = inspect.signature(fn).parameters.values()
@@ -239,13 +348,30 @@ _KERAS_FUNCTIONS = set(FUNCTIONS.values())
 
 
 def get(identifier: Any) -> CompiledLoss:
-    """The adapter for ``compile(loss=identifier)``.
+    """The trainer's adapter for ``compile(loss=identifier)``.
 
-    Accepts a Keras name (case-insensitive: ``"mse"``, ``"binary_crossentropy"``,
-    ``"SparseCategoricalCrossentropy"``, ``"crossentropy"`` chosen from the first batch's shapes,
-    ...), a ``fitorch.losses.Loss`` instance or subclass, a torch loss module or class
-    (``nn.CrossEntropyLoss()``), one of ``fitorch.losses``' Keras-order functions, or any other
-    callable ``fn(y_pred, y_true)`` in torch order returning a scalar tensor.
+    Args:
+        identifier: a Keras name (case-insensitive: ``"mse"``, ``"binary_crossentropy"``,
+            ``"SparseCategoricalCrossentropy"``, ``"crossentropy"`` chosen from the first batch's
+            shapes, ...), a ``fitorch.losses.Loss`` instance or subclass, a torch loss module or
+            class (``nn.CrossEntropyLoss()``), one of ``fitorch.losses``' Keras-order functions,
+            any callable whose parameters are named ``(y_true, y_pred)``, or any other callable
+            ``fn(y_pred, y_true)`` in torch order returning a tensor. A ``CompiledLoss`` is
+            returned as is.
+
+    Returns:
+        A ``CompiledLoss``: ``KerasLoss``, ``TorchLoss``, ``FunctionLoss`` or
+        ``ShapeResolvedCrossentropy``. An unknown name raises ``ValueError`` naming the closest
+        valid ones; anything else that is not a loss raises ``TypeError``.
+
+    Example:
+
+    >>> ft.losses.get("mse"), ft.losses.get(nn.CrossEntropyLoss())
+    (KerasLoss(name='mean_squared_error'), TorchLoss(name='CrossEntropyLoss'))
+    >>> ft.losses.get("mean_sqared_error")
+    Traceback (most recent call last):
+    ...
+    ValueError: Unknown loss 'mean_sqared_error'. Did you mean 'mean_squared_error', ...
     """
     if isinstance(identifier, CompiledLoss):
         return identifier

@@ -23,8 +23,29 @@ def as_tensor(value: Any, like: torch.Tensor | None = None) -> torch.Tensor:
 
 def squeeze_or_expand_to_same_rank(x1: torch.Tensor, x2: torch.Tensor,
                                    expand_rank_1: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-    """Keras's rank alignment: when ranks differ by one and the longer ends in a size-1 axis,
-    squeeze that axis (or expand a rank-1 partner, so ``(N,)`` meets ``(N, 1)`` as ``(N, 1)``)."""
+    """Align the ranks of two tensors as Keras does before comparing them.
+
+    When the ranks differ by one and the longer tensor ends in a size-1 axis, that axis is squeezed
+    (or, with ``expand_rank_1``, a rank-1 partner is expanded instead, so ``(N,)`` meets ``(N, 1)``
+    as ``(N, 1)``). Any other pair is returned unchanged: this never broadcasts.
+
+    Args:
+        x1: the first tensor.
+        x2: the second tensor.
+        expand_rank_1: expand a rank-1 tensor rather than squeeze its rank-2 partner.
+
+    Returns:
+        ``(x1, x2)``, reshaped where the rule applies.
+
+    Example:
+
+    >>> a, b = ft.losses.squeeze_or_expand_to_same_rank(torch.zeros(4), torch.zeros(4, 1))
+    >>> tuple(a.shape), tuple(b.shape)
+    ((4, 1), (4, 1))
+    >>> a, b = ft.losses.squeeze_or_expand_to_same_rank(torch.zeros(2, 3), torch.zeros(2, 3, 1))
+    >>> tuple(a.shape), tuple(b.shape)
+    ((2, 3), (2, 3))
+    """
     r1, r2 = x1.dim(), x2.dim()
     if r1 == r2 + 1 and x1.shape[-1] == 1:
         if r2 == 1 and expand_rank_1:
@@ -115,8 +136,31 @@ def reduce_weighted_values(values: torch.Tensor, sample_weight: Any = None,
                            mask: torch.Tensor | None = None) -> torch.Tensor:
     """Weight per-sample ``values`` and reduce them as Keras 3 does.
 
-    ``sum_over_batch_size`` and ``mean``: ``sum(values * w) / values.numel()``; ``sum``;
-    ``mean_with_sample_weight``: ``sum(values * w) / sum(w)``; ``none``: the weighted values.
+    Per-sample weights of shape ``(N,)`` weight along the batch axis of ``(N, T)`` values;
+    ``mask`` (valid entries) is merged into the weights, and for the mean reductions the mean is
+    then over the valid entries only (Keras 3's ``apply_mask``).
+
+    Args:
+        values: per-sample (or per-entry) losses.
+        sample_weight: weights broadcastable to ``values`` after Keras rank alignment, or ``None``.
+        reduction: ``"sum_over_batch_size"`` and ``"mean"``: ``sum(values * w) / values.numel()``;
+            ``"sum"``: ``sum(values * w)``; ``"mean_with_sample_weight"``: ``sum(values * w) /
+            sum(w)`` (0 when all weights are 0); ``"none"`` / ``None``: the weighted values.
+        mask: a boolean tensor of the entries that count, or ``None``.
+
+    Returns:
+        A scalar tensor, or the weighted values for ``"none"``.
+
+    Example:
+
+    >>> values = torch.tensor([1.0, 3.0])
+    >>> ft.losses.reduce_weighted_values(values, [1.0, 0.0]).item()
+    0.5
+    >>> ft.losses.reduce_weighted_values(values, [1.0, 0.0], "mean_with_sample_weight").item()
+    1.0
+    >>> valid = torch.tensor([True, False])
+    >>> ft.losses.reduce_weighted_values(values, reduction="mean", mask=valid).item()
+    1.0
     """
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction={reduction!r} is not one of {REDUCTIONS}")
@@ -144,11 +188,30 @@ def reduce_weighted_values(values: torch.Tensor, sample_weight: Any = None,
 
 
 class Loss:
-    """Base class of Keras-style losses: ``loss(y_true, y_pred, sample_weight=None)``.
+    """Base class of Keras-style losses, called as ``loss(y_true, y_pred, sample_weight=None)``.
 
     Subclasses implement ``call(y_true, y_pred)`` returning per-sample losses (shape
-    ``y_pred.shape[:-1]``); ``__call__`` weights and reduces them (``reduction``: see
-    ``reduce_weighted_values``). Plain Python objects, so they never appear in a model's parameters.
+    ``y_pred.shape[:-1]``); ``__call__`` weights and reduces them (see ``reduce_weighted_values``).
+    Losses are plain Python objects, so they never appear in a model's parameters. They take
+    NumPy arrays and lists as well as tensors. Override ``check`` to reject wrong shapes at
+    ``fit``'s first batch, and ``get_config`` if the constructor takes more arguments.
+
+    Args:
+        name: the loss's name; defaults to the class name in snake case.
+        reduction: ``"sum_over_batch_size"`` (default), ``"mean"``, ``"sum"``,
+            ``"mean_with_sample_weight"``, ``"none"`` or ``None`` (see ``reduce_weighted_values``);
+            anything else raises ``ValueError``. Keras's ``dtype`` argument is not accepted.
+
+    Example:
+
+    >>> class AbsoluteError(ft.losses.Loss):
+    ...     def call(self, y_true, y_pred):
+    ...         return (y_pred - y_true).abs().mean(dim=-1)
+    >>> loss = AbsoluteError()
+    >>> loss.name, loss([[0., 1.], [0., 0.]], [[1., 1.], [1., 0.]]).item()
+    ('absolute_error', 0.5)
+    >>> AbsoluteError(reduction="none")([[0., 1.], [0., 0.]], [[1., 1.], [1., 0.]]).tolist()
+    [0.5, 0.5]
     """
 
     def __init__(self, name: str | None = None, reduction: str | None = "sum_over_batch_size") -> None:

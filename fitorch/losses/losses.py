@@ -71,21 +71,70 @@ def _bce_on_probs(y_true: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
 
 @_register("mse")
 def mean_squared_error(y_true: Any, y_pred: Any) -> torch.Tensor:
-    """``mean((y_true - y_pred) ** 2, axis=-1)``."""
+    """Mean squared error between labels and predictions.
+
+    ``loss = mean(square(y_true - y_pred), axis=-1)``
+
+    Args:
+        y_true: targets, a tensor, array or list.
+        y_pred: predictions of the same shape (``(N,)`` also meets ``(N, 1)``, as in Keras; any
+            other shape difference raises ``ValueError`` rather than broadcasting).
+
+    Returns:
+        Per-sample losses (the last axis averaged), shape ``y_pred.shape[:-1]``.
+
+    Example:
+
+    >>> ft.losses.mean_squared_error([[0., 1.], [0., 0.]], [[1., 1.], [1., 0.]]).tolist()
+    [0.5, 0.5]
+    """
     y_true, y_pred = _pointwise("mean_squared_error", y_true, y_pred)
     return (y_pred - y_true).square().mean(dim=-1)
 
 
 @_register("mae")
 def mean_absolute_error(y_true: Any, y_pred: Any) -> torch.Tensor:
-    """``mean(|y_true - y_pred|, axis=-1)``."""
+    """Mean absolute error between labels and predictions.
+
+    ``loss = mean(abs(y_true - y_pred), axis=-1)``
+
+    Args:
+        y_true: targets, a tensor, array or list.
+        y_pred: predictions of the same shape (``(N,)`` also meets ``(N, 1)``, as in Keras; any
+            other shape difference raises ``ValueError`` rather than broadcasting).
+
+    Returns:
+        Per-sample losses (the last axis averaged), shape ``y_pred.shape[:-1]``.
+
+    Example:
+
+    >>> ft.losses.mean_absolute_error([[0., 1.], [0., 0.]], [[1., 1.], [1., 0.]]).tolist()
+    [0.5, 0.5]
+    """
     y_true, y_pred = _pointwise("mean_absolute_error", y_true, y_pred)
     return (y_pred - y_true).abs().mean(dim=-1)
 
 
 @_register("mape")
 def mean_absolute_percentage_error(y_true: Any, y_pred: Any) -> torch.Tensor:
-    """``100 * mean(|y_true - y_pred| / max(|y_true|, epsilon), axis=-1)``."""
+    """Mean absolute percentage error between labels and predictions.
+
+    ``loss = 100 * mean(abs((y_true - y_pred) / max(abs(y_true), epsilon)), axis=-1)``
+
+    Args:
+        y_true: targets, a tensor, array or list.
+        y_pred: predictions of the same shape (``(N,)`` also meets ``(N, 1)``, as in Keras; any
+            other shape difference raises ``ValueError`` rather than broadcasting).
+
+    Returns:
+        Per-sample losses (the last axis averaged), shape ``y_pred.shape[:-1]``.
+
+    Example:
+
+    >>> loss = ft.losses.mean_absolute_percentage_error([[1., 2.], [3., 4.]], [[1.5, 2.], [2., 4.]])
+    >>> [round(v, 4) for v in loss.tolist()]
+    [25.0, 16.6667]
+    """
     y_true, y_pred = _pointwise("mean_absolute_percentage_error", y_true, y_pred)
     diff = (y_true - y_pred).abs() / y_true.abs().clamp_min(backend.epsilon())
     return 100.0 * diff.mean(dim=-1)
@@ -93,7 +142,24 @@ def mean_absolute_percentage_error(y_true: Any, y_pred: Any) -> torch.Tensor:
 
 @_register("msle")
 def mean_squared_logarithmic_error(y_true: Any, y_pred: Any) -> torch.Tensor:
-    """``mean((log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1)) ** 2, axis=-1)``."""
+    """Mean squared logarithmic error between labels and predictions.
+
+    ``loss = mean(square(log(max(y_pred, eps) + 1) - log(max(y_true, eps) + 1)), axis=-1)``
+
+    Args:
+        y_true: targets, a tensor, array or list.
+        y_pred: predictions of the same shape (``(N,)`` also meets ``(N, 1)``, as in Keras; any
+            other shape difference raises ``ValueError`` rather than broadcasting).
+
+    Returns:
+        Per-sample losses (the last axis averaged), shape ``y_pred.shape[:-1]``.
+
+    Example:
+
+    >>> loss = ft.losses.mean_squared_logarithmic_error([[1., 2.], [3., 4.]], [[1.5, 2.], [2., 4.]])
+    >>> [round(v, 4) for v in loss.tolist()]
+    [0.0249, 0.0414]
+    """
     y_true, y_pred = _pointwise("mean_squared_logarithmic_error", y_true, y_pred)
     eps = backend.epsilon()
     first = torch.log1p(y_pred.clamp_min(eps))
@@ -103,14 +169,52 @@ def mean_squared_logarithmic_error(y_true: Any, y_pred: Any) -> torch.Tensor:
 
 @_register("huber_loss")
 def huber(y_true: Any, y_pred: Any, delta: float = 1.0) -> torch.Tensor:
-    """Quadratic for ``|error| <= delta``, linear beyond: ``mean(..., axis=-1)``."""
+    """Huber loss: quadratic for small errors, linear for large ones.
+
+    ``0.5 * x ** 2`` where ``|x| <= delta``, ``delta * (|x| - 0.5 * delta)`` beyond, with
+    ``x = y_true - y_pred``; averaged over the last axis (torch's ``F.huber_loss``).
+
+    Args:
+        y_true: targets, a tensor, array or list.
+        y_pred: predictions of the same shape (``(N,)`` also meets ``(N, 1)``, as in Keras; any
+            other shape difference raises ``ValueError`` rather than broadcasting).
+        delta: where the quadratic part turns linear (default 1.0).
+
+    Returns:
+        Per-sample losses (the last axis averaged), shape ``y_pred.shape[:-1]``.
+
+    Example:
+
+    >>> loss = ft.losses.huber([[0., 1.], [0., 0.]], [[0.6, 0.4], [0.4, 2.6]])
+    >>> [round(v, 4) for v in loss.tolist()]
+    [0.18, 1.09]
+    """
     y_true, y_pred = _pointwise("huber", y_true, y_pred)
     return F.huber_loss(y_pred, y_true, reduction="none", delta=delta).mean(dim=-1)
 
 
 @_register("logcosh")
 def log_cosh(y_true: Any, y_pred: Any) -> torch.Tensor:
-    """``mean(log(cosh(y_pred - y_true)), axis=-1)``, computed without overflow."""
+    """Logarithm of the hyperbolic cosine of the prediction error.
+
+    ``loss = mean(log(cosh(y_pred - y_true)), axis=-1)``, computed as
+    ``x + softplus(-2x) - log(2)`` so large errors do not overflow. About ``x ** 2 / 2`` for small
+    errors and ``|x| - log(2)`` for large ones.
+
+    Args:
+        y_true: targets, a tensor, array or list.
+        y_pred: predictions of the same shape (``(N,)`` also meets ``(N, 1)``, as in Keras; any
+            other shape difference raises ``ValueError`` rather than broadcasting).
+
+    Returns:
+        Per-sample losses (the last axis averaged), shape ``y_pred.shape[:-1]``.
+
+    Example:
+
+    >>> loss = ft.losses.log_cosh([[0., 1.], [0., 0.]], [[1., 1.], [1., 0.]])
+    >>> [round(v, 4) for v in loss.tolist()]
+    [0.2169, 0.2169]
+    """
     y_true, y_pred = _pointwise("log_cosh", y_true, y_pred)
     x = y_pred - y_true
     return (x + F.softplus(-2.0 * x) - math.log(2.0)).mean(dim=-1)
@@ -119,7 +223,32 @@ def log_cosh(y_true: Any, y_pred: Any) -> torch.Tensor:
 @_register("bce")
 def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
                         label_smoothing: float = 0.0, axis: int = -1) -> torch.Tensor:
-    """Binary cross-entropy averaged over ``axis``; ``label_smoothing`` pulls targets toward 0.5."""
+    """Binary cross-entropy between 0/1 labels and predicted probabilities.
+
+    Probabilities are clipped to ``[epsilon, 1 - epsilon]`` as in Keras; with ``from_logits=True``
+    torch's fused ``binary_cross_entropy_with_logits`` is used, which is exact.
+
+    Args:
+        y_true: targets, a tensor, array or list.
+        y_pred: predictions of the same shape (``(N,)`` also meets ``(N, 1)``, as in Keras; any
+            other shape difference raises ``ValueError`` rather than broadcasting).
+        from_logits: whether ``y_pred`` holds logits rather than probabilities.
+        label_smoothing: in ``[0, 1]``; targets become ``y * (1 - s) + 0.5 * s``.
+        axis: the axis averaged (default -1).
+
+    Returns:
+        Per-sample losses, ``y_pred``'s shape without ``axis``.
+
+    Example:
+
+    >>> y_true = [[0., 1.], [0., 0.]]
+    >>> loss = ft.losses.binary_crossentropy(y_true, [[0.6, 0.4], [0.4, 0.6]])
+    >>> [round(v, 4) for v in loss.tolist()]
+    [0.9163, 0.7136]
+    >>> loss = ft.losses.binary_crossentropy(y_true, [[-1.2, 0.8], [2.0, -0.5]], from_logits=True)
+    >>> [round(v, 4) for v in loss.tolist()]
+    [0.3172, 1.3005]
+    """
     y_true, y_pred = _pointwise("binary_crossentropy", y_true, y_pred)
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
@@ -134,7 +263,32 @@ def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
 def binary_focal_crossentropy(y_true: Any, y_pred: Any, apply_class_balancing: bool = False,
                               alpha: float = 0.25, gamma: float = 2.0, from_logits: bool = False,
                               label_smoothing: float = 0.0, axis: int = -1) -> torch.Tensor:
-    """Binary cross-entropy scaled by ``(1 - p_t) ** gamma`` (and ``alpha`` balancing if asked)."""
+    """Binary focal cross-entropy: cross-entropy down-weighted on well-classified entries.
+
+    ``loss = (1 - p_t) ** gamma * bce`` with ``p_t`` the probability given to the true label;
+    ``apply_class_balancing=True`` also multiplies by ``alpha`` for positives and ``1 - alpha``
+    for negatives (Lin et al., 2017).
+
+    Args:
+        y_true: targets, a tensor, array or list.
+        y_pred: predictions of the same shape (``(N,)`` also meets ``(N, 1)``, as in Keras; any
+            other shape difference raises ``ValueError`` rather than broadcasting).
+        apply_class_balancing: whether to weight by ``alpha`` / ``1 - alpha``.
+        alpha: the weight of positives when balancing (default 0.25).
+        gamma: the focusing exponent (default 2.0; 0 gives plain binary cross-entropy).
+        from_logits: whether ``y_pred`` holds logits rather than probabilities.
+        label_smoothing: in ``[0, 1]``; targets become ``y * (1 - s) + 0.5 * s``.
+        axis: the axis averaged (default -1).
+
+    Returns:
+        Per-sample losses, ``y_pred``'s shape without ``axis``.
+
+    Example:
+
+    >>> loss = ft.losses.binary_focal_crossentropy([[0., 1.], [0., 0.]], [[0.6, 0.4], [0.4, 0.6]])
+    >>> [round(v, 4) for v in loss.tolist()]
+    [0.3299, 0.2058]
+    """
     y_true, y_pred = _pointwise("binary_focal_crossentropy", y_true, y_pred)
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
@@ -159,7 +313,34 @@ def _check_categorical(name: str, y_true: torch.Tensor, y_pred: torch.Tensor) ->
 @_register("cce", check=_check_categorical)
 def categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
                              label_smoothing: float = 0.0, axis: int = -1) -> torch.Tensor:
-    """``-sum(y_true * log(y_pred), axis)`` for one-hot / probability targets."""
+    """Categorical cross-entropy for one-hot (or probability) targets.
+
+    ``loss = -sum(y_true * log(y_pred), axis)``; probabilities are renormalized to sum to 1 and
+    clipped at ``epsilon`` as in Keras, logits go through ``log_softmax``. ``y_true`` must have
+    ``y_pred``'s shape: integer labels raise with a pointer to ``sparse_categorical_crossentropy``.
+
+    Args:
+        y_true: one-hot or probability targets, ``y_pred``'s shape.
+        y_pred: predicted probabilities (or logits), classes along ``axis``.
+        from_logits: whether ``y_pred`` holds logits rather than probabilities.
+        label_smoothing: in ``[0, 1]``; targets become ``y * (1 - s) + s / num_classes``.
+        axis: the class axis (default -1).
+
+    Returns:
+        Per-sample losses, ``y_pred``'s shape without ``axis``.
+
+    Example:
+
+    >>> y_pred = [[0.05, 0.95, 0.], [0.1, 0.8, 0.1]]
+    >>> loss = ft.losses.categorical_crossentropy([[0., 1., 0.], [0., 0., 1.]], y_pred)
+    >>> [round(v, 4) for v in loss.tolist()]
+    [0.0513, 2.3026]
+    >>> ft.losses.categorical_crossentropy([1, 2], y_pred)
+    Traceback (most recent call last):
+    ...
+    ValueError: categorical_crossentropy: y_true shape (2,) (int64) cannot match ...
+    use sparse_categorical_crossentropy ...
+    """
     y_pred = _prediction(y_pred)
     y_true = as_tensor(y_true, y_pred)
     _check_categorical("categorical_crossentropy", y_true, y_pred)
@@ -179,11 +360,29 @@ def _check_sparse(name: str, y_true: torch.Tensor, y_pred: torch.Tensor) -> None
 @_register("scce", check=_check_sparse)
 def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
                                     ignore_class: int | None = None, axis: int = -1) -> torch.Tensor:
-    """Cross-entropy against integer labels (``y_pred`` has the class axis ``axis``).
+    """Cross-entropy between integer class labels and predicted class scores.
 
-    Entries labelled ``ignore_class`` get loss 0 (the ``SparseCategoricalCrossentropy`` class also
-    leaves them out of its mean). Float labels are cast to int, as Keras does; ``fit`` checks
-    first that they are whole numbers in range.
+    ``loss = -log(y_pred[label])`` along the class axis ``axis``; with ``from_logits=True`` it is
+    torch's ``F.cross_entropy``. Labels may carry a trailing size-1 axis. Float labels are cast to
+    integers, as Keras does (``fit`` first checks they are whole numbers in range).
+
+    Args:
+        y_true: integer labels, ``y_pred``'s shape without the class axis.
+        y_pred: predicted probabilities (or logits), classes along ``axis``.
+        from_logits: whether ``y_pred`` holds logits rather than probabilities.
+        ignore_class: a label whose entries get loss 0 (the ``SparseCategoricalCrossentropy``
+            class also leaves them out of its mean); ``None`` ignores nothing.
+        axis: the class axis of ``y_pred`` (default -1).
+
+    Returns:
+        Per-sample losses, ``y_true``'s shape (without a trailing size-1 axis).
+
+    Example:
+
+    >>> y_pred = [[0.05, 0.95, 0.], [0.1, 0.8, 0.1]]
+    >>> loss = ft.losses.sparse_categorical_crossentropy([1, 2], y_pred)
+    >>> [round(v, 4) for v in loss.tolist()]
+    [0.0513, 2.3026]
     """
     y_pred = _prediction(y_pred)
     y_true = as_tensor(y_true, y_pred)
@@ -205,7 +404,24 @@ def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool 
 
 @_register("kld", "kullback_leibler_divergence")
 def kl_divergence(y_true: Any, y_pred: Any) -> torch.Tensor:
-    """``sum(y_true * log(y_true / y_pred), axis=-1)`` with both clipped to ``[eps, 1]``."""
+    """Kullback-Leibler divergence between target and predicted distributions.
+
+    ``loss = sum(y_true * log(y_true / y_pred), axis=-1)``, both clipped to ``[epsilon, 1]``.
+
+    Args:
+        y_true: targets, a tensor, array or list.
+        y_pred: predictions of the same shape (``(N,)`` also meets ``(N, 1)``, as in Keras; any
+            other shape difference raises ``ValueError`` rather than broadcasting).
+
+    Returns:
+        Per-sample divergences (the last axis summed), shape ``y_pred.shape[:-1]``.
+
+    Example:
+
+    >>> loss = ft.losses.kl_divergence([[0., 1.], [0., 0.]], [[0.6, 0.4], [0.4, 0.6]])
+    >>> [round(v, 4) for v in loss.tolist()]
+    [0.9163, -0.0]
+    """
     y_true, y_pred = _pointwise("kl_divergence", y_true, y_pred)
     eps = backend.epsilon()
     y_true = y_true.clamp(eps, 1.0)
@@ -215,7 +431,24 @@ def kl_divergence(y_true: Any, y_pred: Any) -> torch.Tensor:
 
 @_register()
 def poisson(y_true: Any, y_pred: Any) -> torch.Tensor:
-    """``mean(y_pred - y_true * log(y_pred + eps), axis=-1)``."""
+    """Poisson loss, for targets that are counts.
+
+    ``loss = mean(y_pred - y_true * log(y_pred + epsilon), axis=-1)``
+
+    Args:
+        y_true: targets, a tensor, array or list.
+        y_pred: predictions of the same shape (``(N,)`` also meets ``(N, 1)``, as in Keras; any
+            other shape difference raises ``ValueError`` rather than broadcasting).
+
+    Returns:
+        Per-sample losses (the last axis averaged), shape ``y_pred.shape[:-1]``.
+
+    Example:
+
+    >>> loss = ft.losses.poisson([[0., 1.], [0., 0.]], [[0.6, 0.4], [0.4, 0.6]])
+    >>> [round(v, 4) for v in loss.tolist()]
+    [0.9581, 0.5]
+    """
     y_true, y_pred = _pointwise("poisson", y_true, y_pred)
     return (y_pred - y_true * (y_pred + backend.epsilon()).log()).mean(dim=-1)
 
@@ -228,21 +461,73 @@ def _hinge_labels(y_true: torch.Tensor) -> torch.Tensor:
 
 @_register()
 def hinge(y_true: Any, y_pred: Any) -> torch.Tensor:
-    """``mean(max(1 - y_true * y_pred, 0), axis=-1)``; labels in {-1, 1} (or {0, 1})."""
+    """Hinge loss for labels in {-1, 1} (or {0, 1}, mapped to -1 and 1).
+
+    ``loss = mean(max(1 - y_true * y_pred, 0), axis=-1)``; as in Keras, all-0/1 labels are taken as
+    binary and mapped to -1/1 first.
+
+    Args:
+        y_true: targets, a tensor, array or list.
+        y_pred: predictions of the same shape (``(N,)`` also meets ``(N, 1)``, as in Keras; any
+            other shape difference raises ``ValueError`` rather than broadcasting).
+
+    Returns:
+        Per-sample losses (the last axis averaged), shape ``y_pred.shape[:-1]``.
+
+    Example:
+
+    >>> loss = ft.losses.hinge([[0., 1.], [0., 0.]], [[0.6, 0.4], [0.4, 0.6]])
+    >>> [round(v, 4) for v in loss.tolist()]
+    [1.1, 1.5]
+    """
     y_true, y_pred = _pointwise("hinge", y_true, y_pred)
     return (1.0 - _hinge_labels(y_true) * y_pred).clamp_min(0.0).mean(dim=-1)
 
 
 @_register()
 def squared_hinge(y_true: Any, y_pred: Any) -> torch.Tensor:
-    """``mean(max(1 - y_true * y_pred, 0) ** 2, axis=-1)``; labels in {-1, 1} (or {0, 1})."""
+    """Squared hinge loss for labels in {-1, 1} (or {0, 1}, mapped to -1 and 1).
+
+    ``loss = mean(square(max(1 - y_true * y_pred, 0)), axis=-1)``
+
+    Args:
+        y_true: targets, a tensor, array or list.
+        y_pred: predictions of the same shape (``(N,)`` also meets ``(N, 1)``, as in Keras; any
+            other shape difference raises ``ValueError`` rather than broadcasting).
+
+    Returns:
+        Per-sample losses (the last axis averaged), shape ``y_pred.shape[:-1]``.
+
+    Example:
+
+    >>> loss = ft.losses.squared_hinge([[0., 1.], [0., 0.]], [[0.6, 0.4], [0.4, 0.6]])
+    >>> [round(v, 4) for v in loss.tolist()]
+    [1.46, 2.26]
+    """
     y_true, y_pred = _pointwise("squared_hinge", y_true, y_pred)
     return (1.0 - _hinge_labels(y_true) * y_pred).clamp_min(0.0).square().mean(dim=-1)
 
 
 @_register()
 def categorical_hinge(y_true: Any, y_pred: Any) -> torch.Tensor:
-    """``max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)`` for one-hot targets."""
+    """Categorical hinge loss for one-hot targets.
+
+    ``loss = max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)`` along the last axis.
+
+    Args:
+        y_true: targets, a tensor, array or list.
+        y_pred: predictions of the same shape (``(N,)`` also meets ``(N, 1)``, as in Keras; any
+            other shape difference raises ``ValueError`` rather than broadcasting).
+
+    Returns:
+        Per-sample losses, shape ``y_pred.shape[:-1]``.
+
+    Example:
+
+    >>> loss = ft.losses.categorical_hinge([[0., 1.], [0., 0.]], [[0.6, 0.4], [0.4, 0.6]])
+    >>> [round(v, 4) for v in loss.tolist()]
+    [1.2, 1.6]
+    """
     y_true, y_pred = _pointwise("categorical_hinge", y_true, y_pred)
     pos = (y_true * y_pred).sum(dim=-1)
     neg = ((1.0 - y_true) * y_pred).amax(dim=-1)
@@ -251,14 +536,58 @@ def categorical_hinge(y_true: Any, y_pred: Any) -> torch.Tensor:
 
 @_register()
 def cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> torch.Tensor:
-    """Negative cosine similarity along ``axis`` (so minimizing it aligns the vectors)."""
+    """Negative cosine similarity between labels and predictions.
+
+    ``loss = -sum(l2_normalize(y_true) * l2_normalize(y_pred), axis)``: -1 for vectors pointing the
+    same way, 0 for orthogonal ones, so minimizing it aligns them.
+
+    Args:
+        y_true: targets, a tensor, array or list.
+        y_pred: predictions of the same shape (``(N,)`` also meets ``(N, 1)``, as in Keras; any
+            other shape difference raises ``ValueError`` rather than broadcasting).
+        axis: the axis along which vectors are compared (default -1).
+
+    Returns:
+        Per-sample values, ``y_pred``'s shape without ``axis``.
+
+    Example:
+
+    >>> loss = ft.losses.cosine_similarity([[0., 1.], [1., 1.]], [[1., 0.], [1., 1.]])
+    >>> [round(v, 4) for v in loss.tolist()]
+    [-0.0, -1.0]
+    """
     y_true, y_pred = _pointwise("cosine_similarity", y_true, y_pred)
     eps = backend.epsilon()
     return -(F.normalize(y_true, dim=axis, eps=eps) * F.normalize(y_pred, dim=axis, eps=eps)).sum(dim=axis)
 
 
 class LossFunctionWrapper(Loss):
-    """A ``Loss`` around a per-sample function ``fn(y_true, y_pred, **kwargs)`` (Keras's wrapper)."""
+    """A ``Loss`` around a per-sample function ``fn(y_true, y_pred, **kwargs)`` (Keras's wrapper).
+
+    The Keras loss classes are built on it; wrap your own Keras-order function to get reductions and
+    ``sample_weight`` for free. Extra keyword arguments are passed to ``fn`` on every call and read
+    back as attributes (``loss.from_logits``).
+
+    Args:
+        fn: a callable ``fn(y_true, y_pred, **kwargs)`` returning per-sample losses.
+        name: the loss's name; defaults to ``fn.__name__`` (Keras 3's default is
+            ``"loss_function_wrapper"``).
+        reduction: how the per-sample losses become the result:
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
+        **kwargs: keyword arguments passed to ``fn``.
+
+    Example:
+
+    >>> def cubed_error(y_true, y_pred):
+    ...     return (y_pred - y_true).abs().pow(3).mean(dim=-1)
+    >>> loss = ft.losses.LossFunctionWrapper(cubed_error)
+    >>> loss.name, round(float(loss([[0., 1.]], [[2., 1.]])), 4)
+    ('cubed_error', 4.0)
+    """
 
     def __init__(self, fn: LossFn, name: str | None = None,
                  reduction: str | None = "sum_over_batch_size", **kwargs: Any) -> None:
@@ -343,54 +672,270 @@ def _init_for(fn: LossFn, default_name: str) -> Callable[..., None]:
 
 
 class MeanSquaredError(LossFunctionWrapper):
-    """Mean of squared errors (``mean_squared_error``)."""
+    """Computes the mean of squares of errors between labels and predictions.
+
+    ``loss = mean(square(y_true - y_pred))`` (see ``mean_squared_error``). With unweighted float32
+    inputs of one shape, ``fit`` uses torch's fused ``F.mse_loss`` (same value).
+
+    Args:
+        name: the loss's name (shown in logs); defaults to ``"mean_squared_error"``.
+        reduction: how the per-sample losses become the result:
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
+
+    Example:
+
+    >>> loss = ft.losses.MeanSquaredError()
+    >>> round(float(loss([[0., 1.], [0., 0.]], [[1., 1.], [1., 0.]])), 4)
+    0.5
+    >>> round(float(loss([[0., 1.], [0., 0.]], [[1., 1.], [1., 0.]], sample_weight=[0.8, 0.2])), 4)
+    0.25
+    >>> total = ft.losses.MeanSquaredError(reduction="sum")
+    >>> total([[0., 1.], [0., 0.]], [[1., 1.], [1., 0.]]).item()
+    1.0
+    """
     __init__ = _init_for(mean_squared_error, "mean_squared_error")
 
 
 class MeanAbsoluteError(LossFunctionWrapper):
-    """Mean of absolute errors (``mean_absolute_error``)."""
+    """Computes the mean of absolute differences between labels and predictions.
+
+    ``loss = mean(abs(y_true - y_pred))`` (see ``mean_absolute_error``).
+
+    Args:
+        name: the loss's name (shown in logs); defaults to ``"mean_absolute_error"``.
+        reduction: how the per-sample losses become the result:
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
+
+    Example:
+
+    >>> loss = ft.losses.MeanAbsoluteError()
+    >>> round(float(loss([[0., 1.], [0., 0.]], [[1., 1.], [1., 0.]])), 4)
+    0.5
+    >>> round(float(loss([[0., 1.], [0., 0.]], [[1., 1.], [1., 0.]], sample_weight=[0.8, 0.2])), 4)
+    0.25
+    """
     __init__ = _init_for(mean_absolute_error, "mean_absolute_error")
 
 
 class MeanAbsolutePercentageError(LossFunctionWrapper):
-    """Mean absolute percentage error (``mean_absolute_percentage_error``)."""
+    """Computes the mean absolute percentage error between labels and predictions.
+
+    ``loss = 100 * mean(abs((y_true - y_pred) / y_true))``, with ``|y_true|`` floored at
+    ``epsilon`` (see ``mean_absolute_percentage_error``).
+
+    Args:
+        name: the loss's name (shown in logs); defaults to ``"mean_absolute_percentage_error"``.
+        reduction: how the per-sample losses become the result:
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
+
+    Example:
+
+    >>> loss = ft.losses.MeanAbsolutePercentageError()
+    >>> round(float(loss([[1., 2.], [3., 4.]], [[1.5, 2.], [2., 4.]])), 4)
+    20.8333
+    """
     __init__ = _init_for(mean_absolute_percentage_error, "mean_absolute_percentage_error")
 
 
 class MeanSquaredLogarithmicError(LossFunctionWrapper):
-    """Mean squared logarithmic error (``mean_squared_logarithmic_error``)."""
+    """Computes the mean squared logarithmic error between labels and predictions.
+
+    ``loss = mean(square(log(y_true + 1) - log(y_pred + 1)))`` (see
+    ``mean_squared_logarithmic_error``).
+
+    Args:
+        name: the loss's name (shown in logs); defaults to ``"mean_squared_logarithmic_error"``.
+        reduction: how the per-sample losses become the result:
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
+
+    Example:
+
+    >>> loss = ft.losses.MeanSquaredLogarithmicError()
+    >>> round(float(loss([[1., 2.], [3., 4.]], [[1.5, 2.], [2., 4.]])), 4)
+    0.0331
+    """
     __init__ = _init_for(mean_squared_logarithmic_error, "mean_squared_logarithmic_error")
 
 
 class Huber(LossFunctionWrapper):
-    """Huber loss, ``Huber(delta=1.0)``."""
+    """Computes the Huber loss between labels and predictions.
+
+    Quadratic for ``|error| <= delta``, linear beyond (see ``huber``). The default name is
+    ``"huber_loss"``, as in Keras.
+
+    Args:
+        delta: where the quadratic part turns linear (default 1.0).
+        name: the loss's name (shown in logs); defaults to ``"huber_loss"``.
+        reduction: how the per-sample losses become the result:
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
+
+    Example:
+
+    >>> loss = ft.losses.Huber()
+    >>> round(float(loss([[0., 1.], [0., 0.]], [[0.6, 0.4], [0.4, 2.6]])), 4)
+    0.635
+    """
     __init__ = _init_for(huber, "huber_loss")
 
 
 class LogCosh(LossFunctionWrapper):
-    """Logarithm of the hyperbolic cosine of the error."""
+    """Computes the logarithm of the hyperbolic cosine of the prediction error.
+
+    ``loss = mean(log(cosh(y_pred - y_true)))`` (see ``log_cosh``).
+
+    Args:
+        name: the loss's name (shown in logs); defaults to ``"log_cosh"``.
+        reduction: how the per-sample losses become the result:
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
+
+    Example:
+
+    >>> loss = ft.losses.LogCosh()
+    >>> round(float(loss([[0., 1.], [0., 0.]], [[1., 1.], [1., 0.]])), 4)
+    0.2169
+    """
     __init__ = _init_for(log_cosh, "log_cosh")
 
 
 class BinaryCrossentropy(LossFunctionWrapper):
-    """``BinaryCrossentropy(from_logits=False, label_smoothing=0.0, axis=-1)``."""
+    """Computes the cross-entropy loss between 0/1 labels and predictions.
+
+    For binary (or multi-label) classification: one probability (or logit, with
+    ``from_logits=True``) per entry; see ``binary_crossentropy``. In ``fit``, unweighted float32
+    inputs take torch's fused ``F.binary_cross_entropy(_with_logits)`` path (same value).
+
+    Args:
+        from_logits: whether ``y_pred`` holds logits rather than probabilities.
+        label_smoothing: in ``[0, 1]``; targets become ``y * (1 - s) + 0.5 * s``.
+        axis: the axis averaged per sample (default -1).
+        name: the loss's name (shown in logs); defaults to ``"binary_crossentropy"``.
+        reduction: how the per-sample losses become the result:
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
+
+    Example:
+
+    >>> loss = ft.losses.BinaryCrossentropy()
+    >>> round(float(loss([[0., 1.], [0., 0.]], [[0.6, 0.4], [0.4, 0.6]])), 4)
+    0.8149
+    >>> logits = ft.losses.BinaryCrossentropy(from_logits=True)
+    >>> round(float(logits([[0., 1.], [0., 0.]], [[-1.2, 0.8], [2.0, -0.5]])), 4)
+    0.8088
+    """
     __init__ = _init_for(binary_crossentropy, "binary_crossentropy")
 
 
 class BinaryFocalCrossentropy(LossFunctionWrapper):
-    """``BinaryFocalCrossentropy(apply_class_balancing=False, alpha=0.25, gamma=2.0,
-    from_logits=False, label_smoothing=0.0, axis=-1)``."""
+    """Computes the focal cross-entropy loss between 0/1 labels and predictions.
+
+    Binary cross-entropy scaled by ``(1 - p_t) ** gamma``, so easy entries count less (see
+    ``binary_focal_crossentropy``).
+
+    Args:
+        apply_class_balancing: whether to weight positives by ``alpha``, negatives by ``1 - alpha``.
+        alpha: the weight of positives when balancing (default 0.25).
+        gamma: the focusing exponent (default 2.0).
+        from_logits: whether ``y_pred`` holds logits rather than probabilities.
+        label_smoothing: in ``[0, 1]``; targets become ``y * (1 - s) + 0.5 * s``.
+        axis: the axis averaged per sample (default -1).
+        name: the loss's name (shown in logs); defaults to ``"binary_focal_crossentropy"``.
+        reduction: how the per-sample losses become the result:
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
+
+    Example:
+
+    >>> loss = ft.losses.BinaryFocalCrossentropy(gamma=2.0)
+    >>> round(float(loss([[0., 1.], [0., 0.]], [[0.6, 0.4], [0.4, 0.6]])), 4)
+    0.2678
+    """
     __init__ = _init_for(binary_focal_crossentropy, "binary_focal_crossentropy")
 
 
 class CategoricalCrossentropy(LossFunctionWrapper):
-    """``CategoricalCrossentropy(from_logits=False, label_smoothing=0.0, axis=-1)`` (one-hot targets)."""
+    """Computes the cross-entropy loss between one-hot labels and predictions.
+
+    ``y_true`` must have ``y_pred``'s shape; for integer labels use
+    ``SparseCategoricalCrossentropy`` (see ``categorical_crossentropy``).
+
+    Args:
+        from_logits: whether ``y_pred`` holds logits rather than probabilities.
+        label_smoothing: in ``[0, 1]``; targets become ``y * (1 - s) + s / num_classes``.
+        axis: the class axis (default -1).
+        name: the loss's name (shown in logs); defaults to ``"categorical_crossentropy"``.
+        reduction: how the per-sample losses become the result:
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
+
+    Example:
+
+    >>> loss = ft.losses.CategoricalCrossentropy()
+    >>> round(float(loss([[0., 1., 0.], [0., 0., 1.]], [[0.05, 0.95, 0.], [0.1, 0.8, 0.1]])), 4)
+    1.1769
+    """
     __init__ = _init_for(categorical_crossentropy, "categorical_crossentropy")
 
 
 class SparseCategoricalCrossentropy(LossFunctionWrapper):
-    """``SparseCategoricalCrossentropy(from_logits=False, ignore_class=None, axis=-1)`` (integer
-    labels); entries labelled ``ignore_class`` are left out of the mean."""
+    """Computes the cross-entropy loss between integer labels and predictions.
+
+    Labels are class ids, ``y_pred``'s shape without the class axis (see
+    ``sparse_categorical_crossentropy``). Entries labelled ``ignore_class`` are left out of the
+    mean, as in Keras (a padding label in sequence tasks).
+
+    Args:
+        from_logits: whether ``y_pred`` holds logits rather than probabilities.
+        ignore_class: a label to leave out of the loss and its mean; ``None`` keeps all.
+        axis: the class axis of ``y_pred`` (default -1).
+        name: the loss's name (shown in logs); defaults to ``"sparse_categorical_crossentropy"``.
+        reduction: how the per-sample losses become the result:
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
+
+    Example:
+
+    >>> y_pred = [[0.05, 0.95, 0.], [0.1, 0.8, 0.1]]
+    >>> round(float(ft.losses.SparseCategoricalCrossentropy()([1, 2], y_pred)), 4)
+    1.1769
+    >>> round(float(ft.losses.SparseCategoricalCrossentropy(ignore_class=0)([1, 0], y_pred)), 4)
+    0.0513
+    """
     __init__ = _init_for(sparse_categorical_crossentropy, "sparse_categorical_crossentropy")
 
     def mask(self, y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor | None:
@@ -403,32 +948,145 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
 
 
 class KLDivergence(LossFunctionWrapper):
-    """Kullback-Leibler divergence between probability distributions."""
+    """Computes the Kullback-Leibler divergence between labels and predictions.
+
+    ``loss = y_true * log(y_true / y_pred)``, summed per sample (see ``kl_divergence``).
+
+    Args:
+        name: the loss's name (shown in logs); defaults to ``"kl_divergence"``.
+        reduction: how the per-sample losses become the result:
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
+
+    Example:
+
+    >>> loss = ft.losses.KLDivergence()
+    >>> round(float(loss([[0., 1.], [0., 0.]], [[0.6, 0.4], [0.4, 0.6]])), 4)
+    0.4581
+    """
     __init__ = _init_for(kl_divergence, "kl_divergence")
 
 
 class Poisson(LossFunctionWrapper):
-    """Poisson loss ``y_pred - y_true * log(y_pred)``."""
+    """Computes the Poisson loss between labels and predictions.
+
+    ``loss = y_pred - y_true * log(y_pred + epsilon)`` (see ``poisson``).
+
+    Args:
+        name: the loss's name (shown in logs); defaults to ``"poisson"``.
+        reduction: how the per-sample losses become the result:
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
+
+    Example:
+
+    >>> loss = ft.losses.Poisson()
+    >>> round(float(loss([[0., 1.], [0., 0.]], [[0.6, 0.4], [0.4, 0.6]])), 4)
+    0.7291
+    """
     __init__ = _init_for(poisson, "poisson")
 
 
 class Hinge(LossFunctionWrapper):
-    """Hinge loss for labels in {-1, 1} (or {0, 1})."""
+    """Computes the hinge loss between labels and predictions.
+
+    ``loss = max(1 - y_true * y_pred, 0)``; labels in {-1, 1}, or {0, 1} mapped to -1 and 1 (see
+    ``hinge``).
+
+    Args:
+        name: the loss's name (shown in logs); defaults to ``"hinge"``.
+        reduction: how the per-sample losses become the result:
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
+
+    Example:
+
+    >>> loss = ft.losses.Hinge()
+    >>> round(float(loss([[0., 1.], [0., 0.]], [[0.6, 0.4], [0.4, 0.6]])), 4)
+    1.3
+    """
     __init__ = _init_for(hinge, "hinge")
 
 
 class SquaredHinge(LossFunctionWrapper):
-    """Squared hinge loss for labels in {-1, 1} (or {0, 1})."""
+    """Computes the squared hinge loss between labels and predictions.
+
+    ``loss = square(max(1 - y_true * y_pred, 0))``; labels in {-1, 1} or {0, 1} (see
+    ``squared_hinge``).
+
+    Args:
+        name: the loss's name (shown in logs); defaults to ``"squared_hinge"``.
+        reduction: how the per-sample losses become the result:
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
+
+    Example:
+
+    >>> loss = ft.losses.SquaredHinge()
+    >>> round(float(loss([[0., 1.], [0., 0.]], [[0.6, 0.4], [0.4, 0.6]])), 4)
+    1.86
+    """
     __init__ = _init_for(squared_hinge, "squared_hinge")
 
 
 class CategoricalHinge(LossFunctionWrapper):
-    """Categorical hinge loss for one-hot targets."""
+    """Computes the categorical hinge loss between one-hot labels and predictions.
+
+    ``loss = max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)`` (see
+    ``categorical_hinge``).
+
+    Args:
+        name: the loss's name (shown in logs); defaults to ``"categorical_hinge"``.
+        reduction: how the per-sample losses become the result:
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
+
+    Example:
+
+    >>> loss = ft.losses.CategoricalHinge()
+    >>> round(float(loss([[0., 1.], [0., 0.]], [[0.6, 0.4], [0.4, 0.6]])), 4)
+    1.4
+    """
     __init__ = _init_for(categorical_hinge, "categorical_hinge")
 
 
 class CosineSimilarity(LossFunctionWrapper):
-    """Negative cosine similarity, ``CosineSimilarity(axis=-1)``."""
+    """Computes the negative cosine similarity between labels and predictions.
+
+    -1 when the vectors point the same way, so minimizing it aligns them (see
+    ``cosine_similarity``).
+
+    Args:
+        axis: the axis along which vectors are compared (default -1).
+        name: the loss's name (shown in logs); defaults to ``"cosine_similarity"``.
+        reduction: how the per-sample losses become the result:
+            ``"sum_over_batch_size"`` (default) and ``"mean"`` divide the weighted sum by the
+            number of values, ``"sum"`` sums, ``"mean_with_sample_weight"`` divides by the sum of
+            the weights, ``"none"`` or ``None`` return the weighted per-sample values. (Keras's
+            ``dtype`` argument is not accepted: losses compute in ``y_pred``'s float dtype,
+            float32 for half-precision inputs.)
+
+    Example:
+
+    >>> loss = ft.losses.CosineSimilarity()
+    >>> round(float(loss([[0., 1.], [1., 1.]], [[1., 0.], [1., 1.]])), 4)
+    -0.5
+    """
     __init__ = _init_for(cosine_similarity, "cosine_similarity")
 
 

@@ -16,9 +16,23 @@ class TorchMetric(Metric):
     """A ``torchmetrics.Metric`` behind the Keras metric API.
 
     ``update(y_pred, y_true)`` calls the torchmetrics object's ``update(preds, target)`` (both are
-    torch order); the object is moved to the data's device at the first update. Sample weights are
-    not supported (torchmetrics has none). Note that many torchmetrics updates read the device
-    (value checks), which costs a sync per step; fitorch's own metrics avoid that.
+    torch order); the object is moved to the data's device at the first update. ``compile`` wraps
+    torchmetrics objects in it by itself (``metrics=[torchmetrics.Accuracy(...)]``). Sample weights
+    are not supported (torchmetrics has none): they raise ``ValueError``. Many torchmetrics updates
+    read the device (value checks), which costs a sync per step; fitorch's own metrics avoid that.
+    torchmetrics is an optional dependency (``pip install fitorch[metrics]``).
+
+    Args:
+        metric: a ``torchmetrics.Metric`` instance (anything without ``update`` and ``compute``
+            raises ``TypeError``).
+        name: the name in ``fit``'s logs; defaults to the torchmetrics class name in snake case.
+
+    Example:
+
+    >>> ft.metrics.TorchMetric(ft.metrics.Mean())
+    Traceback (most recent call last):
+    ...
+    TypeError: TorchMetric: metric=<Mean name='mean'> is not a torchmetrics.Metric
     """
 
     def __init__(self, metric: Any, name: str | None = None) -> None:
@@ -54,12 +68,27 @@ class TorchMetric(Metric):
 
 
 class FunctionMetric(Metric):
-    """A plain ``fn(y_pred, y_true)`` (torch order, as in the seed's torchkeras code).
+    """A plain function ``fn(y_pred, y_true)`` (torch order) as a running metric.
 
     A scalar result is one value for the batch: batches are averaged weighted by their size. A
     tensor result stays on the device (no sync); a Python / NumPy number (e.g. from sklearn) is
     accumulated on the host. A per-sample tensor result (one value per row) is averaged like
-    Keras's ``MeanMetricWrapper`` and may be weighted by ``sample_weight``.
+    Keras's ``MeanMetricWrapper`` and may be weighted by ``sample_weight``; a per-batch value
+    cannot be, and raises ``ValueError`` when given weights.
+
+    Args:
+        fn: a callable ``fn(y_pred, y_true)``; a non-callable raises ``TypeError``.
+        name: the name in ``fit``'s logs; defaults to ``fn.__name__``.
+
+    Example:
+
+    >>> def hit_rate(pred, target):
+    ...     return (pred.round() == target).float().mean()
+    >>> m = ft.metrics.FunctionMetric(hit_rate)
+    >>> m.update(torch.tensor([0.9, 0.2]), torch.tensor([1.0, 1.0]))
+    >>> m.update(torch.tensor([0.7, 0.6]), torch.tensor([1.0, 1.0]))
+    >>> m.name, m.result().item()
+    ('hit_rate', 0.75)
     """
 
     def __init__(self, fn: Callable[..., Any], name: str | None = None) -> None:

@@ -146,10 +146,42 @@ class _ConfusionCounts(Metric):
 
 
 class Precision(_ConfusionCounts):
-    """``tp / (tp + fp)``: ``Precision(thresholds=None, top_k=None, class_id=None)``.
+    """Computes the precision of the predictions with respect to the labels, ``tp / (tp + fp)``.
 
-    Same-shape inputs: every entry counts, predicted positive when ``> thresholds`` (0.5) or in
-    the row's ``top_k``. Integer labels against ``(N, C)`` scores: macro average over classes.
+    Inputs as Keras takes them: ``y_true`` of ``y_pred``'s shape (binary, one-hot or multi-label),
+    every entry a binary decision, all counted together. fitorch also takes integer labels ``(N,)``
+    against scores ``(N, C)`` (Keras fails on them): the predicted class is the arg-max and the
+    result is the macro average over the ``C`` classes. Counts stay on the device.
+
+    Args:
+        thresholds: one float in ``[0, 1]`` (or a list holding one); an entry is predicted
+            positive when ``y_pred > thresholds``. ``None`` means 0.5 (the row's arg-max for
+            integer labels, unless ``top_k`` is given). Unlike Keras, several thresholds raise
+            ``ValueError``: ``fit`` logs one number per metric.
+        top_k: count only the ``top_k`` highest scores of each row as predicted positive.
+        class_id: count only this column (class), a binary metric for that class.
+        name: the metric's name in ``fit``'s logs; defaults to ``"precision"``.
+        dtype: the dtype of the state and the result (a torch dtype or its name); ``None`` means
+            float32.
+
+    Example:
+
+    >>> m = ft.metrics.Precision()
+    >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1])
+    >>> round(m.result().item(), 4)
+    0.6667
+    >>> m = ft.metrics.Precision(top_k=2)
+    >>> m.update_state([[0, 0, 1, 1]], [[1, 1, 1, 1]])
+    >>> m.result().item()
+    1.0
+
+    Integer labels against class scores (a fitorch extension; the macro average over classes):
+
+    >>> m = ft.metrics.Precision()
+    >>> scores = [[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.3, 0.3, 0.4], [0.6, 0.3, 0.1]]
+    >>> m.update_state([0, 1, 2, 1], scores)
+    >>> round(m.result().item(), 4)
+    0.8333
     """
 
     def __init__(self, thresholds: float | None = None, top_k: int | None = None,
@@ -164,8 +196,35 @@ class Precision(_ConfusionCounts):
 
 
 class Recall(_ConfusionCounts):
-    """``tp / (tp + fn)``: ``Recall(thresholds=None, top_k=None, class_id=None)`` (inputs as
-    ``Precision``)."""
+    """Computes the recall of the predictions with respect to the labels, ``tp / (tp + fn)``.
+
+    Inputs as Keras takes them: ``y_true`` of ``y_pred``'s shape (binary, one-hot or multi-label),
+    every entry a binary decision, all counted together. fitorch also takes integer labels ``(N,)``
+    against scores ``(N, C)`` (Keras fails on them): the predicted class is the arg-max and the
+    result is the macro average over the ``C`` classes. Counts stay on the device.
+
+    Args:
+        thresholds: one float in ``[0, 1]`` (or a list holding one); an entry is predicted
+            positive when ``y_pred > thresholds``. ``None`` means 0.5 (the row's arg-max for
+            integer labels, unless ``top_k`` is given). Unlike Keras, several thresholds raise
+            ``ValueError``: ``fit`` logs one number per metric.
+        top_k: count only the ``top_k`` highest scores of each row as predicted positive.
+        class_id: count only this column (class), a binary metric for that class.
+        name: the metric's name in ``fit``'s logs; defaults to ``"recall"``.
+        dtype: the dtype of the state and the result (a torch dtype or its name); ``None`` means
+            float32.
+
+    Example:
+
+    >>> m = ft.metrics.Recall()
+    >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1])
+    >>> round(m.result().item(), 4)
+    0.6667
+    >>> m = ft.metrics.Recall(class_id=2)
+    >>> m.update_state([[0, 0, 1], [0, 1, 1]], [[0.1, 0.2, 0.7], [0.3, 0.6, 0.2]])
+    >>> m.result().item()
+    0.5
+    """
 
     def __init__(self, thresholds: float | None = None, top_k: int | None = None,
                  class_id: int | None = None, name: str = "recall", dtype: Any = None) -> None:
@@ -179,13 +238,32 @@ class Recall(_ConfusionCounts):
 
 
 class FBetaScore(_ConfusionCounts):
-    """``(1 + beta^2) * P * R / (beta^2 * P + R)`` per class, then ``average``.
+    """Computes the F-Beta score, ``(1 + beta^2) * P * R / (beta^2 * P + R)`` per class.
 
-    ``FBetaScore(average="macro", beta=1.0, threshold=None)``. With ``threshold=None`` the
-    predicted class of each row is its maximum (Keras); a single column uses 0.5. ``average``:
-    ``"micro"`` (pool the counts), ``"macro"`` (mean over classes), ``"weighted"`` (by support) or
-    ``None`` (one score per class). The default is ``"macro"`` rather than Keras's ``None`` so
-    that ``fit`` can log a single number.
+    Confusion counts are kept per column (class); inputs are one-hot or multi-label ``(N, C)`` (or
+    binary ``(N,)`` / ``(N, 1)``); integer labels ``(N,)`` against scores ``(N, C)`` are one-hot
+    encoded first (a fitorch extension).
+
+    Args:
+        average: ``"macro"`` (default: the mean over classes), ``"micro"`` (pool the
+            counts), ``"weighted"`` (by support) or ``None`` (one score per class). Keras's
+            default is ``None``; fitorch's is ``"macro"`` so that ``fit`` can log one number.
+        beta: the weight of recall relative to precision (a positive number; default 1.0).
+        threshold: an entry is predicted positive when ``y_pred > threshold``. ``None``
+            (default) takes each row's maximum as its predicted class (a single column uses
+            0.5), as Keras does.
+        name: the metric's name in ``fit``'s logs; defaults to ``"fbeta_score"``.
+        dtype: the dtype of the state and the result (a torch dtype or its name); ``None`` means
+            float32.
+
+    Example:
+
+    >>> y_true = [[1, 1, 1], [1, 0, 0], [1, 1, 0]]
+    >>> y_pred = [[0.2, 0.6, 0.7], [0.2, 0.6, 0.6], [0.6, 0.8, 0.0]]
+    >>> m = ft.metrics.FBetaScore(beta=2.0, average=None, threshold=0.5)
+    >>> m.update_state(y_true, y_pred)
+    >>> [round(v, 4) for v in m.result().tolist()]
+    [0.3846, 0.9091, 0.8333]
     """
 
     _argmax_without_threshold = True
@@ -221,7 +299,36 @@ class FBetaScore(_ConfusionCounts):
 
 
 class F1Score(FBetaScore):
-    """F1 score, ``F1Score(average="macro", threshold=None)`` (see ``FBetaScore``)."""
+    """Computes the F1 score, the harmonic mean of precision and recall (``beta=1``).
+
+    Confusion counts are kept per column (class); inputs are one-hot or multi-label ``(N, C)`` (or
+    binary ``(N,)`` / ``(N, 1)``); integer labels ``(N,)`` against scores ``(N, C)`` are one-hot
+    encoded first (a fitorch extension).
+
+    Args:
+        average: ``"macro"`` (default: the mean over classes), ``"micro"`` (pool the
+            counts), ``"weighted"`` (by support) or ``None`` (one score per class). Keras's
+            default is ``None``; fitorch's is ``"macro"`` so that ``fit`` can log one number.
+        threshold: an entry is predicted positive when ``y_pred > threshold``. ``None``
+            (default) takes each row's maximum as its predicted class (a single column uses
+            0.5), as Keras does.
+        name: the metric's name in ``fit``'s logs; defaults to ``"f1_score"``.
+        dtype: the dtype of the state and the result (a torch dtype or its name); ``None`` means
+            float32.
+
+    Example:
+
+    >>> y_true = [[1, 1, 1], [1, 0, 0], [1, 1, 0]]
+    >>> y_pred = [[0.2, 0.6, 0.7], [0.2, 0.6, 0.6], [0.6, 0.8, 0.0]]
+    >>> m = ft.metrics.F1Score(average=None, threshold=0.5)
+    >>> m.update_state(y_true, y_pred)
+    >>> [round(v, 4) for v in m.result().tolist()]
+    [0.5, 0.8, 0.6667]
+    >>> m = ft.metrics.F1Score(threshold=0.5)
+    >>> m.update_state(y_true, y_pred)
+    >>> round(m.result().item(), 4)
+    0.6556
+    """
 
     def __init__(self, average: str | None = "macro", threshold: float | None = None,
                  name: str = "f1_score", dtype: Any = None) -> None:
@@ -234,15 +341,38 @@ class F1Score(FBetaScore):
 
 
 class AUC(Metric):
-    """Area under the ROC or precision-recall curve from ``num_thresholds`` binned thresholds.
+    """Approximates the area under the ROC or precision-recall curve (AUC).
 
-    ``AUC(num_thresholds=200, curve="ROC", summation_method="interpolation", thresholds=None,
-    multi_label=False, from_logits=False)``, Keras's defaults and formulas (thresholds
-    ``-eps, 1/(n-1), ..., 1+eps``; ``y_pred > t``; trapezoids for ROC, Davis & Goadrich
-    interpolation for PR). State is a histogram over the thresholds, so memory is constant and
-    each update is one ``searchsorted`` plus one ``index_add_``. ``multi_label=False`` treats every
-    entry of one-hot / multi-label inputs as one binary problem (integer labels are one-hot
-    encoded first); ``multi_label=True`` averages one curve per column.
+    Keras's defaults and formulas: ``num_thresholds`` thresholds ``-eps, 1/(n-1), ..., 1+eps``,
+    predicted positive when ``y_pred > t``, trapezoids for ROC, Davis & Goadrich interpolation for
+    PR. The state is a histogram over the thresholds, so memory is constant and each update is one
+    ``searchsorted`` plus one ``index_add_`` on the device. Keras's ``label_weights`` argument is
+    not accepted.
+
+    Args:
+        num_thresholds: how many thresholds discretize the curve (an int > 1; default 200).
+        curve: ``"ROC"`` (default) or ``"PR"``.
+        summation_method: ``"interpolation"`` (default), ``"minoring"`` or ``"majoring"``.
+        name: the metric's name (its key in ``fit``'s logs); defaults to ``"auc"``.
+        dtype: the dtype of the state and the result (a torch dtype or its name); ``None`` means
+            float32.
+        thresholds: explicit inner thresholds in ``[0, 1]`` (replacing ``num_thresholds``).
+        multi_label: ``False`` treats every entry of one-hot / multi-label inputs as one binary
+            problem (integer labels are one-hot encoded first); ``True`` averages one curve per
+            column.
+        num_labels: the number of columns expected when ``multi_label=True`` (checked).
+        from_logits: whether ``y_pred`` holds logits (a sigmoid is applied first).
+
+    Example:
+
+    >>> m = ft.metrics.AUC()
+    >>> m.update_state([0, 0, 1, 1], [0, 0.5, 0.3, 0.9])
+    >>> round(m.result().item(), 4)
+    0.75
+    >>> m = ft.metrics.AUC(curve="PR")
+    >>> m.update_state([0, 0, 1, 1], [0, 0.5, 0.3, 0.9])
+    >>> round(m.result().item(), 4)
+    0.7973
     """
 
     def __init__(self, num_thresholds: int = 200, curve: str = "ROC",

@@ -20,7 +20,24 @@ def _aligned(y_true: Any, y_pred: Any) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def pearson_correlation(y_true: Any, y_pred: Any, axis: int = -1) -> torch.Tensor:
-    """Pearson's r between ``y_true`` and ``y_pred`` along ``axis`` (one value per sample)."""
+    """Pearson's correlation coefficient between labels and predictions along ``axis``.
+
+    Population standard deviations, as in Keras 3; a constant row gives NaN (0 / 0), as there.
+
+    Args:
+        y_true: the targets, a tensor, array or list.
+        y_pred: the predictions, ``y_true``'s shape.
+        axis: the axis along which each coefficient is computed (default -1).
+
+    Returns:
+        One coefficient per sample, ``y_pred``'s shape without ``axis``.
+
+    Example:
+
+    >>> y_true, y_pred = [[0, 1, 0.5], [1, 1, 0.2]], [[0.1, 0.9, 0.5], [1, 0.9, 0.2]]
+    >>> [round(v, 4) for v in ft.metrics.pearson_correlation(y_true, y_pred).tolist()]
+    [1.0, 0.9934]
+    """
     y_true, y_pred = _aligned(y_true, y_pred)
     t = y_true - y_true.mean(dim=axis, keepdim=True)
     p = y_pred - y_pred.mean(dim=axis, keepdim=True)
@@ -30,8 +47,25 @@ def pearson_correlation(y_true: Any, y_pred: Any, axis: int = -1) -> torch.Tenso
 
 
 def concordance_correlation(y_true: Any, y_pred: Any, axis: int = -1) -> torch.Tensor:
-    """Lin's concordance coefficient along ``axis``, computed exactly as Keras 3 does (its
-    covariance term centres ``y_true`` on ``y_pred``'s mean; kept so the numbers match)."""
+    """Lin's concordance correlation coefficient between labels and predictions along ``axis``.
+
+    Computed exactly as Keras 3 does: its covariance term centres ``y_true`` on ``y_pred``'s mean,
+    which is kept so the numbers match Keras.
+
+    Args:
+        y_true: the targets, a tensor, array or list.
+        y_pred: the predictions, ``y_true``'s shape.
+        axis: the axis along which each coefficient is computed (default -1).
+
+    Returns:
+        One coefficient per sample, ``y_pred``'s shape without ``axis``.
+
+    Example:
+
+    >>> y_true, y_pred = [[0, 1, 0.5], [1, 1, 0.2]], [[0.1, 0.9, 0.5], [1, 0.9, 0.2]]
+    >>> [round(v, 4) for v in ft.metrics.concordance_correlation(y_true, y_pred).tolist()]
+    [0.9756, 0.9877]
+    """
     y_true, y_pred = _aligned(y_true, y_pred)
     true_mean = y_true.mean(dim=axis, keepdim=True)
     pred_mean = y_pred.mean(dim=axis, keepdim=True)
@@ -43,7 +77,24 @@ def concordance_correlation(y_true: Any, y_pred: Any, axis: int = -1) -> torch.T
 
 
 class PearsonCorrelation(MeanMetricWrapper):
-    """The sample-weighted mean of ``pearson_correlation`` over samples."""
+    """Calculates the Pearson correlation coefficient, averaged over samples.
+
+    The sample-weighted mean of ``pearson_correlation`` (one coefficient per sample, along
+    ``axis``).
+
+    Args:
+        name: the metric's name in ``fit``'s logs; defaults to ``"pearson_correlation"``.
+        dtype: the dtype of the state and the result (a torch dtype or its name); ``None`` means
+            float32.
+        axis: the axis along which each coefficient is computed (default -1).
+
+    Example:
+
+    >>> m = ft.metrics.PearsonCorrelation()
+    >>> m.update_state([[0, 1, 0.5], [1, 1, 0.2]], [[0.1, 0.9, 0.5], [1, 0.9, 0.2]])
+    >>> round(m.result().item(), 4)
+    0.9967
+    """
 
     def __init__(self, name: str = "pearson_correlation", dtype: Any = None,
                  axis: int = -1) -> None:
@@ -51,7 +102,24 @@ class PearsonCorrelation(MeanMetricWrapper):
 
 
 class ConcordanceCorrelation(MeanMetricWrapper):
-    """The sample-weighted mean of ``concordance_correlation`` over samples."""
+    """Calculates Lin's concordance correlation coefficient, averaged over samples.
+
+    The sample-weighted mean of ``concordance_correlation`` (one coefficient per sample, along
+    ``axis``).
+
+    Args:
+        name: the metric's name in ``fit``'s logs; defaults to ``"concordance_correlation"``.
+        dtype: the dtype of the state and the result (a torch dtype or its name); ``None`` means
+            float32.
+        axis: the axis along which each coefficient is computed (default -1).
+
+    Example:
+
+    >>> m = ft.metrics.ConcordanceCorrelation()
+    >>> m.update_state([[0, 1, 0.5], [1, 1, 0.2]], [[0.1, 0.9, 0.5], [1, 0.9, 0.2]])
+    >>> round(m.result().item(), 4)
+    0.9816
+    """
 
     def __init__(self, name: str = "concordance_correlation", dtype: Any = None,
                  axis: int = -1) -> None:

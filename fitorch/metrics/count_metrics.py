@@ -67,7 +67,35 @@ class _ConditionCount(Metric):
 
 
 class TruePositives(_ConditionCount):
-    """Weighted count of predicted-positive, actually-positive entries."""
+    """Calculates the weighted number of true positives (predicted positive, actually positive).
+
+    Every entry is a binary decision, ``y_pred > threshold`` against ``y_true != 0`` (Keras's
+    rule); ``sample_weight`` broadcasts over ``y_pred``'s shape. The result is a scalar for one
+    threshold, one count per threshold otherwise.
+
+    Args:
+        thresholds: a float or a list of floats in ``[0, 1]``; an entry is predicted positive when
+            ``y_pred > threshold``. ``None`` means 0.5. A list gives one count per threshold.
+        name: the metric's name (its key in ``fit``'s logs); defaults to the class name in
+            snake case.
+        dtype: the dtype of the state and the result (a torch dtype or its name); ``None`` means
+            float32.
+
+    Example:
+
+    >>> m = ft.metrics.TruePositives()
+    >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1])
+    >>> m.result().item()
+    2.0
+    >>> m.reset_state()
+    >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1], sample_weight=[0, 0, 1, 0])
+    >>> m.result().item()
+    1.0
+    >>> m = ft.metrics.TruePositives(thresholds=[0.3, 0.8])
+    >>> m.update_state([0, 1, 1, 1], [0.5, 0.2, 0.9, 0.6])
+    >>> m.result().tolist()
+    [2.0, 1.0]
+    """
 
     @staticmethod
     def _condition(predicted: torch.Tensor, actual: torch.Tensor) -> torch.Tensor:
@@ -75,7 +103,31 @@ class TruePositives(_ConditionCount):
 
 
 class FalsePositives(_ConditionCount):
-    """Weighted count of predicted-positive, actually-negative entries."""
+    """Calculates the weighted number of false positives (predicted positive, actually negative).
+
+    Every entry is a binary decision, ``y_pred > threshold`` against ``y_true != 0`` (Keras's
+    rule); ``sample_weight`` broadcasts over ``y_pred``'s shape. The result is a scalar for one
+    threshold, one count per threshold otherwise.
+
+    Args:
+        thresholds: a float or a list of floats in ``[0, 1]``; an entry is predicted positive when
+            ``y_pred > threshold``. ``None`` means 0.5. A list gives one count per threshold.
+        name: the metric's name (its key in ``fit``'s logs); defaults to the class name in
+            snake case.
+        dtype: the dtype of the state and the result (a torch dtype or its name); ``None`` means
+            float32.
+
+    Example:
+
+    >>> m = ft.metrics.FalsePositives()
+    >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1])
+    >>> m.result().item()
+    1.0
+    >>> m.reset_state()
+    >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1], sample_weight=[0, 0, 1, 0])
+    >>> m.result().item()
+    0.0
+    """
 
     @staticmethod
     def _condition(predicted: torch.Tensor, actual: torch.Tensor) -> torch.Tensor:
@@ -83,7 +135,31 @@ class FalsePositives(_ConditionCount):
 
 
 class TrueNegatives(_ConditionCount):
-    """Weighted count of predicted-negative, actually-negative entries."""
+    """Calculates the weighted number of true negatives (predicted negative, actually negative).
+
+    Every entry is a binary decision, ``y_pred > threshold`` against ``y_true != 0`` (Keras's
+    rule); ``sample_weight`` broadcasts over ``y_pred``'s shape. The result is a scalar for one
+    threshold, one count per threshold otherwise.
+
+    Args:
+        thresholds: a float or a list of floats in ``[0, 1]``; an entry is predicted positive when
+            ``y_pred > threshold``. ``None`` means 0.5. A list gives one count per threshold.
+        name: the metric's name (its key in ``fit``'s logs); defaults to the class name in
+            snake case.
+        dtype: the dtype of the state and the result (a torch dtype or its name); ``None`` means
+            float32.
+
+    Example:
+
+    >>> m = ft.metrics.TrueNegatives()
+    >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1])
+    >>> m.result().item()
+    0.0
+    >>> m.reset_state()
+    >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1], sample_weight=[0, 0, 1, 0])
+    >>> m.result().item()
+    0.0
+    """
 
     @staticmethod
     def _condition(predicted: torch.Tensor, actual: torch.Tensor) -> torch.Tensor:
@@ -91,7 +167,31 @@ class TrueNegatives(_ConditionCount):
 
 
 class FalseNegatives(_ConditionCount):
-    """Weighted count of predicted-negative, actually-positive entries."""
+    """Calculates the weighted number of false negatives (predicted negative, actually positive).
+
+    Every entry is a binary decision, ``y_pred > threshold`` against ``y_true != 0`` (Keras's
+    rule); ``sample_weight`` broadcasts over ``y_pred``'s shape. The result is a scalar for one
+    threshold, one count per threshold otherwise.
+
+    Args:
+        thresholds: a float or a list of floats in ``[0, 1]``; an entry is predicted positive when
+            ``y_pred > threshold``. ``None`` means 0.5. A list gives one count per threshold.
+        name: the metric's name (its key in ``fit``'s logs); defaults to the class name in
+            snake case.
+        dtype: the dtype of the state and the result (a torch dtype or its name); ``None`` means
+            float32.
+
+    Example:
+
+    >>> m = ft.metrics.FalseNegatives()
+    >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1])
+    >>> m.result().item()
+    1.0
+    >>> m.reset_state()
+    >>> m.update_state([0, 1, 1, 1], [1, 0, 1, 1], sample_weight=[0, 0, 1, 0])
+    >>> m.result().item()
+    0.0
+    """
 
     @staticmethod
     def _condition(predicted: torch.Tensor, actual: torch.Tensor) -> torch.Tensor:

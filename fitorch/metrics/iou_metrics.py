@@ -21,8 +21,33 @@ _EPSILON = 1e-7  # Keras's backend.epsilon(), in the same places
 
 
 class IoU(Metric):
-    """Mean IoU over ``target_class_ids``. ``sparse_y_true`` / ``sparse_y_pred=False`` take the
-    arg-max over ``axis`` of one-hot labels / per-class scores first."""
+    """Computes the Intersection-Over-Union metric for specific target classes.
+
+    ``IoU = TP / (TP + FP + FN)`` per class from a confusion matrix accumulated on the device;
+    class ids outside ``[0, num_classes)`` and ``ignore_class`` entries are left out, and classes
+    that never occur are left out of the average, as in Keras. One difference: Keras keeps the
+    matrix in integers and truncates fractional sample weights (weights of 0.3 count as 0); fitorch
+    keeps it in ``dtype``, so fractional weights count as given.
+
+    Args:
+        num_classes: the number of classes (a positive int); the confusion matrix is ``(C, C)``.
+        target_class_ids: the class ids whose IoU is averaged (each in ``[0, num_classes)``).
+        name: the metric's name; defaults to the class name in snake case, as in Keras
+            (``"io_u"``, ``"mean_io_u"``, ...).
+        dtype: the dtype of the state and the result (a torch dtype or its name); ``None`` means
+            float32.
+        ignore_class: a label whose entries are left out (e.g. a padding class); ``None`` keeps all.
+        sparse_y_true: ``True``: ``y_true`` holds class ids; ``False``: its arg-max over ``axis``.
+        sparse_y_pred: ``True``: ``y_pred`` holds class ids; ``False``: its arg-max over ``axis``.
+        axis: the class axis for the arg-max (default -1).
+
+    Example:
+
+    >>> m = ft.metrics.IoU(num_classes=2, target_class_ids=[0])
+    >>> m.update_state([0, 0, 1, 1], [0, 1, 0, 1])
+    >>> round(m.result().item(), 4)
+    0.3333
+    """
 
     def __init__(self, num_classes: int, target_class_ids: Sequence[int], name: str | None = None,
                  dtype: Any = None, ignore_class: int | None = None, sparse_y_true: bool = True,
@@ -88,7 +113,32 @@ class IoU(Metric):
 
 
 class MeanIoU(IoU):
-    """IoU averaged over all ``num_classes`` classes."""
+    """Computes the mean Intersection-Over-Union metric over all classes.
+
+    ``IoU = TP / (TP + FP + FN)`` per class from a confusion matrix accumulated on the device;
+    class ids outside ``[0, num_classes)`` and ``ignore_class`` entries are left out, and classes
+    that never occur are left out of the average, as in Keras. One difference: Keras keeps the
+    matrix in integers and truncates fractional sample weights (weights of 0.3 count as 0); fitorch
+    keeps it in ``dtype``, so fractional weights count as given.
+
+    Args:
+        num_classes: the number of classes (a positive int); the confusion matrix is ``(C, C)``.
+        name: the metric's name; defaults to the class name in snake case, as in Keras
+            (``"io_u"``, ``"mean_io_u"``, ...).
+        dtype: the dtype of the state and the result (a torch dtype or its name); ``None`` means
+            float32.
+        ignore_class: a label whose entries are left out (e.g. a padding class); ``None`` keeps all.
+        sparse_y_true: ``True``: ``y_true`` holds class ids; ``False``: its arg-max over ``axis``.
+        sparse_y_pred: ``True``: ``y_pred`` holds class ids; ``False``: its arg-max over ``axis``.
+        axis: the class axis for the arg-max (default -1).
+
+    Example:
+
+    >>> m = ft.metrics.MeanIoU(num_classes=2)
+    >>> m.update_state([0, 0, 1, 1], [0, 1, 0, 1])
+    >>> round(m.result().item(), 4)
+    0.3333
+    """
 
     def __init__(self, num_classes: int, name: str | None = None, dtype: Any = None,
                  ignore_class: int | None = None, sparse_y_true: bool = True,
@@ -105,7 +155,26 @@ class MeanIoU(IoU):
 
 
 class BinaryIoU(IoU):
-    """IoU of binary predictions ``y_pred >= threshold`` against 0/1 labels."""
+    """Computes the Intersection-Over-Union metric for binary predictions against 0/1 labels.
+
+    An entry is predicted 1 when ``y_pred >= threshold``; the IoU of each class in
+    ``target_class_ids`` is averaged (``(0, 1)``: both; ``[1]``: the foreground only).
+
+    Args:
+        target_class_ids: which of the classes 0 and 1 to average (default both).
+        threshold: predictions at or above it count as 1 (default 0.5).
+        name: the metric's name; defaults to the class name in snake case, as in Keras
+            (``"io_u"``, ``"mean_io_u"``, ...).
+        dtype: the dtype of the state and the result (a torch dtype or its name); ``None`` means
+            float32.
+
+    Example:
+
+    >>> m = ft.metrics.BinaryIoU(target_class_ids=[0, 1], threshold=0.3)
+    >>> m.update_state([0, 1, 0, 1], [0.1, 0.2, 0.4, 0.7])
+    >>> round(m.result().item(), 4)
+    0.3333
+    """
 
     def __init__(self, target_class_ids: Sequence[int] = (0, 1), threshold: float = 0.5,
                  name: str | None = None, dtype: Any = None) -> None:
@@ -122,7 +191,32 @@ class BinaryIoU(IoU):
 
 
 class OneHotIoU(IoU):
-    """IoU with one-hot ``y_true`` (and, by default, per-class scores ``y_pred``)."""
+    """Computes the Intersection-Over-Union metric for one-hot labels and specific target classes.
+
+    ``IoU`` with ``sparse_y_true=False``: the arg-max over ``axis`` of the one-hot ``y_true`` (and,
+    by default, of the scores ``y_pred``) gives the class ids.
+
+    Args:
+        num_classes: the number of classes (a positive int); the confusion matrix is ``(C, C)``.
+        target_class_ids: the class ids whose IoU is averaged (each in ``[0, num_classes)``).
+        name: the metric's name; defaults to the class name in snake case, as in Keras
+            (``"io_u"``, ``"mean_io_u"``, ...).
+        dtype: the dtype of the state and the result (a torch dtype or its name); ``None`` means
+            float32.
+        ignore_class: a label whose entries are left out (e.g. a padding class); ``None`` keeps all.
+        sparse_y_pred: ``False`` (default) takes the arg-max over ``axis`` of per-class scores;
+            ``True`` when ``y_pred`` already holds class ids.
+        axis: the class axis for the arg-max (default -1).
+
+    Example:
+
+    >>> y_true = [[0, 0, 1], [1, 0, 0], [0, 1, 0], [1, 0, 0]]
+    >>> y_pred = [[0.2, 0.3, 0.5], [0.1, 0.2, 0.7], [0.5, 0.3, 0.1], [0.1, 0.4, 0.5]]
+    >>> m = ft.metrics.OneHotIoU(num_classes=3, target_class_ids=[0, 2])
+    >>> m.update_state(y_true, y_pred)
+    >>> round(m.result().item(), 4)
+    0.1667
+    """
 
     def __init__(self, num_classes: int, target_class_ids: Sequence[int],
                  name: str | None = None, dtype: Any = None, ignore_class: int | None = None,
@@ -138,7 +232,31 @@ class OneHotIoU(IoU):
 
 
 class OneHotMeanIoU(MeanIoU):
-    """MeanIoU with one-hot ``y_true`` (and, by default, per-class scores ``y_pred``)."""
+    """Computes the mean Intersection-Over-Union metric for one-hot labels.
+
+    ``MeanIoU`` with ``sparse_y_true=False``: the arg-max over ``axis`` of the one-hot ``y_true``
+    (and, by default, of the scores ``y_pred``) gives the class ids.
+
+    Args:
+        num_classes: the number of classes (a positive int); the confusion matrix is ``(C, C)``.
+        name: the metric's name; defaults to the class name in snake case, as in Keras
+            (``"io_u"``, ``"mean_io_u"``, ...).
+        dtype: the dtype of the state and the result (a torch dtype or its name); ``None`` means
+            float32.
+        ignore_class: a label whose entries are left out (e.g. a padding class); ``None`` keeps all.
+        sparse_y_pred: ``False`` (default) takes the arg-max over ``axis`` of per-class scores;
+            ``True`` when ``y_pred`` already holds class ids.
+        axis: the class axis for the arg-max (default -1).
+
+    Example:
+
+    >>> y_true = [[0, 0, 1], [1, 0, 0], [0, 1, 0], [1, 0, 0]]
+    >>> y_pred = [[0.2, 0.3, 0.5], [0.1, 0.2, 0.7], [0.5, 0.3, 0.1], [0.1, 0.4, 0.5]]
+    >>> m = ft.metrics.OneHotMeanIoU(num_classes=3)
+    >>> m.update_state(y_true, y_pred)
+    >>> round(m.result().item(), 4)
+    0.1111
+    """
 
     def __init__(self, num_classes: int, name: str | None = None, dtype: Any = None,
                  ignore_class: int | None = None, sparse_y_pred: bool = False,

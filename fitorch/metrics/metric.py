@@ -38,16 +38,42 @@ def _standardize_dtype(dtype: Any) -> torch.dtype:
 
 
 class Metric:
-    """Base class of Keras-style metrics.
+    """Base class of Keras-style metrics: accumulate batches, then read one value.
 
     Keras API: ``update_state(y_true, y_pred, sample_weight=None)``, ``result()`` (a 0-dim tensor),
     ``reset_state()`` (alias ``reset_states()``), ``name``, ``metric(y_true, y_pred)`` (update,
     then result). The trainer calls ``update(y_pred, y_true, sample_weight)`` in torch order.
+    Metrics are plain Python objects, never ``nn.Module`` s, so a model's ``parameters()`` and
+    ``state_dict()`` never see them; their state stays on the device of the data and is only read
+    back in ``result()``.
 
     State, Keras style: ``self.tp = self.add_variable(shape=(), initializer="zeros", name="tp")``
     in ``__init__`` (after ``super().__init__``), updated with ``self.tp.assign_add(...)``; the
     default ``reset_state`` puts every such variable back to its initial value. fitorch's own
     metrics instead keep tensor attributes created lazily on the data's device.
+
+    Args:
+        name: the metric's name (its key in ``fit``'s logs); defaults to the class name in snake
+            case. A non-string raises ``TypeError``.
+        dtype: the dtype of the state and the result: a torch dtype or ``"float16"``,
+            ``"bfloat16"``, ``"float32"``, ``"float64"``; ``None`` means float32.
+
+    Example:
+
+    >>> class Positives(ft.metrics.Metric):
+    ...     def __init__(self, name="positives"):
+    ...         super().__init__(name=name)
+    ...         self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+    ...     def update_state(self, y_true, y_pred, sample_weight=None):
+    ...         self.count.assign_add((torch.as_tensor(y_pred) > 0.5).sum())
+    ...     def result(self):
+    ...         return self.count.value
+    >>> m = Positives()
+    >>> m.update_state([1, 0, 1], [0.9, 0.2, 0.7])
+    >>> m.result().item()
+    2.0
+    >>> m.reset_state(); m.result().item()
+    0.0
     """
 
     def __init__(self, name: str | None = None, dtype: Any = None) -> None:
@@ -162,8 +188,29 @@ def divide_no_nan(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
 
 def reduce_to_samplewise_values(values: torch.Tensor, sample_weight: Any,
                                 dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Keras's rule: weight the values (broadcasting ``(N,)`` weights over the trailing axes),
-    then average everything but the batch axis, so each sample counts once."""
+    """Weight per-entry metric values and average them to one value per sample (Keras's rule).
+
+    ``(N,)`` weights broadcast over the trailing axes; everything but the batch axis is then
+    averaged, so each sample counts once in a running mean. The values are detached and cast to
+    ``dtype``.
+
+    Args:
+        values: the metric's values, batch axis first.
+        sample_weight: weights broadcastable to ``values`` after Keras rank alignment, or ``None``.
+        dtype: the dtype of the returned tensors.
+
+    Returns:
+        ``(values, weights)``: the weighted per-sample values, shape ``(N,)``, and the per-sample
+        weights (``None`` when no weights were given).
+
+    Example:
+
+    >>> values = torch.tensor([[1.0, 3.0], [2.0, 2.0]])
+    >>> weights = torch.tensor([1.0, 0.0])
+    >>> v, w = ft.metrics.reduce_to_samplewise_values(values, weights, torch.float32)
+    >>> v.tolist(), w.tolist()
+    ([2.0, 0.0], [1.0, 0.0])
+    """
     values = values.detach().to(dtype)
     if sample_weight is not None:
         sample_weight = as_tensor(sample_weight, values).detach().to(dtype)
@@ -238,8 +285,28 @@ class _Reduce(Metric):
 
 
 class Mean(_Reduce):
-    """The (weighted) mean of the values given: ``Mean(name="mean")``,
-    ``update_state(values, sample_weight=None)``."""
+    """Computes the (weighted) mean of the values given.
+
+    ``update_state(values, sample_weight=None)`` takes a scalar or one value per sample (values of
+    higher rank are averaged per sample first); the trainer's ``update(y_pred, ...)`` averages
+    ``y_pred`` alone. Unweighted updates count samples in a Python int, so the per-step work is one
+    reduction and one in-place add on the device.
+
+    Args:
+        name: the metric's name; defaults to ``"mean"``.
+        dtype: the dtype of the state and the result: a torch dtype or ``"float16"``,
+            ``"bfloat16"``, ``"float32"``, ``"float64"``; ``None`` means float32.
+
+    Example:
+
+    >>> m = ft.metrics.Mean()
+    >>> m.update_state([1, 3, 5, 7])
+    >>> m.result().item()
+    4.0
+    >>> m.update_state([1, 3, 5, 7], sample_weight=[1, 1, 0, 0])
+    >>> round(m.result().item(), 4)
+    3.3333
+    """
 
     def result(self) -> torch.Tensor:
         if self.total is None:
@@ -249,7 +316,22 @@ class Mean(_Reduce):
 
 
 class Sum(_Reduce):
-    """The (weighted) sum of the values given: ``Sum(name="sum")``."""
+    """Computes the (weighted) sum of the values given.
+
+    ``update_state(values, sample_weight=None)`` as for ``Mean``.
+
+    Args:
+        name: the metric's name; defaults to ``"sum"``.
+        dtype: the dtype of the state and the result: a torch dtype or ``"float16"``,
+            ``"bfloat16"``, ``"float32"``, ``"float64"``; ``None`` means float32.
+
+    Example:
+
+    >>> m = ft.metrics.Sum()
+    >>> m.update_state([1, 3, 5, 7])
+    >>> m.result().item()
+    16.0
+    """
 
     def result(self) -> torch.Tensor:
         if self.total is None:
@@ -258,7 +340,28 @@ class Sum(_Reduce):
 
 
 class MeanMetricWrapper(Mean):
-    """The weighted mean over samples of ``fn(y_true, y_pred, **kwargs)`` (Keras order)."""
+    """The weighted mean over samples of ``fn(y_true, y_pred, **kwargs)`` (Keras order).
+
+    Most Keras metrics are built on it (``MeanSquaredError``, ``BinaryAccuracy``, ...); wrap your
+    own Keras-order function to track its running mean. ``fn`` returns one value per sample (or per
+    entry, averaged per sample); extra keyword arguments are passed on every call and read back as
+    attributes.
+
+    Args:
+        fn: a callable ``fn(y_true, y_pred, **kwargs)``; a non-callable raises ``TypeError``.
+        name: the metric's name; defaults to ``fn.__name__`` (Keras 3's default is
+            ``"mean_metric_wrapper"``).
+        dtype: the dtype of the state and the result: a torch dtype or ``"float16"``,
+            ``"bfloat16"``, ``"float32"``, ``"float64"``; ``None`` means float32.
+        **kwargs: keyword arguments passed to ``fn``.
+
+    Example:
+
+    >>> m = ft.metrics.MeanMetricWrapper(ft.losses.mean_squared_error)
+    >>> m.update_state([[0., 1.], [0., 0.]], [[1., 1.], [1., 0.]])
+    >>> m.name, m.result().item()
+    ('mean_squared_error', 0.5)
+    """
 
     def __init__(self, fn: Callable[..., torch.Tensor], name: str | None = None, dtype: Any = None,
                  **kwargs: Any) -> None:

@@ -70,7 +70,22 @@ _LOGIT_LOSSES = {"BCEWithLogitsLoss"}  # binary logits: positive when > 0, not >
 
 
 def check_name(name: str) -> None:
-    """Raise ``ValueError`` (with the closest names) unless ``name`` is a known metric name."""
+    """Raise ``ValueError`` unless ``name`` is a metric name ``get`` knows.
+
+    The match ignores case, ``_``, ``-`` and spaces; the error lists the closest valid names, so a
+    typo in ``compile(metrics=[...])`` is caught before training starts.
+
+    Args:
+        name: a metric name such as ``"accuracy"`` or ``"AUC"``.
+
+    Example:
+
+    >>> ft.metrics.check_name("AUC")
+    >>> ft.metrics.check_name("acuracy")
+    Traceback (most recent call last):
+    ...
+    ValueError: Unknown metric 'acuracy'. Did you mean 'accuracy', ...
+    """
     lookup(NAMES, name, "metric")
 
 
@@ -103,17 +118,37 @@ def get(identifier: Any, *, loss_name: str | None = None, y_pred: Any = None,
         y_true: Any = None) -> Metric:
     """The metric object for one ``compile(metrics=[...])`` entry.
 
-    - a name (case-insensitive): ``"accuracy"``/``"acc"`` and ``"crossentropy"``/``"ce"`` pick the
-      binary / sparse / categorical variant from ``loss_name`` (the loss adapter's name), else from
-      the shapes of ``y_pred``/``y_true`` (Keras 3's rule), and keep the name given; other names
-      (``"auc"``, ``"f1"``, ``"mae"``, ``"top_k_categorical_accuracy"``, ...) also keep the
-      spelling given as their name, as in Keras 3. Unknown names raise with the closest matches.
-    - a ``Metric`` instance: a fresh copy (train and validation each need their own state; the
-      object passed stays untouched), a ``Metric`` subclass: instantiated.
-    - a ``torchmetrics.Metric``: wrapped in ``TorchMetric`` (a copy, for the same reason).
-    - a Keras-order function (``ft.metrics.binary_accuracy``, or any ``fn(y_true, y_pred)`` whose
-      parameters are named so): ``MeanMetricWrapper``.
-    - any other callable ``fn(y_pred, y_true)`` (torch order): ``FunctionMetric``.
+    Args:
+        identifier: one of
+
+            - a name (case-insensitive): ``"accuracy"``/``"acc"`` and ``"crossentropy"``/``"ce"``
+              pick the binary / sparse / categorical variant from ``loss_name``, else from the
+              shapes of ``y_pred``/``y_true`` (Keras 3's rule), and keep the name given; other
+              names (``"auc"``, ``"f1"``, ``"mae"``, ``"top_k_categorical_accuracy"``, ...) also
+              keep the spelling given as their name, as in Keras 3. Unknown names raise
+              ``ValueError`` with the closest matches.
+            - a ``Metric`` instance: a fresh copy (train and validation each need their own state;
+              the object passed stays untouched); a ``Metric`` subclass: instantiated.
+            - a ``torchmetrics.Metric``: wrapped in ``TorchMetric`` (a copy, for the same reason).
+            - a Keras-order function (``ft.metrics.binary_accuracy``, or any ``fn(y_true, y_pred)``
+              whose parameters are named so): ``MeanMetricWrapper``.
+            - any other callable ``fn(y_pred, y_true)`` (torch order): ``FunctionMetric``.
+        loss_name: the compiled loss's name, which decides ``"accuracy"``/``"crossentropy"``
+            (``"BCEWithLogitsLoss"`` gives a ``BinaryAccuracy`` thresholded at 0, for logits).
+        y_pred: a batch of predictions, used when ``loss_name`` does not decide.
+        y_true: the matching targets.
+
+    Returns:
+        A ``Metric``. Anything that is not a metric raises ``TypeError``.
+
+    Example:
+
+    >>> ft.metrics.get("acc", loss_name="binary_crossentropy")
+    <BinaryAccuracy name='acc'>
+    >>> ft.metrics.get("accuracy", y_pred=torch.zeros(4, 3), y_true=torch.zeros(4))
+    <SparseCategoricalAccuracy name='accuracy'>
+    >>> ft.metrics.get(ft.metrics.binary_accuracy)
+    <MeanMetricWrapper name='binary_accuracy'>
     """
     if isinstance(identifier, str):
         factory = lookup(NAMES, identifier, "metric")

@@ -14,8 +14,25 @@ import torch
 
 
 class Variable(torch.Tensor):
-    """A metric state tensor: ``v.assign(x)``, ``v.assign_add(x)``, ``v.assign_sub(x)``,
-    ``v.value``, ``v.numpy()``, ``v.name``."""
+    """A metric state tensor with Keras's ``assign``, ``assign_add`` and ``assign_sub``.
+
+    What ``Metric.add_variable`` returns: a ``torch.Tensor`` (so Keras-style ``update_state`` code
+    computes with it directly) whose ``assign*`` methods write in place, without autograd; ``value``
+    is a plain-tensor copy, ``numpy()`` an array, ``name`` its name. Like ``nn.Parameter``,
+    operations on it return plain tensors.
+
+    Args:
+        data: the initial value (detached; the variable shares its storage).
+        name: the variable's name.
+
+    Example:
+
+    >>> v = ft.metrics.Variable(torch.zeros(2), "total")
+    >>> v.assign_add(torch.ones(2))
+    <Variable name='total' shape=(2,) dtype=float32 value=[1.0, 1.0]>
+    >>> (v * 3).tolist(), type(v * 3).__name__
+    ([3.0, 3.0], 'Tensor')
+    """
 
     __torch_function__ = torch._C._disabled_torch_function_impl  # type: ignore[assignment]
     _var_name: str
