@@ -25,6 +25,7 @@ from fitorch.layers.masking import mask_at, may_create_mask, output_mask, takes_
 from fitorch.models.configs import Ref, tensor_attribute, tensor_method
 from fitorch.models.functional_trace import GraphNode
 from fitorch.models.model import submodules
+from fitorch.models.symbolic import KerasTensor
 
 __all__ = ["generate_source", "generated_base", "install_forward"]
 
@@ -253,10 +254,11 @@ _INFIX = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.true
           operator.le: "<=", operator.gt: ">", operator.ge: ">="}
 
 
-def _tensor(value: Any) -> torch.Tensor:
+def _tensor(value: Any) -> torch.Tensor | KerasTensor:
     """``value``, which a generated forward is about to call a tensor method on, if it is a
-    tensor; else ``TypeError``."""
-    if isinstance(value, torch.Tensor):
+    tensor, or a symbolic one (a copy or an unpickled model rebuilds its graph by running its
+    forward on new ``Input`` s); else ``TypeError``."""
+    if isinstance(value, torch.Tensor) or isinstance(value, KerasTensor):
         return value
     raise TypeError(f"the model's graph calls a tensor method on a {type(value).__name__}; "
                     "only tensors are allowed")

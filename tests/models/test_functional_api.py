@@ -296,6 +296,17 @@ def test_pickled_branching_multi_output_model_gives_the_same_outputs():
     torch.testing.assert_close(twice(xa, xb)["first"], expected["first"], rtol=0, atol=0)
 
 
+def test_copy_rebuilds_its_symbolic_graph_through_tensor_methods():
+    # a copy holds no symbolic tensors: model.inputs / outputs run its forward on new Inputs,
+    # which passes symbolic tensors through the graph's tensor method call (merged.mean)
+    model = _branching_model()
+    clone = copy.deepcopy(model)
+    assert [tuple(t.shape) for t in clone.outputs] == [(None, 4), (None, 3), (None, 1)]
+    extractor = ft.Model(clone.inputs, clone.outputs[2])
+    xa, xb = torch.randn(3, 8), torch.randn(3, 5)
+    torch.testing.assert_close(extractor(xa, xb), clone(xa, xb)["third"], rtol=0, atol=0)
+
+
 def test_names_in_pickles_made_before_the_split_still_import():
     # Pickles of functional models made before models/functional.py was split name these two
     # by their old path; they must keep loading.
