@@ -136,10 +136,13 @@ def _pairs(value: Any, rank: int, name: str, owner: str) -> tuple[tuple[int, int
 class _Spatial(Layer):
     # acts on the spatial axes of (batch, *spatial, channels) or (batch, channels, *spatial)
     rank = 1
+    # Keras's Cropping1D and UpSampling1D take no data_format: always (batch, steps, channels);
+    # every other layer here (ZeroPadding1D included) defaults to image_data_format()
+    _always_channels_last = False
 
     def _init_format(self, data_format: str | None) -> None:
         self.data_format = backend.standardize_data_format(
-            "channels_last" if self.rank == 1 and data_format is None else data_format)
+            "channels_last" if self._always_channels_last and data_format is None else data_format)
         first = 1 if self.data_format == "channels_last" else 2
         self._axes = tuple(range(first, first + self.rank))
         self._expected_ndim = self.rank + 2
@@ -216,6 +219,7 @@ class Cropping1D(_Cropping):
     """Crops the steps axis: ``cropping`` int or ``(start, end)``."""
 
     rank = 1
+    _always_channels_last = True
 
     def __init__(self, cropping: Any = (1, 1), **kwargs: Any) -> None:
         super().__init__(cropping, **kwargs)
@@ -277,6 +281,7 @@ class UpSampling1D(_UpSampling):
     """Repeats each step ``size`` times along the steps axis."""
 
     rank = 1
+    _always_channels_last = True
 
     def __init__(self, size: int = 2, **kwargs: Any) -> None:
         super().__init__(size, **kwargs)
