@@ -454,8 +454,8 @@ class Conv1DTranspose(ConvTranspose):
             ``dilation_rate > 1`` (ValueError, as in Keras).
         padding: ``"valid"`` or ``"same"`` (see the output lengths above); ``"causal"`` is
             refused.
-        output_padding: ``None`` (the lengths above) or int, each smaller than its stride:
-            the extra length added at the end, as in Keras.
+        output_padding: ``None`` (the lengths above) or int smaller than ``strides``: the
+            extra length added at the end, as in Keras.
         data_format: ``"channels_last"`` or ``"channels_first"`` (torch's layout); ``None`` uses
             ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
         dilation_rate: int, the spacing between kernel taps.
@@ -713,8 +713,8 @@ class DepthwiseConv1D(DepthwiseConv):
 
     Args:
         kernel_size: int, the size of the depthwise window.
-        strides: int, the step of the window. ``strides > 1`` cannot be
-            combined with ``dilation_rate > 1`` (ValueError, as in Keras).
+        strides: int, the step of the window. ``strides > 1`` cannot be combined with
+            ``dilation_rate > 1`` (ValueError, as in Keras).
         padding: ``"valid"`` (no padding) or ``"same"`` (output size ``ceil(size / strides)``,
             an odd total padding putting the extra zero at the end, as Keras does).
         depth_multiplier: int, the number of filters per input channel.
@@ -865,8 +865,8 @@ class SeparableConv1D(SeparableConv):
     Args:
         filters: int, the number of output channels (of the pointwise step).
         kernel_size: int, the size of the depthwise window.
-        strides: int, the step of the window. ``strides > 1`` cannot be
-            combined with ``dilation_rate > 1`` (ValueError, as in Keras).
+        strides: int, the step of the window. ``strides > 1`` cannot be combined with
+            ``dilation_rate > 1`` (ValueError, as in Keras).
         padding: ``"valid"`` (no padding) or ``"same"`` (output size ``ceil(size / strides)``,
             an odd total padding putting the extra zero at the end, as Keras does).
         data_format: ``"channels_last"`` or ``"channels_first"`` (torch's layout); ``None`` uses
