@@ -192,19 +192,173 @@ class Conv(_BaseConv):
 
 
 class Conv1D(Conv):
-    """1-D convolution over ``(batch, steps, channels)``; ``padding="causal"`` for sequences."""
+    """1-D convolution layer (temporal convolution), Keras's ``Conv1D`` on torch's ``conv1d``.
+
+    Convolves ``filters`` kernels over the steps axis, adds a bias (``use_bias``) and applies
+    ``activation``. The kernel is stored in torch's layout, ``kernel.shape == (filters,
+    channels // groups, kernel_size)``; ``get_weights`` / ``set_weights`` use Keras's
+    ``(kernel_size, channels // groups, filters)``, so Keras weights load unchanged.
+
+    Args:
+        filters: int, the number of output channels.
+        kernel_size: int or tuple of 1 int, the length of the convolution window.
+        strides: int or tuple of 1 int, the step of the window. ``strides > 1`` cannot be
+            combined with ``dilation_rate > 1`` (ValueError, as in Keras).
+        padding: ``"valid"`` (no padding), ``"same"`` (output length ``ceil(steps / strides)``;
+            an odd total padding puts the extra zero at the end, as Keras does) or ``"causal"``
+            (zeros on the left only, so output step ``t`` sees inputs up to step ``t``).
+        data_format: ``"channels_last"`` (``(batch, steps, channels)``) or ``"channels_first"``
+            (``(batch, channels, steps)``, torch's layout); ``None`` uses
+            ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
+        dilation_rate: int or tuple of 1 int, the spacing between kernel taps.
+        groups: int, the number of channel groups convolved separately; input channels and
+            ``filters`` must both be divisible by it.
+        activation: applied to the output: a name (``"relu"``), a callable, or ``None``.
+        use_bias: whether a bias vector of ``filters`` values is added.
+        kernel_initializer: initializer of the kernel (name, ``ft.initializers`` object or
+            callable).
+        bias_initializer: initializer of the bias.
+        kernel_regularizer: optional penalty on the kernel, added to the model's losses.
+        kernel_constraint: optional projection applied to the kernel after each optimizer step.
+        bias_regularizer: optional penalty on the bias.
+        bias_constraint: optional projection applied to the bias after each optimizer step.
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``,
+            ``activity_regularizer``; see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, steps, channels)``, or ``(batch, channels, steps)`` with channels_first.
+        The channel count must be known; it fixes the kernel at the first call.
+
+    Output shape:
+        ``(batch, new_steps, filters)``, or ``(batch, filters, new_steps)`` with
+        channels_first.
+
+    Example:
+
+    >>> layer = ft.layers.Conv1D(8, 3, activation="relu")
+    >>> tuple(layer(torch.rand(4, 10, 16)).shape)
+    (4, 8, 8)
+
+    With ``padding="causal"`` (here a kernel of ones), each output step sums the current and
+    the previous step only:
+
+    >>> layer = ft.layers.Conv1D(1, 2, padding="causal", use_bias=False,
+    ...                          kernel_initializer="ones")
+    >>> layer(torch.arange(4.0).reshape(1, 4, 1)).flatten().tolist()
+    [0.0, 1.0, 3.0, 5.0]
+    """
 
     rank = 1
 
 
 class Conv2D(Conv):
-    """2-D convolution over ``(batch, rows, cols, channels)`` (channels_last)."""
+    """2-D convolution layer (spatial convolution over images), Keras's ``Conv2D``.
+
+    Convolves ``filters`` kernels over rows and columns with torch's ``conv2d``, adds a bias
+    (``use_bias``) and applies ``activation``. The input is channels_last by default, as in
+    Keras; the kernel is stored in torch's layout, ``kernel.shape == (filters, channels //
+    groups, *kernel_size)``, while ``get_weights`` / ``set_weights`` use Keras's
+    ``(*kernel_size, channels // groups, filters)``.
+
+    Args:
+        filters: int, the number of output channels.
+        kernel_size: int or tuple of 2 ints, the height and width of the convolution window.
+        strides: int or tuple of 2 ints, the step of the window. ``strides > 1`` cannot be
+            combined with ``dilation_rate > 1`` (ValueError, as in Keras).
+        padding: ``"valid"`` (no padding) or ``"same"`` (output size ``ceil(size / strides)``;
+            an odd total padding puts the extra zero at the bottom / right, as Keras does).
+            ``"causal"`` is refused (Conv1D only).
+        data_format: ``"channels_last"`` (``(batch, rows, cols, channels)``) or
+            ``"channels_first"`` (``(batch, channels, rows, cols)``, torch's layout); ``None``
+            uses ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
+        dilation_rate: int or tuple of 2 ints, the spacing between kernel taps.
+        groups: int, the number of channel groups convolved separately; input channels and
+            ``filters`` must both be divisible by it.
+        activation: applied to the output: a name (``"relu"``), a callable, or ``None``.
+        use_bias: whether a bias vector of ``filters`` values is added.
+        kernel_initializer: initializer of the kernel (name, ``ft.initializers`` object or
+            callable).
+        bias_initializer: initializer of the bias.
+        kernel_regularizer: optional penalty on the kernel, added to the model's losses.
+        kernel_constraint: optional projection applied to the kernel after each optimizer step.
+        bias_regularizer: optional penalty on the bias.
+        bias_constraint: optional projection applied to the bias after each optimizer step.
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``,
+            ``activity_regularizer``; see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, rows, cols, channels)``, or ``(batch, channels, rows, cols)`` with
+        channels_first. The channel count must be known; it fixes the kernel at the first call.
+
+    Output shape:
+        ``(batch, new_rows, new_cols, filters)``, or ``(batch, filters, new_rows, new_cols)``
+        with channels_first.
+
+    Example:
+
+    >>> layer = ft.layers.Conv2D(32, 3, activation="relu")
+    >>> tuple(layer(torch.rand(4, 10, 10, 3)).shape)
+    (4, 8, 8, 32)
+    >>> tuple(layer.kernel.shape), layer.get_weights()[0].shape
+    ((32, 3, 3, 3), (3, 3, 3, 32))
+    >>> layer = ft.layers.Conv2D(8, 3, strides=2, padding="same", data_format="channels_first")
+    >>> tuple(layer(torch.rand(4, 3, 7, 7)).shape)
+    (4, 8, 4, 4)
+    """
 
     rank = 2
 
 
 class Conv3D(Conv):
-    """3-D convolution over ``(batch, d1, d2, d3, channels)`` (channels_last)."""
+    """3-D convolution layer (spatial convolution over volumes), Keras's ``Conv3D``.
+
+    Convolves ``filters`` kernels over three spatial axes with torch's ``conv3d``, adds a bias
+    (``use_bias``) and applies ``activation``. The kernel is stored in torch's layout,
+    ``(filters, channels // groups, *kernel_size)``; ``get_weights`` / ``set_weights`` use
+    Keras's ``(*kernel_size, channels // groups, filters)``.
+
+    Args:
+        filters: int, the number of output channels.
+        kernel_size: int or tuple of 3 ints, the size of the convolution window.
+        strides: int or tuple of 3 ints, the step of the window. ``strides > 1`` cannot be
+            combined with ``dilation_rate > 1`` (ValueError, as in Keras).
+        padding: ``"valid"`` (no padding) or ``"same"`` (output size ``ceil(size / strides)``;
+            an odd total padding puts the extra zero at the end, as Keras does).
+        data_format: ``"channels_last"`` (``(batch, dim1, dim2, dim3, channels)``) or
+            ``"channels_first"`` (``(batch, channels, dim1, dim2, dim3)``, torch's layout);
+            ``None`` uses ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
+        dilation_rate: int or tuple of 3 ints, the spacing between kernel taps.
+        groups: int, the number of channel groups convolved separately; input channels and
+            ``filters`` must both be divisible by it.
+        activation: applied to the output: a name (``"relu"``), a callable, or ``None``.
+        use_bias: whether a bias vector of ``filters`` values is added.
+        kernel_initializer: initializer of the kernel (name, ``ft.initializers`` object or
+            callable).
+        bias_initializer: initializer of the bias.
+        kernel_regularizer: optional penalty on the kernel, added to the model's losses.
+        kernel_constraint: optional projection applied to the kernel after each optimizer step.
+        bias_regularizer: optional penalty on the bias.
+        bias_constraint: optional projection applied to the bias after each optimizer step.
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``,
+            ``activity_regularizer``; see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, dim1, dim2, dim3, channels)``, or ``(batch, channels, dim1, dim2, dim3)`` with
+        channels_first. The channel count must be known; it fixes the kernel at the first call.
+
+    Output shape:
+        ``(batch, new_dim1, new_dim2, new_dim3, filters)``, or ``(batch, filters, new_dim1,
+        new_dim2, new_dim3)`` with channels_first.
+
+    Example:
+
+    >>> layer = ft.layers.Conv3D(4, 3)
+    >>> tuple(layer(torch.rand(1, 5, 6, 7, 2)).shape)
+    (1, 3, 4, 5, 4)
+    >>> ft.layers.Conv3D(4, 3, strides=2, dilation_rate=2)
+    Traceback (most recent call last):
+    ValueError: Conv3D: strides=2 and dilation_rate=2 cannot both be > 1 (Keras rule)
+    """
 
     rank = 3
 
@@ -283,19 +437,170 @@ class ConvTranspose(_BaseConv):
 
 
 class Conv1DTranspose(ConvTranspose):
-    """1-D transposed convolution (upsampling a sequence)."""
+    """1-D transposed convolution layer (upsamples a sequence), Keras's ``Conv1DTranspose``.
+
+    The gradient of a ``Conv1D`` with respect to its input, computed with torch's
+    ``conv_transpose1d``. Output lengths follow Keras: ``length * strides`` with ``"same"``,
+    ``length * strides + max(k - strides, 0)`` with ``"valid"`` (``k`` the dilated kernel
+    size), or ``(length - 1) * strides + k - 2 * pad + output_padding`` when ``output_padding``
+    is given (``pad`` is ``k // 2`` for "same", 0 for "valid"). The kernel is stored in torch's
+    layout ``(channels, filters, kernel_size)``; ``get_weights`` / ``set_weights`` use Keras's
+    ``(kernel_size, filters, channels)``.
+
+    Args:
+        filters: int, the number of output channels.
+        kernel_size: int, the size of the convolution window.
+        strides: int, the upsampling step. ``strides > 1`` cannot be combined with
+            ``dilation_rate > 1`` (ValueError, as in Keras).
+        padding: ``"valid"`` or ``"same"`` (see the output lengths above); ``"causal"`` is
+            refused.
+        output_padding: ``None`` (the lengths above) or int smaller than ``strides``: the
+            extra length added at the end, as in Keras.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (torch's layout); ``None`` uses
+            ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
+        dilation_rate: int, the spacing between kernel taps.
+        activation: applied to the output: a name (``"relu"``), a callable, or ``None``.
+        use_bias: whether a bias vector of ``filters`` values is added.
+        kernel_initializer: initializer of the kernel (name, ``ft.initializers`` object or
+            callable).
+        bias_initializer: initializer of the bias.
+        kernel_regularizer: optional penalty on the kernel, added to the model's losses.
+        kernel_constraint: optional projection applied to the kernel after each optimizer step.
+        bias_regularizer: optional penalty on the bias.
+        bias_constraint: optional projection applied to the bias after each optimizer step.
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``,
+            ``activity_regularizer``; see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, steps, channels)``, or ``(batch, channels, steps)`` with channels_first.
+
+    Output shape:
+        ``(batch, new_steps, filters)``, or ``(batch, filters, new_steps)`` with
+        channels_first.
+
+    Example:
+
+    With a kernel of ones and ``kernel_size == strides``, every step is repeated:
+
+    >>> layer = ft.layers.Conv1DTranspose(1, 2, strides=2, use_bias=False,
+    ...                                   kernel_initializer="ones")
+    >>> layer(torch.tensor([[[1.0], [2.0], [3.0]]])).flatten().tolist()
+    [1.0, 1.0, 2.0, 2.0, 3.0, 3.0]
+    """
 
     rank = 1
 
 
 class Conv2DTranspose(ConvTranspose):
-    """2-D transposed convolution (Keras ``Conv2DTranspose``)."""
+    """2-D transposed convolution layer (upsamples images), Keras's ``Conv2DTranspose``.
+
+    The gradient of a ``Conv2D`` with respect to its input, computed with torch's
+    ``conv_transpose2d``: the usual upsampling step of decoders and segmentation nets. Output
+    lengths follow Keras: ``length * strides`` with ``"same"``, ``length * strides + max(k -
+    strides, 0)`` with ``"valid"`` (``k`` the dilated kernel size), or ``(length - 1) * strides
+    + k - 2 * pad + output_padding`` when ``output_padding`` is given (``pad`` is ``k // 2``
+    for "same", 0 for "valid"). The kernel is stored in torch's layout ``(channels, filters,
+    *kernel_size)``; ``get_weights`` / ``set_weights`` use Keras's ``(*kernel_size, filters,
+    channels)``.
+
+    Args:
+        filters: int, the number of output channels.
+        kernel_size: int or tuple of 2 ints, the size of the convolution window.
+        strides: int or tuple of 2 ints, the upsampling step. ``strides > 1`` cannot be
+            combined with ``dilation_rate > 1`` (ValueError, as in Keras).
+        padding: ``"valid"`` or ``"same"`` (see the output lengths above); ``"causal"`` is
+            refused.
+        output_padding: ``None`` (the lengths above) or int or tuple of 2 ints, each smaller
+            than its stride: the extra length added at the end, as in Keras.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (torch's layout); ``None`` uses
+            ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
+        dilation_rate: int or tuple of 2 ints, the spacing between kernel taps.
+        activation: applied to the output: a name (``"relu"``), a callable, or ``None``.
+        use_bias: whether a bias vector of ``filters`` values is added.
+        kernel_initializer: initializer of the kernel (name, ``ft.initializers`` object or
+            callable).
+        bias_initializer: initializer of the bias.
+        kernel_regularizer: optional penalty on the kernel, added to the model's losses.
+        kernel_constraint: optional projection applied to the kernel after each optimizer step.
+        bias_regularizer: optional penalty on the bias.
+        bias_constraint: optional projection applied to the bias after each optimizer step.
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``,
+            ``activity_regularizer``; see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, rows, cols, channels)``, or ``(batch, channels, rows, cols)`` with
+        channels_first.
+
+    Output shape:
+        ``(batch, new_rows, new_cols, filters)``, or ``(batch, filters, new_rows, new_cols)``
+        with channels_first.
+
+    Example:
+
+    >>> x = torch.rand(2, 4, 4, 3)
+    >>> tuple(ft.layers.Conv2DTranspose(5, 3, strides=2, padding="same")(x).shape)
+    (2, 8, 8, 5)
+    >>> tuple(ft.layers.Conv2DTranspose(5, 3, strides=2)(x).shape)
+    (2, 9, 9, 5)
+    >>> tuple(ft.layers.Conv2DTranspose(5, 3, strides=2, output_padding=1)(x).shape)
+    (2, 10, 10, 5)
+    """
 
     rank = 2
 
 
 class Conv3DTranspose(ConvTranspose):
-    """3-D transposed convolution."""
+    """3-D transposed convolution layer (upsamples volumes), Keras's ``Conv3DTranspose``.
+
+    The gradient of a ``Conv3D`` with respect to its input, computed with torch's
+    ``conv_transpose3d``. Output lengths follow Keras: ``length * strides`` with ``"same"``,
+    ``length * strides + max(k - strides, 0)`` with ``"valid"`` (``k`` the dilated kernel
+    size), or ``(length - 1) * strides + k - 2 * pad + output_padding`` when ``output_padding``
+    is given (``pad`` is ``k // 2`` for "same", 0 for "valid"). The kernel is stored in torch's
+    layout ``(channels, filters, *kernel_size)``; ``get_weights`` / ``set_weights`` use Keras's
+    ``(*kernel_size, filters, channels)``.
+
+    Args:
+        filters: int, the number of output channels.
+        kernel_size: int or tuple of 3 ints, the size of the convolution window.
+        strides: int or tuple of 3 ints, the upsampling step. ``strides > 1`` cannot be
+            combined with ``dilation_rate > 1`` (ValueError, as in Keras).
+        padding: ``"valid"`` or ``"same"`` (see the output lengths above); ``"causal"`` is
+            refused.
+        output_padding: ``None`` (the lengths above) or int or tuple of 3 ints, each smaller
+            than its stride: the extra length added at the end, as in Keras.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (torch's layout); ``None`` uses
+            ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
+        dilation_rate: int or tuple of 3 ints, the spacing between kernel taps.
+        activation: applied to the output: a name (``"relu"``), a callable, or ``None``.
+        use_bias: whether a bias vector of ``filters`` values is added.
+        kernel_initializer: initializer of the kernel (name, ``ft.initializers`` object or
+            callable).
+        bias_initializer: initializer of the bias.
+        kernel_regularizer: optional penalty on the kernel, added to the model's losses.
+        kernel_constraint: optional projection applied to the kernel after each optimizer step.
+        bias_regularizer: optional penalty on the bias.
+        bias_constraint: optional projection applied to the bias after each optimizer step.
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``,
+            ``activity_regularizer``; see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, dim1, dim2, dim3, channels)``, or ``(batch, channels, dim1, dim2, dim3)`` with
+        channels_first.
+
+    Output shape:
+        ``(batch, new_dim1, new_dim2, new_dim3, filters)``, or ``(batch, filters, new_dim1,
+        new_dim2, new_dim3)`` with channels_first.
+
+    Example:
+
+    >>> layer = ft.layers.Conv3DTranspose(4, 2, strides=2)
+    >>> tuple(layer(torch.rand(1, 2, 3, 4, 2)).shape)
+    (1, 4, 6, 8, 4)
+    >>> ft.layers.Conv3DTranspose(4, 2, strides=2, output_padding=2)
+    Traceback (most recent call last):
+    ValueError: Conv3DTranspose: output_padding=2 must be smaller than strides=(2, 2, 2)
+    """
 
     rank = 3
 
@@ -399,13 +704,100 @@ class DepthwiseConv(_DepthwiseWeights, _BaseConv):
 
 
 class DepthwiseConv1D(DepthwiseConv):
-    """1-D depthwise convolution."""
+    """1-D depthwise convolution layer, Keras's ``DepthwiseConv1D``.
+
+    Each input channel is convolved with its own ``depth_multiplier`` filters (torch's
+    ``conv1d`` with ``groups=channels``); output channel ``c * depth_multiplier + m`` is filter
+    ``m`` of input channel ``c``. ``get_weights`` / ``set_weights`` use Keras's kernel layout
+    ``(kernel_size, channels, depth_multiplier)``.
+
+    Args:
+        kernel_size: int, the size of the depthwise window.
+        strides: int, the step of the window. ``strides > 1`` cannot be combined with
+            ``dilation_rate > 1`` (ValueError, as in Keras).
+        padding: ``"valid"`` (no padding) or ``"same"`` (output size ``ceil(size / strides)``,
+            an odd total padding putting the extra zero at the end, as Keras does).
+        depth_multiplier: int, the number of filters per input channel.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (torch's layout); ``None`` uses
+            ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
+        dilation_rate: int, the spacing between kernel taps.
+        activation: applied to the output: a name (``"relu"``), a callable, or ``None``.
+        use_bias: whether a bias of ``channels * depth_multiplier`` values is added.
+        depthwise_initializer: initializer of the depthwise kernel.
+        bias_initializer: initializer of the bias.
+        depthwise_regularizer: optional penalty on the depthwise kernel.
+        depthwise_constraint: optional projection applied to the depthwise kernel after each
+            optimizer step.
+        bias_regularizer: optional penalty on the bias.
+        bias_constraint: optional projection applied to the bias after each optimizer step.
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``,
+            ``activity_regularizer``; see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, steps, channels)``, or ``(batch, channels, steps)`` with channels_first.
+
+    Output shape:
+        ``(batch, new_steps, channels * depth_multiplier)``, or ``(batch, channels *
+        depth_multiplier, new_steps)`` with channels_first.
+
+    Example:
+
+    >>> layer = ft.layers.DepthwiseConv1D(3, depth_multiplier=2)
+    >>> tuple(layer(torch.rand(2, 8, 3)).shape)
+    (2, 6, 6)
+    >>> layer.get_weights()[0].shape
+    (3, 3, 2)
+    """
 
     rank = 1
 
 
 class DepthwiseConv2D(DepthwiseConv):
-    """2-D depthwise convolution (Keras ``DepthwiseConv2D``)."""
+    """2-D depthwise convolution layer, Keras's ``DepthwiseConv2D``.
+
+    Each input channel is convolved with its own ``depth_multiplier`` filters (torch's
+    ``conv2d`` with ``groups=channels``), as in MobileNet; output channel ``c *
+    depth_multiplier + m`` is filter ``m`` of input channel ``c``. ``get_weights`` /
+    ``set_weights`` use Keras's kernel layout ``(*kernel_size, channels, depth_multiplier)``.
+
+    Args:
+        kernel_size: int or tuple of 2 ints, the size of the depthwise window.
+        strides: int or tuple of 2 ints, the step of the window. ``strides > 1`` cannot be
+            combined with ``dilation_rate > 1`` (ValueError, as in Keras).
+        padding: ``"valid"`` (no padding) or ``"same"`` (output size ``ceil(size / strides)``,
+            an odd total padding putting the extra zero at the end, as Keras does).
+        depth_multiplier: int, the number of filters per input channel.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (torch's layout); ``None`` uses
+            ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
+        dilation_rate: int or tuple of 2 ints, the spacing between kernel taps.
+        activation: applied to the output: a name (``"relu"``), a callable, or ``None``.
+        use_bias: whether a bias of ``channels * depth_multiplier`` values is added.
+        depthwise_initializer: initializer of the depthwise kernel.
+        bias_initializer: initializer of the bias.
+        depthwise_regularizer: optional penalty on the depthwise kernel.
+        depthwise_constraint: optional projection applied to the depthwise kernel after each
+            optimizer step.
+        bias_regularizer: optional penalty on the bias.
+        bias_constraint: optional projection applied to the bias after each optimizer step.
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``,
+            ``activity_regularizer``; see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, rows, cols, channels)``, or ``(batch, channels, rows, cols)`` with
+        channels_first.
+
+    Output shape:
+        ``(batch, new_rows, new_cols, channels * depth_multiplier)``, or ``(batch, channels *
+        depth_multiplier, new_rows, new_cols)`` with channels_first.
+
+    Example:
+
+    >>> layer = ft.layers.DepthwiseConv2D(3, depth_multiplier=2, padding="same")
+    >>> tuple(layer(torch.rand(2, 8, 8, 3)).shape)
+    (2, 8, 8, 6)
+    >>> tuple(layer.depthwise_kernel.shape), layer.get_weights()[0].shape
+    ((6, 1, 3, 3), (3, 3, 3, 2))
+    """
 
     rank = 2
 
@@ -462,13 +854,112 @@ class SeparableConv(_DepthwiseWeights, _BaseConv):
 
 
 class SeparableConv1D(SeparableConv):
-    """1-D separable convolution (Keras ``SeparableConv1D``)."""
+    """1-D depthwise-separable convolution layer, Keras's ``SeparableConv1D``.
+
+    A depthwise convolution (each channel with its own ``depth_multiplier`` filters) followed
+    by a pointwise (kernel size 1) convolution mixing the channels into ``filters`` outputs;
+    fewer weights than a ``Conv1D`` of the same window. Keras-layout weights:
+    ``depthwise_kernel`` ``(kernel_size, channels, depth_multiplier)``, ``pointwise_kernel``
+    ``(1, channels * depth_multiplier, filters)``, ``bias`` ``(filters,)``.
+
+    Args:
+        filters: int, the number of output channels (of the pointwise step).
+        kernel_size: int, the size of the depthwise window.
+        strides: int, the step of the window. ``strides > 1`` cannot be combined with
+            ``dilation_rate > 1`` (ValueError, as in Keras).
+        padding: ``"valid"`` (no padding) or ``"same"`` (output size ``ceil(size / strides)``,
+            an odd total padding putting the extra zero at the end, as Keras does).
+        data_format: ``"channels_last"`` or ``"channels_first"`` (torch's layout); ``None`` uses
+            ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
+        dilation_rate: int, the spacing between depthwise kernel taps.
+        depth_multiplier: int, the number of depthwise filters per input channel.
+        activation: applied to the output: a name (``"relu"``), a callable, or ``None``.
+        use_bias: whether a bias of ``filters`` values is added after the pointwise step.
+        depthwise_initializer: initializer of the depthwise kernel.
+        pointwise_initializer: initializer of the pointwise kernel.
+        bias_initializer: initializer of the bias.
+        depthwise_regularizer: optional penalty on the depthwise kernel.
+        depthwise_constraint: optional projection applied to the depthwise kernel after each
+            optimizer step.
+        pointwise_regularizer: optional penalty on the pointwise kernel.
+        pointwise_constraint: optional projection applied to the pointwise kernel after each
+            optimizer step.
+        bias_regularizer: optional penalty on the bias.
+        bias_constraint: optional projection applied to the bias after each optimizer step.
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``,
+            ``activity_regularizer``; see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, steps, channels)``, or ``(batch, channels, steps)`` with channels_first.
+
+    Output shape:
+        ``(batch, new_steps, filters)``, or ``(batch, filters, new_steps)`` with
+        channels_first.
+
+    Example:
+
+    >>> layer = ft.layers.SeparableConv1D(4, 3)
+    >>> tuple(layer(torch.rand(2, 8, 3)).shape)
+    (2, 6, 4)
+    >>> [w.shape for w in layer.get_weights()]
+    [(3, 3, 1), (1, 3, 4), (4,)]
+    """
 
     rank = 1
 
 
 class SeparableConv2D(SeparableConv):
-    """2-D separable convolution (Keras ``SeparableConv2D``)."""
+    """2-D depthwise-separable convolution layer, Keras's ``SeparableConv2D``.
+
+    A depthwise convolution (each channel with its own ``depth_multiplier`` filters) followed
+    by a pointwise 1x1 convolution mixing the channels into ``filters`` outputs, as in Xception;
+    fewer weights than a ``Conv2D`` of the same window. Keras-layout weights:
+    ``depthwise_kernel`` ``(*kernel_size, channels, depth_multiplier)``, ``pointwise_kernel``
+    ``(1, 1, channels * depth_multiplier, filters)``, ``bias`` ``(filters,)``.
+
+    Args:
+        filters: int, the number of output channels (of the pointwise step).
+        kernel_size: int or tuple of 2 ints, the size of the depthwise window.
+        strides: int or tuple of 2 ints, the step of the window. ``strides > 1`` cannot be
+            combined with ``dilation_rate > 1`` (ValueError, as in Keras).
+        padding: ``"valid"`` (no padding) or ``"same"`` (output size ``ceil(size / strides)``,
+            an odd total padding putting the extra zero at the end, as Keras does).
+        data_format: ``"channels_last"`` or ``"channels_first"`` (torch's layout); ``None`` uses
+            ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
+        dilation_rate: int or tuple of 2 ints, the spacing between depthwise kernel taps.
+        depth_multiplier: int, the number of depthwise filters per input channel.
+        activation: applied to the output: a name (``"relu"``), a callable, or ``None``.
+        use_bias: whether a bias of ``filters`` values is added after the pointwise step.
+        depthwise_initializer: initializer of the depthwise kernel.
+        pointwise_initializer: initializer of the pointwise kernel.
+        bias_initializer: initializer of the bias.
+        depthwise_regularizer: optional penalty on the depthwise kernel.
+        depthwise_constraint: optional projection applied to the depthwise kernel after each
+            optimizer step.
+        pointwise_regularizer: optional penalty on the pointwise kernel.
+        pointwise_constraint: optional projection applied to the pointwise kernel after each
+            optimizer step.
+        bias_regularizer: optional penalty on the bias.
+        bias_constraint: optional projection applied to the bias after each optimizer step.
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``,
+            ``activity_regularizer``; see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, rows, cols, channels)``, or ``(batch, channels, rows, cols)`` with
+        channels_first.
+
+    Output shape:
+        ``(batch, new_rows, new_cols, filters)``, or ``(batch, filters, new_rows, new_cols)``
+        with channels_first.
+
+    Example:
+
+    >>> layer = ft.layers.SeparableConv2D(4, 3, depth_multiplier=2)
+    >>> tuple(layer(torch.rand(2, 8, 8, 3)).shape)
+    (2, 6, 6, 4)
+    >>> [w.shape for w in layer.get_weights()]
+    [(3, 3, 3, 2), (1, 1, 6, 4), (4,)]
+    """
 
     rank = 2
 

@@ -84,7 +84,37 @@ class _Pooling(Layer):
 
 
 class MaxPooling1D(_Pooling):
-    """Max over windows of ``pool_size`` steps of ``(batch, steps, channels)``."""
+    """Max pooling for temporal data, Keras's ``MaxPooling1D``.
+
+    Takes the maximum over windows of ``pool_size`` steps, moved by ``strides`` (torch's
+    ``max_pool1d``).
+
+    Args:
+        pool_size: int, the window size.
+        strides: int, the step of the window; ``None`` means ``pool_size``.
+        padding: ``"valid"`` (windows inside the input: output ``floor((size - pool_size) /
+            strides) + 1``) or ``"same"`` (output ``ceil(size / strides)``; pads with ``-inf``, so
+            padding never wins the max, as Keras does).
+        data_format: ``"channels_last"`` or ``"channels_first"`` (torch's layout); ``None`` uses
+            ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``;
+            see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, steps, channels)``, or ``(batch, channels, steps)`` with channels_first.
+
+    Output shape:
+        ``(batch, new_steps, channels)``, or ``(batch, channels, new_steps)`` with
+        channels_first.
+
+    Example:
+
+    >>> x = torch.tensor([1.0, 3.0, 2.0, 5.0, 4.0]).reshape(1, 5, 1)
+    >>> ft.layers.MaxPooling1D(2)(x).flatten().tolist()
+    [3.0, 5.0]
+    >>> ft.layers.MaxPooling1D(2, padding="same")(x).flatten().tolist()
+    [3.0, 5.0, 4.0]
+    """
 
     rank = 1
 
@@ -106,28 +136,186 @@ class _Pooling3D(_Pooling):
 
 
 class MaxPooling2D(_Pooling2D):
-    """2-D max pooling (``pool_size=(2, 2)`` by default)."""
+    """Max pooling for images, Keras's ``MaxPooling2D``.
+
+    Takes the maximum over ``pool_size`` windows of rows and columns, moved by ``strides``
+    (torch's ``max_pool2d``); ``pool_size=(2, 2)`` halves both sizes.
+
+    Args:
+        pool_size: int or tuple of 2 ints, the window size.
+        strides: int or tuple of 2 ints, the step of the window; ``None`` means ``pool_size``.
+        padding: ``"valid"`` (windows inside the input: output ``floor((size - pool_size) /
+            strides) + 1``) or ``"same"`` (output ``ceil(size / strides)``; pads with ``-inf``, so
+            padding never wins the max, as Keras does).
+        data_format: ``"channels_last"`` or ``"channels_first"`` (torch's layout); ``None`` uses
+            ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``;
+            see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, rows, cols, channels)``, or ``(batch, channels, rows, cols)`` with
+        channels_first.
+
+    Output shape:
+        ``(batch, new_rows, new_cols, channels)``, or ``(batch, channels, new_rows,
+        new_cols)`` with channels_first.
+
+    Example:
+
+    >>> x = torch.arange(16.0).reshape(1, 4, 4, 1)
+    >>> ft.layers.MaxPooling2D()(x).flatten().tolist()
+    [5.0, 7.0, 13.0, 15.0]
+    >>> tuple(ft.layers.MaxPooling2D(3, strides=2)(torch.rand(2, 7, 7, 3)).shape)
+    (2, 3, 3, 3)
+    """
 
 
 class MaxPooling3D(_Pooling3D):
-    """3-D max pooling (``pool_size=(2, 2, 2)`` by default)."""
+    """Max pooling for volumes, Keras's ``MaxPooling3D``.
+
+    Takes the maximum over ``pool_size`` windows of the three spatial axes, moved by
+    ``strides`` (torch's ``max_pool3d``).
+
+    Args:
+        pool_size: int or tuple of 3 ints, the window size.
+        strides: int or tuple of 3 ints, the step of the window; ``None`` means ``pool_size``.
+        padding: ``"valid"`` (windows inside the input: output ``floor((size - pool_size) /
+            strides) + 1``) or ``"same"`` (output ``ceil(size / strides)``; pads with ``-inf``, so
+            padding never wins the max, as Keras does).
+        data_format: ``"channels_last"`` or ``"channels_first"`` (torch's layout); ``None`` uses
+            ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``;
+            see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, dim1, dim2, dim3, channels)``, or ``(batch, channels, dim1, dim2, dim3)`` with
+        channels_first.
+
+    Output shape:
+        ``(batch, new_dim1, new_dim2, new_dim3, channels)``, or ``(batch, channels, new_dim1,
+        new_dim2, new_dim3)`` with channels_first.
+
+    Example:
+
+    >>> tuple(ft.layers.MaxPooling3D()(torch.rand(2, 4, 4, 4, 3)).shape)
+    (2, 2, 2, 2, 3)
+    >>> layer = ft.layers.MaxPooling3D(data_format="channels_first")
+    >>> tuple(layer(torch.rand(2, 3, 4, 4, 4)).shape)
+    (2, 3, 2, 2, 2)
+    """
 
 
 class AveragePooling1D(_Pooling):
-    """Mean over windows of ``pool_size`` steps."""
+    """Average pooling for temporal data, Keras's ``AveragePooling1D``.
+
+    Takes the mean over windows of ``pool_size`` steps, moved by ``strides`` (torch's
+    ``avg_pool1d``).
+
+    Args:
+        pool_size: int, the window size. Default ``2``, as in Keras 2 (Keras 3 requires
+            the argument).
+        strides: int, the step of the window; ``None`` means ``pool_size``.
+        padding: ``"valid"`` (windows inside the input: output ``floor((size - pool_size) /
+            strides) + 1``) or ``"same"`` (output ``ceil(size / strides)``; divides each window by
+            its real (unpadded) elements, as Keras does).
+        data_format: ``"channels_last"`` or ``"channels_first"`` (torch's layout); ``None`` uses
+            ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``;
+            see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, steps, channels)``, or ``(batch, channels, steps)`` with channels_first.
+
+    Output shape:
+        ``(batch, new_steps, channels)``, or ``(batch, channels, new_steps)`` with
+        channels_first.
+
+    Example:
+
+    The last "same" window holds one real step, so it averages that step alone:
+
+    >>> x = torch.arange(5.0).reshape(1, 5, 1)
+    >>> ft.layers.AveragePooling1D(2, padding="same")(x).flatten().tolist()
+    [0.5, 2.5, 4.0]
+    >>> ft.layers.AveragePooling1D(3, strides=1)(x).flatten().tolist()
+    [1.0, 2.0, 3.0]
+    """
 
     rank = 1
     _is_max = False
 
 
 class AveragePooling2D(_Pooling2D):
-    """2-D average pooling."""
+    """Average pooling for images, Keras's ``AveragePooling2D``.
+
+    Takes the mean over ``pool_size`` windows of rows and columns, moved by ``strides``
+    (torch's ``avg_pool2d``).
+
+    Args:
+        pool_size: int or tuple of 2 ints, the window size. Default ``(2, 2)``, as in Keras 2
+            (Keras 3 requires the argument).
+        strides: int or tuple of 2 ints, the step of the window; ``None`` means ``pool_size``.
+        padding: ``"valid"`` (windows inside the input: output ``floor((size - pool_size) /
+            strides) + 1``) or ``"same"`` (output ``ceil(size / strides)``; divides each window by
+            its real (unpadded) elements, as Keras does).
+        data_format: ``"channels_last"`` or ``"channels_first"`` (torch's layout); ``None`` uses
+            ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``;
+            see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, rows, cols, channels)``, or ``(batch, channels, rows, cols)`` with
+        channels_first.
+
+    Output shape:
+        ``(batch, new_rows, new_cols, channels)``, or ``(batch, channels, new_rows,
+        new_cols)`` with channels_first.
+
+    Example:
+
+    >>> x = torch.arange(9.0).reshape(1, 3, 3, 1)
+    >>> ft.layers.AveragePooling2D(padding="same")(x).flatten().tolist()
+    [2.0, 3.5, 6.5, 8.0]
+    >>> tuple(ft.layers.AveragePooling2D()(torch.rand(2, 5, 5, 3)).shape)
+    (2, 2, 2, 3)
+    """
 
     _is_max = False
 
 
 class AveragePooling3D(_Pooling3D):
-    """3-D average pooling."""
+    """Average pooling for volumes, Keras's ``AveragePooling3D``.
+
+    Takes the mean over ``pool_size`` windows of the three spatial axes, moved by ``strides``
+    (torch's ``avg_pool3d``).
+
+    Args:
+        pool_size: int or tuple of 3 ints, the window size. Default ``(2, 2, 2)``, as in Keras 2
+            (Keras 3 requires the argument).
+        strides: int or tuple of 3 ints, the step of the window; ``None`` means ``pool_size``.
+        padding: ``"valid"`` (windows inside the input: output ``floor((size - pool_size) /
+            strides) + 1``) or ``"same"`` (output ``ceil(size / strides)``; divides each window by
+            its real (unpadded) elements, as Keras does).
+        data_format: ``"channels_last"`` or ``"channels_first"`` (torch's layout); ``None`` uses
+            ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``;
+            see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, dim1, dim2, dim3, channels)``, or ``(batch, channels, dim1, dim2, dim3)`` with
+        channels_first.
+
+    Output shape:
+        ``(batch, new_dim1, new_dim2, new_dim3, channels)``, or ``(batch, channels, new_dim1,
+        new_dim2, new_dim3)`` with channels_first.
+
+    Example:
+
+    >>> tuple(ft.layers.AveragePooling3D()(torch.rand(2, 4, 5, 6, 3)).shape)
+    (2, 2, 2, 3, 3)
+    >>> tuple(ft.layers.AveragePooling3D(padding="same")(torch.rand(1, 3, 3, 3, 1)).shape)
+    (1, 2, 2, 2, 1)
+    """
 
     _is_max = False
 
@@ -159,26 +347,129 @@ class _GlobalPooling(Layer):
 
 
 class GlobalMaxPooling1D(_GlobalPooling):
-    """Max over the steps axis: ``(batch, steps, channels)`` -> ``(batch, channels)``."""
+    """Global max pooling for temporal data, Keras's ``GlobalMaxPooling1D``.
+
+    The maximum over the steps axis, one value per channel.
+
+    Args:
+        data_format: ``"channels_last"`` or ``"channels_first"`` (torch's layout); ``None`` uses
+            ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
+        keepdims: keep the pooled axes with length 1 (``(batch, 1, channels)``) instead of
+            dropping them.
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``;
+            see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, steps, channels)``, or ``(batch, channels, steps)`` with channels_first.
+
+    Output shape:
+        ``(batch, channels)``; with ``keepdims=True``, ``(batch, 1, channels)`` (or ``(batch,
+        channels, 1)`` with channels_first).
+
+    Example:
+
+    >>> x = torch.tensor([[[1.0, 9.0], [5.0, 2.0], [3.0, 4.0]]])
+    >>> ft.layers.GlobalMaxPooling1D()(x).tolist()
+    [[5.0, 9.0]]
+    """
 
     rank = 1
 
 
 class GlobalMaxPooling2D(_GlobalPooling):
-    """Max over both spatial axes."""
+    """Global max pooling for images, Keras's ``GlobalMaxPooling2D``.
+
+    The maximum over rows and columns, one value per channel.
+
+    Args:
+        data_format: ``"channels_last"`` or ``"channels_first"`` (torch's layout); ``None`` uses
+            ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
+        keepdims: keep the pooled axes with length 1 (``(batch, 1, 1, channels)``) instead of
+            dropping them.
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``;
+            see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, rows, cols, channels)``, or ``(batch, channels, rows, cols)`` with
+        channels_first.
+
+    Output shape:
+        ``(batch, channels)``; with ``keepdims=True``, ``(batch, 1, 1, channels)`` (or ``(batch,
+        channels, 1, 1)`` with channels_first).
+
+    Example:
+
+    >>> tuple(ft.layers.GlobalMaxPooling2D()(torch.rand(2, 4, 5, 3)).shape)
+    (2, 3)
+    >>> tuple(ft.layers.GlobalMaxPooling2D(keepdims=True)(torch.rand(2, 4, 5, 3)).shape)
+    (2, 1, 1, 3)
+    """
 
     rank = 2
 
 
 class GlobalMaxPooling3D(_GlobalPooling):
-    """Max over the three spatial axes."""
+    """Global max pooling for volumes, Keras's ``GlobalMaxPooling3D``.
+
+    The maximum over the three spatial axes, one value per channel.
+
+    Args:
+        data_format: ``"channels_last"`` or ``"channels_first"`` (torch's layout); ``None`` uses
+            ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
+        keepdims: keep the pooled axes with length 1 (``(batch, 1, 1, 1, channels)``) instead of
+            dropping them.
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``;
+            see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, dim1, dim2, dim3, channels)``, or ``(batch, channels, dim1, dim2, dim3)`` with
+        channels_first.
+
+    Output shape:
+        ``(batch, channels)``; with ``keepdims=True``, ``(batch, 1, 1, 1, channels)`` (or ``(batch,
+        channels, 1, 1, 1)`` with channels_first).
+
+    Example:
+
+    >>> tuple(ft.layers.GlobalMaxPooling3D()(torch.rand(2, 4, 5, 6, 3)).shape)
+    (2, 3)
+    """
 
     rank = 3
 
 
 class GlobalAveragePooling1D(_GlobalPooling):
-    """Mean over the steps axis; with a ``mask`` (``(batch, steps)``, True = real step), the mean
-    over the real steps only (Keras: a row with no real step gives NaN)."""
+    """Global average pooling for temporal data, Keras's ``GlobalAveragePooling1D``.
+
+    The mean over the steps axis, one value per channel. Called with a ``mask``
+    (``(batch, steps)`` booleans, True for a real step; ``Masking`` and ``Embedding(...,
+    mask_zero=True)`` make one), it averages the real steps only; as in Keras, a row with no
+    real step gives NaN. No mask goes further: the steps axis is pooled away.
+
+    Args:
+        data_format: ``"channels_last"`` or ``"channels_first"`` (torch's layout); ``None`` uses
+            ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
+        keepdims: keep the pooled axes with length 1 (``(batch, 1, channels)``) instead of
+            dropping them.
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``;
+            see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, steps, channels)``, or ``(batch, channels, steps)`` with channels_first.
+
+    Output shape:
+        ``(batch, channels)``; with ``keepdims=True``, ``(batch, 1, channels)`` (or ``(batch,
+        channels, 1)`` with channels_first).
+
+    Example:
+
+    >>> x = torch.arange(6.0).reshape(1, 3, 2)
+    >>> ft.layers.GlobalAveragePooling1D()(x).tolist()
+    [[2.0, 3.0]]
+    >>> mask = torch.tensor([[True, True, False]])
+    >>> ft.layers.GlobalAveragePooling1D()(x, mask=mask).tolist()
+    [[1.0, 2.0]]
+    """
 
     rank = 1
     _is_max = False
@@ -199,14 +490,67 @@ class GlobalAveragePooling1D(_GlobalPooling):
 
 
 class GlobalAveragePooling2D(_GlobalPooling):
-    """Mean over both spatial axes."""
+    """Global average pooling for images, Keras's ``GlobalAveragePooling2D``.
+
+    The mean over rows and columns, one value per channel: the usual head of a CNN
+    classifier before its last ``Dense``.
+
+    Args:
+        data_format: ``"channels_last"`` or ``"channels_first"`` (torch's layout); ``None`` uses
+            ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
+        keepdims: keep the pooled axes with length 1 (``(batch, 1, 1, channels)``) instead of
+            dropping them.
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``;
+            see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, rows, cols, channels)``, or ``(batch, channels, rows, cols)`` with
+        channels_first.
+
+    Output shape:
+        ``(batch, channels)``; with ``keepdims=True``, ``(batch, 1, 1, channels)`` (or ``(batch,
+        channels, 1, 1)`` with channels_first).
+
+    Example:
+
+    >>> x = torch.arange(8.0).reshape(1, 2, 2, 2)
+    >>> ft.layers.GlobalAveragePooling2D()(x).tolist()
+    [[3.0, 4.0]]
+    >>> layer = ft.layers.GlobalAveragePooling2D(data_format="channels_first", keepdims=True)
+    >>> tuple(layer(torch.rand(2, 3, 4, 5)).shape)
+    (2, 3, 1, 1)
+    """
 
     rank = 2
     _is_max = False
 
 
 class GlobalAveragePooling3D(_GlobalPooling):
-    """Mean over the three spatial axes."""
+    """Global average pooling for volumes, Keras's ``GlobalAveragePooling3D``.
+
+    The mean over the three spatial axes, one value per channel.
+
+    Args:
+        data_format: ``"channels_last"`` or ``"channels_first"`` (torch's layout); ``None`` uses
+            ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
+        keepdims: keep the pooled axes with length 1 (``(batch, 1, 1, 1, channels)``) instead of
+            dropping them.
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``;
+            see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, dim1, dim2, dim3, channels)``, or ``(batch, channels, dim1, dim2, dim3)`` with
+        channels_first.
+
+    Output shape:
+        ``(batch, channels)``; with ``keepdims=True``, ``(batch, 1, 1, 1, channels)`` (or ``(batch,
+        channels, 1, 1, 1)`` with channels_first).
+
+    Example:
+
+    >>> tuple(ft.layers.GlobalAveragePooling3D()(torch.rand(2, 2, 3, 4, 5)).shape)
+    (2, 5)
+    """
 
     rank = 3
     _is_max = False

@@ -17,10 +17,32 @@ from fitorch.layers.core import check_positive_int
 
 
 class Flatten(Layer):
-    """Flattens every axis but the batch: ``(batch, 26, 26, 32)`` -> ``(batch, 21632)``.
+    """Flattens every axis but the batch axis, Keras's ``Flatten``.
 
-    With ``data_format="channels_first"`` the input is first moved to channels_last, as Keras
-    does, so weights keep their meaning across formats.
+    With ``data_format="channels_first"`` the channel axis is first moved last, as Keras does,
+    so a ``Dense`` after it sees the features in the same order under either format (and
+    weights keep their meaning across formats).
+
+    Args:
+        data_format: ``"channels_last"`` or ``"channels_first"``; ``None`` uses
+            ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``;
+            see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, ...)``: any rank of at least 1.
+
+    Output shape:
+        ``(batch, product of the other sizes)``; ``(batch, None)`` symbolically when one of
+        them is unknown.
+
+    Example:
+
+    >>> tuple(ft.layers.Flatten()(torch.rand(2, 26, 26, 32)).shape)
+    (2, 21632)
+    >>> x = torch.arange(6.0).reshape(1, 2, 3)
+    >>> ft.layers.Flatten(data_format="channels_first")(x).tolist()
+    [[0.0, 3.0, 1.0, 4.0, 2.0, 5.0]]
     """
 
     def __init__(self, data_format: str | None = None, **kwargs: Any) -> None:
@@ -40,7 +62,33 @@ class Flatten(Layer):
 
 
 class Reshape(Layer):
-    """Reshapes to ``target_shape`` (batch axis excluded; one entry may be -1)."""
+    """Reshapes each sample to ``target_shape``, Keras's ``Reshape``.
+
+    The batch axis is kept; ``target_shape`` covers the other axes, one of which may be -1
+    (inferred from the sample size). An input whose sample size does not fit is refused with
+    an ``IncompatibleInputError`` (a ``ValueError``) naming both shapes.
+
+    Args:
+        target_shape: tuple or list of positive ints, at most one of them -1; the batch axis
+            is not included.
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``;
+            see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, ...)``: any shape whose sample size matches ``target_shape``.
+
+    Output shape:
+        ``(batch, *target_shape)``, with -1 resolved.
+
+    Example:
+
+    >>> tuple(ft.layers.Reshape((-1, 2))(torch.rand(2, 3, 4)).shape)
+    (2, 6, 2)
+    >>> ft.layers.Reshape((5,))(torch.rand(2, 3, 4))
+    Traceback (most recent call last):
+    fitorch.layers.base.IncompatibleInputError: Reshape '...': cannot reshape input of shape
+    (None, 3, 4) (12 values per sample) to target_shape=(5,)
+    """
 
     def __init__(self, target_shape: Sequence[int], **kwargs: Any) -> None:
         target = tuple(target_shape) if isinstance(target_shape, (tuple, list)) else None
@@ -76,7 +124,32 @@ class Reshape(Layer):
 
 
 class Permute(Layer):
-    """Permutes the non-batch axes; ``dims`` is 1-indexed, e.g. ``Permute((2, 1))``."""
+    """Permutes the axes of each sample, Keras's ``Permute``.
+
+    The batch axis never moves; ``dims`` numbers the other axes from 1, as in Keras
+    (``Permute((2, 1))`` swaps the two axes of a ``(batch, steps, features)`` input). The
+    result is a view (torch's ``permute``), not a copy.
+
+    Args:
+        dims: tuple of ints, a permutation of ``1..n`` for an input of rank ``n + 1``.
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``;
+            see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, d1, ..., dn)``, ``n == len(dims)``.
+
+    Output shape:
+        The input's axes reordered by ``dims``: ``(batch, d[dims[0]], ..., d[dims[-1]])``.
+
+    Example:
+
+    >>> tuple(ft.layers.Permute((2, 1))(torch.rand(2, 3, 4)).shape)
+    (2, 4, 3)
+    >>> ft.layers.Permute((1, 3))
+    Traceback (most recent call last):
+    ValueError: Permute: dims=(1, 3) must be a permutation of 1..n
+    (the batch axis 0 is never moved)
+    """
 
     def __init__(self, dims: Sequence[int], **kwargs: Any) -> None:
         dims_t = tuple(dims) if isinstance(dims, (tuple, list)) else ()
@@ -98,7 +171,27 @@ class Permute(Layer):
 
 
 class RepeatVector(Layer):
-    """Repeats a ``(batch, features)`` input ``n`` times: -> ``(batch, n, features)``."""
+    """Repeats each input vector ``n`` times, Keras's ``RepeatVector``.
+
+    Often the bridge from an encoder's last state to a decoder's steps.
+
+    Args:
+        n: positive int, the number of repetitions.
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``;
+            see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, features)``.
+
+    Output shape:
+        ``(batch, n, features)``.
+
+    Example:
+
+    >>> x = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
+    >>> ft.layers.RepeatVector(3)(x).tolist()
+    [[[0.0, 1.0], [0.0, 1.0], [0.0, 1.0]], [[2.0, 3.0], [2.0, 3.0], [2.0, 3.0]]]
+    """
 
     _expected_ndim = 2
 
@@ -136,10 +229,13 @@ def _pairs(value: Any, rank: int, name: str, owner: str) -> tuple[tuple[int, int
 class _Spatial(Layer):
     # acts on the spatial axes of (batch, *spatial, channels) or (batch, channels, *spatial)
     rank = 1
+    # Keras's Cropping1D and UpSampling1D take no data_format: always (batch, steps, channels);
+    # every other layer here (ZeroPadding1D included) defaults to image_data_format()
+    _always_channels_last = False
 
     def _init_format(self, data_format: str | None) -> None:
         self.data_format = backend.standardize_data_format(
-            "channels_last" if self.rank == 1 and data_format is None else data_format)
+            "channels_last" if self._always_channels_last and data_format is None else data_format)
         first = 1 if self.data_format == "channels_last" else 2
         self._axes = tuple(range(first, first + self.rank))
         self._expected_ndim = self.rank + 2
@@ -168,19 +264,94 @@ class _ZeroPadding(_Spatial):
 
 
 class ZeroPadding1D(_ZeroPadding):
-    """Pads the steps axis with zeros: ``padding`` int or ``(left, right)``."""
+    """Zero-padding layer for temporal data, Keras's ``ZeroPadding1D``.
+
+    Adds zeros at the start and end of the steps axis.
+
+    Args:
+        padding: int (the same on both sides) or ``(start, end)`` pair of non-negative ints.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (torch's layout); ``None`` uses
+            ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``;
+            see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, steps, channels)``, or ``(batch, channels, steps)`` with channels_first.
+
+    Output shape:
+        ``(batch, start + steps + end, channels)``, or ``(batch, channels, start + steps +
+        end)`` with channels_first.
+
+    Example:
+
+    >>> ft.layers.ZeroPadding1D((1, 2))(torch.ones(1, 2, 1)).flatten().tolist()
+    [0.0, 1.0, 1.0, 0.0, 0.0]
+    """
 
     rank = 1
 
 
 class ZeroPadding2D(_ZeroPadding):
-    """Zero-pads rows and columns: int, ``(rows, cols)`` or ``((top, bot), (left, right))``."""
+    """Zero-padding layer for images, Keras's ``ZeroPadding2D``.
+
+    Adds rows of zeros at the top and bottom and columns of zeros left and right.
+
+    Args:
+        padding: int (the same on all four sides), ``(rows, cols)`` (``rows`` at top and
+            bottom, ``cols`` left and right) or ``((top, bottom), (left, right))``, all
+            non-negative.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (torch's layout); ``None`` uses
+            ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``;
+            see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, rows, cols, channels)``, or ``(batch, channels, rows, cols)`` with
+        channels_first.
+
+    Output shape:
+        ``(batch, padded_rows, padded_cols, channels)``, or ``(batch, channels, padded_rows,
+        padded_cols)`` with channels_first.
+
+    Example:
+
+    >>> tuple(ft.layers.ZeroPadding2D(((1, 0), (2, 3)))(torch.rand(2, 4, 4, 3)).shape)
+    (2, 5, 9, 3)
+    >>> ft.layers.ZeroPadding2D((1, 2, 3))
+    Traceback (most recent call last):
+    ValueError: ZeroPadding2D: padding=(1, 2, 3) must be an int, 2 ints or 2 (before, after)
+    pairs of non-negative ints
+    """
 
     rank = 2
 
 
 class ZeroPadding3D(_ZeroPadding):
-    """Pads the three spatial axes with zeros."""
+    """Zero-padding layer for volumes, Keras's ``ZeroPadding3D``.
+
+    Adds zeros at both ends of the three spatial axes.
+
+    Args:
+        padding: int (the same everywhere), 3 ints (one per axis, both ends) or 3
+            ``(before, after)`` pairs, all non-negative.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (torch's layout); ``None`` uses
+            ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``;
+            see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, dim1, dim2, dim3, channels)``, or ``(batch, channels, dim1, dim2, dim3)`` with
+        channels_first.
+
+    Output shape:
+        ``(batch, padded_dim1, padded_dim2, padded_dim3, channels)``, or ``(batch, channels,
+        padded_dim1, padded_dim2, padded_dim3)`` with channels_first.
+
+    Example:
+
+    >>> tuple(ft.layers.ZeroPadding3D()(torch.rand(2, 2, 3, 4, 1)).shape)
+    (2, 4, 5, 6, 1)
+    """
 
     rank = 3
 
@@ -213,16 +384,66 @@ class _Cropping(_Spatial):
 
 
 class Cropping1D(_Cropping):
-    """Crops the steps axis: ``cropping`` int or ``(start, end)``."""
+    """Cropping layer for temporal data, Keras's ``Cropping1D``.
+
+    Removes steps from the start and end of the steps axis; cropping everything is refused
+    with an ``IncompatibleInputError`` (a ``ValueError``) when the layer is built.
+
+    Args:
+        cropping: int (the same at both ends) or ``(start, end)`` pair of non-negative ints.
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``;
+            see ``ft.layers.Layer``). ``data_format="channels_first"`` is also accepted (Keras's
+            ``Cropping1D`` has no ``data_format``; by default the steps are axis 1 whatever
+            ``image_data_format()`` says, as in Keras).
+
+    Input shape:
+        ``(batch, steps, channels)``.
+
+    Output shape:
+        ``(batch, steps - start - end, channels)``.
+
+    Example:
+
+    >>> x = torch.arange(5.0).reshape(1, 5, 1)
+    >>> ft.layers.Cropping1D((1, 2))(x).flatten().tolist()
+    [1.0, 2.0]
+    """
 
     rank = 1
+    _always_channels_last = True
 
     def __init__(self, cropping: Any = (1, 1), **kwargs: Any) -> None:
         super().__init__(cropping, **kwargs)
 
 
 class Cropping2D(_Cropping):
-    """Crops rows and columns: int, ``(rows, cols)`` or ``((top, bottom), (left, right))``."""
+    """Cropping layer for images, Keras's ``Cropping2D``.
+
+    Removes rows at the top and bottom and columns left and right; cropping a whole axis away
+    is refused with an ``IncompatibleInputError`` (a ``ValueError``) when the layer is built.
+
+    Args:
+        cropping: int (the same on all four sides), ``(rows, cols)`` (``rows`` at top and
+            bottom, ``cols`` left and right) or ``((top, bottom), (left, right))``, all
+            non-negative.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (torch's layout); ``None`` uses
+            ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``;
+            see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, rows, cols, channels)``, or ``(batch, channels, rows, cols)`` with
+        channels_first.
+
+    Output shape:
+        ``(batch, cropped_rows, cropped_cols, channels)``, or ``(batch, channels,
+        cropped_rows, cropped_cols)`` with channels_first.
+
+    Example:
+
+    >>> tuple(ft.layers.Cropping2D(((1, 0), (2, 1)))(torch.rand(2, 6, 6, 3)).shape)
+    (2, 5, 3, 3)
+    """
 
     rank = 2
 
@@ -232,7 +453,32 @@ class Cropping2D(_Cropping):
 
 
 class Cropping3D(_Cropping):
-    """Crops the three spatial axes."""
+    """Cropping layer for volumes, Keras's ``Cropping3D``.
+
+    Removes entries at both ends of the three spatial axes; cropping a whole axis away is
+    refused with an ``IncompatibleInputError`` (a ``ValueError``) when the layer is built.
+
+    Args:
+        cropping: int (the same everywhere), 3 ints (one per axis, both ends) or 3
+            ``(before, after)`` pairs, all non-negative.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (torch's layout); ``None`` uses
+            ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``;
+            see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, dim1, dim2, dim3, channels)``, or ``(batch, channels, dim1, dim2, dim3)`` with
+        channels_first.
+
+    Output shape:
+        ``(batch, cropped_dim1, cropped_dim2, cropped_dim3, channels)``, or ``(batch, channels,
+        cropped_dim1, cropped_dim2, cropped_dim3)`` with channels_first.
+
+    Example:
+
+    >>> tuple(ft.layers.Cropping3D()(torch.rand(2, 4, 5, 6, 1)).shape)
+    (2, 2, 3, 4, 1)
+    """
 
     rank = 3
 
@@ -274,16 +520,68 @@ class _UpSampling(_Spatial):
 
 
 class UpSampling1D(_UpSampling):
-    """Repeats each step ``size`` times along the steps axis."""
+    """Upsampling layer for temporal data, Keras's ``UpSampling1D``.
+
+    Repeats each step ``size`` times along the steps axis.
+
+    Args:
+        size: positive int, the repetition factor.
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``;
+            see ``ft.layers.Layer``). ``data_format="channels_first"`` is also accepted (Keras's
+            ``UpSampling1D`` has no ``data_format``; by default the steps are axis 1 whatever
+            ``image_data_format()`` says, as in Keras).
+
+    Input shape:
+        ``(batch, steps, channels)``.
+
+    Output shape:
+        ``(batch, steps * size, channels)``.
+
+    Example:
+
+    >>> x = torch.arange(3.0).reshape(1, 3, 1)
+    >>> ft.layers.UpSampling1D(2)(x).flatten().tolist()
+    [0.0, 0.0, 1.0, 1.0, 2.0, 2.0]
+    """
 
     rank = 1
+    _always_channels_last = True
 
     def __init__(self, size: int = 2, **kwargs: Any) -> None:
         super().__init__(size, **kwargs)
 
 
 class UpSampling2D(_UpSampling):
-    """Upsamples rows and columns by ``size``; ``interpolation="nearest"`` or ``"bilinear"``."""
+    """Upsampling layer for images, Keras's ``UpSampling2D``.
+
+    Repeats rows and columns by ``size`` (``"nearest"``) or interpolates them (``"bilinear"``,
+    torch's ``interpolate`` with ``align_corners=False``, which matches Keras).
+
+    Args:
+        size: int or tuple of 2 positive ints, the factors for rows and columns.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (torch's layout); ``None`` uses
+            ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
+        interpolation: ``"nearest"`` or ``"bilinear"``. Keras's other modes (``"bicubic"``,
+            ``"lanczos3"``, ``"lanczos5"``, ``"area"``) are refused with a ValueError.
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``;
+            see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, rows, cols, channels)``, or ``(batch, channels, rows, cols)`` with
+        channels_first.
+
+    Output shape:
+        ``(batch, rows * size[0], cols * size[1], channels)``, or ``(batch, channels,
+        rows * size[0], cols * size[1])`` with channels_first.
+
+    Example:
+
+    >>> tuple(ft.layers.UpSampling2D((2, 3))(torch.rand(2, 2, 2, 3)).shape)
+    (2, 4, 6, 3)
+    >>> x = torch.tensor([0.0, 1.0]).reshape(1, 1, 2, 1)
+    >>> ft.layers.UpSampling2D(2, interpolation="bilinear")(x)[0, 0].flatten().tolist()
+    [0.0, 0.25, 0.75, 1.0]
+    """
 
     rank = 2
 
@@ -293,7 +591,30 @@ class UpSampling2D(_UpSampling):
 
 
 class UpSampling3D(_UpSampling):
-    """Repeats the three spatial axes by ``size`` (nearest)."""
+    """Upsampling layer for volumes, Keras's ``UpSampling3D``.
+
+    Repeats the entries of the three spatial axes by ``size`` (nearest neighbour).
+
+    Args:
+        size: int or tuple of 3 positive ints, the factors for the three axes.
+        data_format: ``"channels_last"`` or ``"channels_first"`` (torch's layout); ``None`` uses
+            ``ft.backend.image_data_format()`` (``"channels_last"`` unless set).
+        **kwargs: base layer arguments (``name``, ``dtype``, ``trainable``, ``input_shape``;
+            see ``ft.layers.Layer``).
+
+    Input shape:
+        ``(batch, dim1, dim2, dim3, channels)``, or ``(batch, channels, dim1, dim2, dim3)`` with
+        channels_first.
+
+    Output shape:
+        ``(batch, dim1 * size[0], dim2 * size[1], dim3 * size[2], channels)``, or ``(batch,
+        channels, dim1 * size[0], dim2 * size[1], dim3 * size[2])`` with channels_first.
+
+    Example:
+
+    >>> tuple(ft.layers.UpSampling3D()(torch.rand(1, 1, 2, 3, 4)).shape)
+    (1, 2, 4, 6, 4)
+    """
 
     rank = 3
 

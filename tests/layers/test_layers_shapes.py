@@ -143,6 +143,18 @@ def test_padding_cropping_upsampling():
         layers.Cropping1D((3, 3))(x)
 
 
+def test_zero_padding1d_follows_image_data_format_as_keras():
+    # Keras 3: ZeroPadding1D(data_format=None) uses image_data_format(); Cropping1D and
+    # UpSampling1D have no data_format and always treat axis 1 as the steps
+    backend.set_image_data_format("channels_first")
+    x = torch.randn(2, 3, 5)  # (batch, channels, steps)
+    padded = layers.ZeroPadding1D((1, 2))
+    assert padded.data_format == "channels_first"
+    torch.testing.assert_close(_run(padded, x), F.pad(x, (1, 2)))
+    torch.testing.assert_close(_run(layers.Cropping1D((1, 0)), x), x[:, 1:])
+    torch.testing.assert_close(_run(layers.UpSampling1D(2), x), x.repeat_interleave(2, 1))
+
+
 def test_dropout_family_train_vs_eval():
     x = torch.ones(64, 10, 8)
     drop = layers.Dropout(0.5)
