@@ -1,4 +1,4 @@
-"""Process-wide settings: image data format, default float type, seeding and layer names."""
+"""Process-wide settings: image data format, floatx, seeds and RNG states, layer names."""
 
 from __future__ import annotations
 
@@ -78,6 +78,24 @@ def set_random_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def capture_rng_states() -> dict[str, Any]:
+    """Python's, NumPy's and torch's (CPU and CUDA) random states, to restore later."""
+    states: dict[str, Any] = {"python": random.getstate(), "numpy": np.random.get_state(),
+                              "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def restore_rng_states(states: dict[str, Any]) -> None:
+    """Undo ``capture_rng_states``."""
+    random.setstate(states["python"])
+    np.random.set_state(states["numpy"])
+    torch.set_rng_state(states["torch"])
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
 
 
 def unique_name(prefix: str) -> str:

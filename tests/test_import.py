@@ -49,3 +49,16 @@ def test_version_is_pyproject_version():
 
     pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
     assert ft.__version__ == tomllib.loads(pyproject.read_text())["project"]["version"]
+
+
+def test_names_moved_out_of_the_trainer_still_import_from_it():
+    # trainer.py was split (issue 14, item 2); code that imported these from it keeps working
+    from fitorch import backend
+    from fitorch.training import class_weights, fit_state, trainer
+
+    assert trainer.FitState is fit_state.FitState
+    assert trainer.ClassWeigher is class_weights.ClassWeigher
+    assert trainer.capture_rng_states is backend.capture_rng_states
+    assert trainer.restore_rng_states is backend.restore_rng_states
+    assert set(trainer.__all__) >= {"Trainer", "NonFiniteLossError", "call_model", "FitState",
+                                    "ClassWeigher", "capture_rng_states", "restore_rng_states"}

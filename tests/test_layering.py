@@ -30,7 +30,8 @@ LAYERS: list[tuple[str, ...]] = [
      "fitorch.training.compile_utils",
      "fitorch.training.engine", "fitorch.training.sharding", "fitorch.training.data"),
     ("fitorch.models",),
-    # the loops, with the callback core they call into
+    # the loops (trainer; beside it argument_checks, class_weights, fit_state, input_checks,
+    # keras_steps, ...), with the callback core they call into
     ("fitorch.training", "fitorch.callbacks.callback",
      "fitorch.callbacks.callback_list", "fitorch.callbacks.history", "fitorch.callbacks.progbar",
      "fitorch.callbacks._dist"),

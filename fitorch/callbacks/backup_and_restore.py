@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from fitorch.backend import capture_rng_states, restore_rng_states
 from fitorch.callbacks._dist import is_main_process
 from fitorch.callbacks.callback import Callback
 
@@ -88,7 +89,6 @@ class BackupAndRestore(Callback):
         from fitorch.saving import archive
         from fitorch.saving.training_state import restore_training_state
         from fitorch.saving.weights import load_state_checked, state_from_bytes
-        from fitorch.training.trainer import restore_rng_states
 
         path, model = self.backup_path, self.model
         source = f"BackupAndRestore: backup {path!r}"
@@ -148,7 +148,6 @@ class BackupAndRestore(Callback):
         from fitorch.saving.training_state import pack_training_state
         from fitorch.saving.weights import state_to_bytes
         from fitorch.training.sharding import full_state_dict
-        from fitorch.training.trainer import capture_rng_states
 
         # Every process takes part in what follows up to the write: mid-epoch, the epoch's loss
         # and metric sums so far are reduced (so the resumed run logs the same epoch values),
@@ -196,7 +195,6 @@ class BackupAndRestore(Callback):
 def _checked_state(state: Any, tensors: dict) -> dict:
     """``state.json`` of a backup, unpacked and type-checked (raises on anything malformed)."""
     from fitorch.saving import archive
-    from fitorch.training.trainer import capture_rng_states, restore_rng_states
 
     position, saved = state["position"], state["history"]
     values = [int(position[k]) for k in ("epoch", "step")]

@@ -290,7 +290,7 @@ class Model(KerasWeights, nn.Module):
 
     @property
     def _fit_state(self) -> Any:
-        """The position of the running ``fit`` (a ``trainer.FitState``), for callbacks."""
+        """Where the running ``fit`` is (a ``training.fit_state.FitState``), for callbacks."""
         return self._config.fit_state
 
     @property

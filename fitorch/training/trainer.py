@@ -14,19 +14,21 @@ from typing import Any, cast
 
 import torch
 
+from fitorch.backend import capture_rng_states, restore_rng_states
 from fitorch.callbacks.callback import Callback
 from fitorch.callbacks.callback_list import BatchLogs, CallbackList
 from fitorch.callbacks.history import History
 from fitorch.callbacks.progbar import resolve_verbose
 from fitorch.layers.base import LOSS_ADDERS
 from fitorch.models import providers
+from fitorch.training import argument_checks, input_checks, keras_steps, usage
 from fitorch.training import data as data_lib
-from fitorch.training import input_checks, keras_steps, usage
-from fitorch.training.compile_utils import LossTracker, flat_targets, output_structure
+from fitorch.training.class_weights import ClassWeigher
 from fitorch.training.compile_config import CompileConfig
+from fitorch.training.compile_utils import LossTracker, flat_targets, output_structure
+from fitorch.training.fit_state import FitState
 from fitorch.training.rollback import LastGoodState
 
-_ON_NAN = ("raise", "stop", "ignore", "restore")
 _NO_CONTEXT = contextlib.nullcontext()  # reusable: no object per step
 
 
@@ -316,27 +318,13 @@ class Trainer:
         config = self._config()
         config.check_trainable(model)
         # ---- every argument is checked before anything changes
-        if own_train:
-            keras_steps.check_own_steps(model, config, "fit", train=True)
-            if on_nan in ("stop", "restore"):
-                raise ValueError(f"fit: on_nan={on_nan!r} watches the loss of fit's built-in "
-                                 f"step; {type(model).__name__} overrides train_step, whose "
-                                 "logs are its own: check the loss there")
-        if own_test and validates:
-            keras_steps.check_own_steps(model, config, "fit", train=False)
-        _check_int("epochs", epochs, minimum=1)
-        _check_int("initial_epoch", initial_epoch, minimum=0)
-        if initial_epoch >= epochs:
-            raise ValueError(f"fit: initial_epoch={initial_epoch} must be smaller than "
-                             f"epochs={epochs}")
-        _check_int("steps_per_epoch", steps_per_epoch, minimum=1, optional=True)
-        _check_int("validation_steps", validation_steps, minimum=1, optional=True)
-        _check_int("validation_freq", validation_freq, minimum=1)
-        data_lib.check_batch_size(validation_batch_size, "validation_batch_size")
-        if on_nan not in _ON_NAN:
-            raise ValueError(f"fit: on_nan={on_nan!r}: expected one of {_ON_NAN}")
+        argument_checks.check_fit_arguments(
+            model, config, own_train=own_train, own_test=own_test, validates=validates,
+            epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+            validation_steps=validation_steps, validation_freq=validation_freq,
+            validation_batch_size=validation_batch_size, on_nan=on_nan)
         verbose = resolve_verbose(verbose)
-        callbacks = _check_callbacks(callbacks)
+        callbacks = argument_checks.check_callbacks(callbacks)
         if validation_data is not None and validation_split:
             warnings.warn("fit: validation_data was given, so validation_split is ignored",
                           stacklevel=4)
@@ -540,9 +528,9 @@ class Trainer:
         config = self._config()
         if own_test:
             keras_steps.check_own_steps(self.model, config, "evaluate", train=False)
-        _check_int("steps", steps, minimum=1, optional=True)
+        argument_checks.check_int("steps", steps, minimum=1, optional=True)
         verbose = resolve_verbose(verbose)
-        callbacks = _check_callbacks(callbacks)
+        callbacks = argument_checks.check_callbacks(callbacks)
         data = data_lib.adapt(x, y, sample_weight, batch_size=batch_size, shuffle=False,
                               device=config.device, where="evaluate")
         input_checks.DataChecks(self.model, None if own_test else config,
@@ -564,9 +552,9 @@ class Trainer:
     def predict(self, x: Any, *, batch_size: int | None, verbose: Any, steps: int | None,
                 callbacks: list | None) -> Any:
         model = self.model
-        _check_int("steps", steps, minimum=1, optional=True)
+        argument_checks.check_int("steps", steps, minimum=1, optional=True)
         verbose = resolve_verbose(verbose)
-        callbacks = _check_callbacks(callbacks)
+        callbacks = argument_checks.check_callbacks(callbacks)
         config = model.__dict__.get("_ft")
         own_predict = keras_steps.own_steps(model)[2]
         if own_predict and config is not None:
@@ -686,59 +674,6 @@ class Trainer:
         return CallbackList([*callbacks, *extra], self.model, params)
 
 
-class FitState:
-    """The position of a running ``fit``, for callbacks (``model._fit_state``, kept in the
-    model's ``CompileConfig``).
-
-    ``epoch`` (0-based) and ``step`` (batches done in that epoch) say where training is;
-    ``epoch_rng_state`` is torch's CPU RNG state when the epoch began, before its data order was
-    drawn. A callback may call ``resume_from`` in ``on_train_begin`` (``BackupAndRestore`` does)
-    to continue an interrupted run at exactly the same place.
-    """
-
-    def __init__(self) -> None:
-        self.epoch = 0
-        self.step = 0
-        self.epoch_rng_state: torch.Tensor | None = None
-        self.resume_point: dict[str, Any] | None = None
-        self.train_phase: Any = None  # the epoch's loss and metric sums (``state()``)
-
-    def resume_from(self, epoch: int, step: int, epoch_rng_state: torch.Tensor,
-                    rng_states: dict[str, Any], phase_state: dict[str, Any] | None = None
-                    ) -> None:
-        """Start at ``epoch`` after its first ``step`` batches; ``rng_states`` (from
-        ``capture_rng_states``) are restored once those batches are skipped, and
-        ``phase_state`` (from ``train_phase.state()``) continues the epoch's loss and metrics."""
-        self.resume_point = {"epoch": epoch, "step": step, "epoch_rng_state": epoch_rng_state,
-                             "rng_states": rng_states, "phase_state": phase_state}
-
-
-def capture_rng_states() -> dict[str, Any]:
-    """Python's, NumPy's and torch's (CPU and CUDA) random states, to restore later."""
-    import random
-
-    import numpy as np
-
-    states: dict[str, Any] = {"python": random.getstate(), "numpy": np.random.get_state(),
-                              "torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        states["cuda"] = torch.cuda.get_rng_state_all()
-    return states
-
-
-def restore_rng_states(states: dict[str, Any]) -> None:
-    """Undo ``capture_rng_states``."""
-    import random
-
-    import numpy as np
-
-    random.setstate(states["python"])
-    np.random.set_state(states["numpy"])
-    torch.set_rng_state(states["torch"])
-    if "cuda" in states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
-
-
 def _shards(batches: Iterator, dist: Any) -> Iterator:
     """This process's share of each global batch, with the weight of its loss (see
     ``Trainer.train_batch``)."""
@@ -796,30 +731,6 @@ class _EpochBatches:
                     return
 
 
-class ClassWeigher:
-    """Turns ``class_weight`` into per-sample weights from the targets of each batch."""
-
-    def __init__(self, class_weight: dict, device: torch.device) -> None:
-        if not isinstance(class_weight, dict) or not class_weight:
-            raise ValueError(f"class_weight={class_weight!r}: expected a non-empty dict "
-                             "{class_index: weight}")
-        bad = [k for k in class_weight if not isinstance(k, int) or isinstance(k, bool) or k < 0]
-        if bad:
-            raise ValueError(f"class_weight: keys must be class indices (ints >= 0), got {bad}")
-        size = max(class_weight) + 1
-        table = torch.ones(size)
-        for k, w in class_weight.items():
-            table[k] = float(w)
-        self.table = table.to(device)
-
-    def __call__(self, y: Any, sample_weight: torch.Tensor | None) -> torch.Tensor:
-        if not isinstance(y, torch.Tensor):
-            raise ValueError("class_weight needs a single target tensor; for several outputs "
-                             "pass sample_weight instead")
-        weights = self.table[input_checks.class_labels(y)]
-        return weights if sample_weight is None else weights * sample_weight
-
-
 def _warn_ran_out(epoch: int, done: int) -> None:
     """Keras's warning when the input ends before ``epochs`` (x ``steps_per_epoch``); both
     epochs are counted from 1."""
@@ -868,25 +779,9 @@ def _batch_size_of(x: Any) -> int | None:
         return None
 
 
-def _check_int(name: str, value: Any, minimum: int, optional: bool = False) -> None:
-    if value is None and optional:
-        return
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name}={value!r}: expected an int >= {minimum}"
-                         + (" or None" if optional else ""))
-
-
-def _check_callbacks(callbacks: Any) -> list[Callback]:
-    if callbacks is None:
-        return []
-    if isinstance(callbacks, Callback):
-        callbacks = [callbacks]
-    bad = [c for c in callbacks if not isinstance(c, Callback)]
-    if bad:
-        raise TypeError(f"callbacks: expected fitorch.callbacks.Callback instances, got {bad!r}")
-    return list(callbacks)
-
-
+# FitState, ClassWeigher and the RNG helpers live in fit_state, class_weights and backend; they
+# stay importable from here, where they were defined before (their __module__ is the new home:
+# none of them is pickled or named in a file).
 __all__ = ["Trainer", "NonFiniteLossError", "FitState", "call_model", "ClassWeigher",
            "capture_rng_states", "restore_rng_states"]
 
