@@ -330,7 +330,7 @@ def Input(shape: Any = None, dtype: Any = torch.float32, name: str | None = None
 # --------------------------------------------------------------------------- recording
 def _describe(target: Any) -> str:
     if isinstance(target, nn.Module):
-        from fitorch.layers.base import describe
+        from fitorch.layers.naming import describe
         return describe(target)
     if isinstance(target, str):
         return f"method Tensor.{target}"
@@ -481,7 +481,7 @@ def module_name(module: nn.Module) -> str:
     known = _module_names.get(module)
     if known is None:
         from fitorch import backend
-        from fitorch.layers.base import to_snake_case
+        from fitorch.layers.naming import to_snake_case
         known = _module_names[module] = backend.unique_name(to_snake_case(type(module).__name__))
     return known
 
@@ -519,7 +519,7 @@ def _check_layer_input(module: nn.Module, args: tuple, kwargs: dict) -> None:
 
 def _run_module(module: nn.Module, args: tuple, kwargs: dict, runs: range) -> list:
     """``module`` on the fake values number ``runs`` of ``args``; errors name module and shapes."""
-    from fitorch.layers.base import IncompatibleInputError
+    from fitorch.layers.shapes import IncompatibleInputError
 
     results = []
     device = module_device(module)
@@ -571,7 +571,7 @@ class _NameErrors(TorchFunctionMode):
 
     def __torch_function__(self, func: Callable, types: Any, args: tuple = (),
                            kwargs: dict | None = None) -> Any:
-        from fitorch.layers.base import IncompatibleInputError
+        from fitorch.layers.shapes import IncompatibleInputError
 
         try:
             return func(*args, **(kwargs or {}))

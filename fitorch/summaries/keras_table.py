@@ -267,7 +267,7 @@ def model_summary(model: nn.Module, line_length: int | None = None, positions: A
     width = line_length or max(40, min(default, terminal))
     name = getattr(model, "name", None)
     if not isinstance(name, str):
-        from fitorch.layers.base import to_snake_case
+        from fitorch.layers.naming import to_snake_case
         name = to_snake_case(type(model).__name__)
     text = _render_table(f'Model: "{name}"', rows, connected, show_trainable, footer, width,
                          _use_ascii(ascii, sys.stdout))

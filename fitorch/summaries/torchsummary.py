@@ -1,4 +1,4 @@
-"""``ft.summary(any_module, input_shape=...)``: the torchsummary table of one hooked forward pass."""
+"""``ft.summary(any_module, input_shape=...)``: the torchsummary table of one hooked forward."""
 
 from __future__ import annotations
 
