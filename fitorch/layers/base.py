@@ -21,9 +21,37 @@ from fitorch import backend
 from fitorch.layers.call_context import with_training_default
 from fitorch.layers.naming import describe, to_snake_case
 from fitorch.layers.serialization import _LAYER_CLASSES, constructor_config, register_layer_base
-from fitorch.layers.shapes import (IncompatibleInputError, Shape, first_tensor, infer_output_shape,
-                                   is_shape, shape_of, standardize_shape)
+from fitorch.layers.shapes import (Shape, first_tensor, infer_output_shape, is_shape, shape_of,
+                                   standardize_shape)
 from fitorch.torch_utils import module_device
+
+
+class IncompatibleInputError(ValueError):
+    """A layer was given an input whose shape it cannot take (a ``ValueError``).
+
+    ``layer`` and ``input_shape`` are attributes, so a container (Sequential, the functional API)
+    can re-raise with the layer's position in the model.
+
+    Args:
+        layer: The layer refusing the input (its class and name start the message).
+        input_shape: The refused shape, batch axis first.
+        message: What is wrong with it.
+
+    Example:
+
+    >>> try:
+    ...     ft.layers.Conv2D(4, 3, name="conv").maybe_build((None, 8))
+    ... except ft.layers.IncompatibleInputError as error:
+    ...     print(error.input_shape, error.layer.name)
+    ...     print(error)
+    (None, 8) conv
+    Conv2D 'conv': expects input of rank 4 (batch axis included), got shape (None, 8)
+    """
+
+    def __init__(self, layer: nn.Module, input_shape: Any, message: str):
+        super().__init__(f"{describe(layer)}: {message}")
+        self.layer = layer
+        self.input_shape = input_shape
 
 
 def _build_pre_hook(layer: Layer, args: tuple, kwargs: dict) -> None:

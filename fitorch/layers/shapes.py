@@ -12,38 +12,10 @@ from fitorch import backend
 from fitorch.layers.naming import describe
 from fitorch.torch_utils import module_device
 
-__all__ = ["Shape", "IncompatibleInputError", "is_shape", "standardize_shape", "shape_of",
+__all__ = ["Shape", "is_shape", "standardize_shape", "shape_of",
            "first_tensor", "infer_output_shape"]
 
 Shape = tuple  # a shape with ``None`` for unknown dimensions, batch first
-
-
-class IncompatibleInputError(ValueError):
-    """A layer was given an input whose shape it cannot take (a ``ValueError``).
-
-    ``layer`` and ``input_shape`` are attributes, so a container (Sequential, the functional API)
-    can re-raise with the layer's position in the model.
-
-    Args:
-        layer: The layer refusing the input (its class and name start the message).
-        input_shape: The refused shape, batch axis first.
-        message: What is wrong with it.
-
-    Example:
-
-    >>> try:
-    ...     ft.layers.Conv2D(4, 3, name="conv").maybe_build((None, 8))
-    ... except ft.layers.IncompatibleInputError as error:
-    ...     print(error.input_shape, error.layer.name)
-    ...     print(error)
-    (None, 8) conv
-    Conv2D 'conv': expects input of rank 4 (batch axis included), got shape (None, 8)
-    """
-
-    def __init__(self, layer: nn.Module, input_shape: Any, message: str):
-        super().__init__(f"{describe(layer)}: {message}")
-        self.layer = layer
-        self.input_shape = input_shape
 
 
 def is_shape(value: Any) -> bool:

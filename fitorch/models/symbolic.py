@@ -519,7 +519,7 @@ def _check_layer_input(module: nn.Module, args: tuple, kwargs: dict) -> None:
 
 def _run_module(module: nn.Module, args: tuple, kwargs: dict, runs: range) -> list:
     """``module`` on the fake values number ``runs`` of ``args``; errors name module and shapes."""
-    from fitorch.layers.shapes import IncompatibleInputError
+    from fitorch.layers.base import IncompatibleInputError
 
     results = []
     device = module_device(module)
@@ -571,7 +571,7 @@ class _NameErrors(TorchFunctionMode):
 
     def __torch_function__(self, func: Callable, types: Any, args: tuple = (),
                            kwargs: dict | None = None) -> Any:
-        from fitorch.layers.shapes import IncompatibleInputError
+        from fitorch.layers.base import IncompatibleInputError
 
         try:
             return func(*args, **(kwargs or {}))
