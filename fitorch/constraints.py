@@ -3,7 +3,7 @@
 
 A constraint is a callable ``constraint(w) -> projected w``. Layers take them as
 ``kernel_constraint=`` etc.; as in Keras they are applied to the weights after every optimizer
-step (see ``fitorch.layers.apply_constraints``), on the weight in Keras's layout, so ``axis``
+step (see ``fitorch.layers.constraint_hooks``), on the weight in Keras's layout, so ``axis``
 means what it means in Keras (``axis=0`` of a Dense kernel ``(in, out)`` is per output unit).
 """
 

@@ -27,7 +27,7 @@ PRIVATE = [
      "fitorch/training/trainer.py",
      lambda: [_attr(f"torch._dynamo.exc.{n}") for n in
               ("BackendCompilerFailed", "InternalTorchDynamoError", "Unsupported")]),
-    ("nn.Module._modules / _parameters / _buffers", "models, layers/base.py, summaries.py",
+    ("nn.Module._modules / _parameters / _buffers", "models, layers/base.py, summaries/",
      lambda: [getattr(nn.Linear(1, 1), n).items() for n in ("_modules", "_parameters", "_buffers")]),
 ]
 
@@ -49,8 +49,8 @@ def test_dynamo_errors_come_from_the_modules_fitorch_recognizes():
 
 
 def test_public_norm_layer_list_covers_torchs_private_norm_base():
-    # summaries._NORM_LAYERS replaces isinstance(m, nn.modules.batchnorm._NormBase)
-    from fitorch.summaries import _NORM_LAYERS
+    # summaries.summary_utils._NORM_LAYERS replaces isinstance(m, nn.modules.batchnorm._NormBase)
+    from fitorch.summaries.summary_utils import _NORM_LAYERS
 
     base = _attr("torch.nn.modules.batchnorm._NormBase")
     exported = {c for c in vars(nn).values()

@@ -7,8 +7,9 @@ import types
 from typing import Any
 
 from fitorch import activations, constraints, initializers, regularizers
-from fitorch.layers.base import (IncompatibleInputError, Layer, deserialize, infer_output_shape,
-                                 regularization_losses, serialize)
+from fitorch.layers.base import IncompatibleInputError, Layer, regularization_losses
+from fitorch.layers.serialization import deserialize, serialize
+from fitorch.layers.shapes import infer_output_shape
 from fitorch.layers.conv import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Conv3D,
                                  Conv3DTranspose, Convolution1D, Convolution2D, Convolution3D,
                                  DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D,

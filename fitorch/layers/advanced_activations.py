@@ -9,7 +9,9 @@ import torch
 import torch.nn.functional as F
 
 from fitorch import constraints, initializers, regularizers
-from fitorch.layers.base import Layer, Shape, describe, standardize_shape
+from fitorch.layers.base import Layer
+from fitorch.layers.naming import describe
+from fitorch.layers.shapes import Shape, standardize_shape
 
 
 @overload

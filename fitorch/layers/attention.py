@@ -10,7 +10,8 @@ import torch
 import torch.nn.functional as F
 
 from fitorch import constraints, initializers, regularizers
-from fitorch.layers.base import IncompatibleInputError, Layer, is_shape, shape_of, standardize_shape
+from fitorch.layers.base import IncompatibleInputError, Layer
+from fitorch.layers.shapes import is_shape, shape_of, standardize_shape
 from fitorch.layers.core import check_positive_int, check_rate, refuse_unsupported
 
 

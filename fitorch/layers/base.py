@@ -10,9 +10,6 @@ frame per step.
 from __future__ import annotations
 
 import functools
-import inspect
-import re
-import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
@@ -22,19 +19,33 @@ from torch import nn
 
 from fitorch import backend
 from fitorch.layers.call_context import with_training_default
+from fitorch.layers.naming import describe, to_snake_case
+from fitorch.layers.serialization import _LAYER_CLASSES, constructor_config, register_layer_base
+from fitorch.layers.shapes import (Shape, first_tensor, infer_output_shape, is_shape, shape_of,
+                                   standardize_shape)
 from fitorch.torch_utils import module_device
-
-Shape = tuple  # a shape with ``None`` for unknown dimensions, batch first
-
-# class name -> class, for ``deserialize`` (filled by ``Layer.__init_subclass__``)
-_LAYER_CLASSES: dict[str, type[Any]] = {}
 
 
 class IncompatibleInputError(ValueError):
-    """A layer was given an input whose shape it cannot take.
+    """A layer was given an input whose shape it cannot take (a ``ValueError``).
 
     ``layer`` and ``input_shape`` are attributes, so a container (Sequential, the functional API)
     can re-raise with the layer's position in the model.
+
+    Args:
+        layer: The layer refusing the input (its class and name start the message).
+        input_shape: The refused shape, batch axis first.
+        message: What is wrong with it.
+
+    Example:
+
+    >>> try:
+    ...     ft.layers.Conv2D(4, 3, name="conv").maybe_build((None, 8))
+    ... except ft.layers.IncompatibleInputError as error:
+    ...     print(error.input_shape, error.layer.name)
+    ...     print(error)
+    (None, 8) conv
+    Conv2D 'conv': expects input of rank 4 (batch axis included), got shape (None, 8)
     """
 
     def __init__(self, layer: nn.Module, input_shape: Any, message: str):
@@ -43,107 +54,30 @@ class IncompatibleInputError(ValueError):
         self.input_shape = input_shape
 
 
-def describe(module: nn.Module) -> str:
-    """``"Dense 'dense_2'"`` for a Layer, the class name for any other module (used in errors)."""
-    name = getattr(module, "name", None)
-    return f"{type(module).__name__} {name!r}" if isinstance(name, str) else type(module).__name__
-
-
-def to_snake_case(name: str) -> str:
-    """Keras's default-name rule: ``Conv1D`` -> ``conv1d``, ``LSTM`` -> ``lstm``."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def is_shape(value: Any) -> bool:
-    """True for one shape (a sequence of ints / None), False for a list of shapes."""
-    return isinstance(value, (tuple, list, torch.Size)) and all(
-        d is None or isinstance(d, (int, np.integer)) for d in value)
-
-
-def standardize_shape(shape: Any) -> Any:
-    """A shape -> tuple of int/None; a list of shapes -> list of such tuples."""
-    if is_shape(shape):
-        return tuple(None if d is None else int(d) for d in shape)
-    if isinstance(shape, (tuple, list)) and shape and all(is_shape(s) for s in shape):
-        return [standardize_shape(s) for s in shape]
-    raise ValueError(f"input_shape={shape!r} is not a shape (a tuple of ints/None, batch first) "
-                     "or a list of shapes")
-
-
-def _tensor_like(value: Any) -> bool:
-    # A tensor, or a symbolic tensor passed by keyword into a call being recorded: inside that
-    # call it reports its stand-in value's torch.Size (see models/symbolic.py, KerasTensor._live).
-    return isinstance(value, torch.Tensor) or isinstance(getattr(value, "shape", None), torch.Size)
-
-
-def shape_of(inputs: Any) -> Any:
-    """The Keras-style shape of real inputs: batch dimension replaced by ``None``."""
-    if _tensor_like(inputs):
-        return (None,) + tuple(inputs.shape[1:])
-    if isinstance(inputs, (list, tuple)) and all(_tensor_like(t) for t in inputs):
-        return [shape_of(t) for t in inputs]
-    raise TypeError(f"expected a tensor or a list of tensors, got {type(inputs).__name__}")
-
-
-def _first_tensor(inputs: Any) -> torch.Tensor | None:
-    if isinstance(inputs, torch.Tensor):
-        return inputs
-    if isinstance(inputs, (list, tuple)):
-        for item in inputs:
-            found = _first_tensor(item)
-            if found is not None:
-                return found
-    return None
-
-
-
-def infer_output_shape(module: nn.Module, input_shape: Any,
-                       dtype: torch.dtype | None = None) -> Any:
-    """Output shape(s) of any module, found by running it once on zeros (batch size 1).
-
-    The run is in eval mode under ``no_grad``, so dropout is off and no BatchNorm statistics move;
-    every submodule's training flag is restored afterwards. An unbuilt fitorch layer builds itself
-    on the way. ``None`` dimensions other than the batch are not supported here (use 1 explicitly
-    or override ``compute_output_shape``).
-    """
-    input_shape = standardize_shape(input_shape)
-    shapes = [input_shape] if is_shape(input_shape) else input_shape
-    for shape in shapes:
-        if any(d is None for d in shape[1:]):
-            raise ValueError(f"{describe(module)}: cannot infer the output shape for input_shape="
-                             f"{shape} with unknown non-batch dimensions")
-    device = module_device(module) or torch.device("cpu")
-    dtype = dtype or backend.floatx_dtype()
-    tensors = [torch.zeros((1,) + tuple(s[1:]), dtype=dtype, device=device) for s in shapes]
-    modes = [(m, m.training) for m in module.modules()]
-    module.eval()
-    try:
-        with torch.no_grad():
-            out = module(tensors[0] if is_shape(input_shape) else tensors)
-    finally:
-        for m, mode in modes:
-            m.training = mode
-    return _output_shape(out)
-
-
-def _output_shape(out: Any) -> Any:
-    if isinstance(out, torch.Tensor):
-        return (None,) + tuple(out.shape[1:])
-    if isinstance(out, (list, tuple)):
-        return [_output_shape(o) for o in out]
-    raise TypeError(f"module returned {type(out).__name__}, not a tensor or a list of tensors")
-
-
 def _build_pre_hook(layer: Layer, args: tuple, kwargs: dict) -> None:
     layer._build_from_call(args, kwargs)
 
 
 class yields_to_attribute(property):
-    """A read-only ``property`` that gives way to a submodule, parameter, buffer or attribute of
-    the same name: a torch model that sets ``self.layers = nn.ModuleList(...)`` (or
-    ``self.weights = ...``) keeps reading its own value."""
+    """A read-only ``property`` that gives way to an attribute of the same name.
+
+    A submodule, parameter, buffer or plain attribute set under the property's name wins: a torch
+    model that sets ``self.layers = nn.ModuleList(...)`` (or ``self.weights = ...``) keeps
+    reading its own value. Used as a decorator, like ``property``.
+
+    Example:
+
+    >>> class Box:
+    ...     @ft.layers.base.yields_to_attribute
+    ...     def size(self):
+    ...         return 0
+    >>> box = Box()
+    >>> box.size
+    0
+    >>> box.size = 5
+    >>> box.size
+    5
+    """
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
         if obj is not None:
@@ -165,8 +99,20 @@ class yields_to_attribute(property):
 
 
 class KerasWeights:
-    """Keras's weight lists, for layers and models: the tensors themselves, in Keras's order
-    (see ``keras_weight_entries``). Each gives way to an attribute of the same name."""
+    """Keras's weight lists (``weights``, ``trainable_weights``, ...) for layers and models.
+
+    A mixin of ``Layer`` and ``Model``: the lists hold the tensors themselves, in Keras's order
+    (see ``keras_weight_entries``), and each gives way to an attribute of the same name.
+
+    Example:
+
+    >>> dense = ft.layers.Dense(2)
+    >>> _ = dense(torch.zeros(1, 3))
+    >>> [tuple(w.shape) for w in dense.trainable_weights]
+    [(2, 3), (2,)]
+    >>> dense.non_trainable_weights
+    []
+    """
 
     @yields_to_attribute
     def weights(self) -> list[torch.Tensor]:
@@ -188,13 +134,44 @@ class KerasWeights:
 class Layer(KerasWeights, nn.Module):
     """Base class of all fitorch layers: a ``torch.nn.Module`` with Keras's layer protocol.
 
-    Keyword arguments: ``name`` (default: snake-cased class name made unique, ``dense``,
-    ``dense_1``, ...), ``dtype`` of the weights (default ``backend.floatx()``), ``trainable``, and
-    ``input_shape`` / ``batch_input_shape`` / ``input_dim`` (the shape a ``Sequential`` builds the
-    layer for before any data; read back as ``layer._declared_input_shape``).
-
     Subclasses override ``build(input_shape)`` to create weights (``add_weight``) and ``call`` (or
-    ``forward``; each is an alias of the other) to compute.
+    ``forward``; each is an alias of the other) to compute. ``build`` runs once, from the first
+    input's shape (batch axis first, as ``None``), before the first ``call``; after it the layer
+    is a plain module on torch's hook-free fast path. ``get_config`` returns the constructor's
+    arguments without per-layer code, so ``from_config`` (and saved models) rebuild the layer.
+    Unknown keyword arguments raise ``TypeError``.
+
+    Args:
+        name: The layer's name, a non-empty string; default the snake-cased class name made
+            unique in the session (``dense``, ``dense_1``, ...).
+        dtype: The dtype of the weights ``add_weight`` creates, a ``torch.dtype`` or its name
+            (``"float64"``); default ``ft.backend.floatx()``.
+        trainable: Whether the weights are trained (a bool); ``False`` freezes every parameter,
+            also those created later by ``build``.
+        input_shape: The input's shape without the batch axis, e.g. ``(200,)``, which a
+            ``Sequential`` builds the layer for before any data (Keras's first-layer argument).
+        batch_input_shape: The same shape with the batch axis first, e.g. ``(None, 200)``.
+        input_dim: Shorthand for ``input_shape=(input_dim,)``. At most one of ``input_shape``,
+            ``batch_input_shape`` and ``input_dim`` may be given.
+        batch_size: The batch axis of ``input_shape`` / ``input_dim`` (default ``None``).
+        activity_regularizer: A ``fitorch.regularizers`` name or callable applied to the output
+            of each call; its penalty joins ``layer.losses`` and the loss ``fit`` minimizes.
+            Default ``None`` (the layer then has no forward hook for it).
+
+    Example:
+
+    >>> class Offset(ft.layers.Layer):
+    ...     def build(self, input_shape):
+    ...         self.bias = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+    ...     def call(self, x):
+    ...         return x + self.bias
+    >>> layer = Offset(name="offset")
+    >>> layer.built
+    False
+    >>> layer(torch.zeros(2, 3)).tolist()
+    [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
+    >>> layer.built, [tuple(w.shape) for w in layer.weights]
+    (True, [(3,)])
     """
 
     # the constructor's (args, kwargs), set by __new__ for get_config
@@ -353,7 +330,7 @@ class Layer(KerasWeights, nn.Module):
         inputs = args[0] if args else next(iter(kwargs.values()), None)
         if inputs is None:
             raise TypeError(f"{describe(self)} was called without inputs")
-        tensor = _first_tensor(inputs)
+        tensor = first_tensor(inputs)
         device = tensor.device if tensor is not None else torch.get_default_device()
         with torch.device(device):
             self.build(shape_of(inputs))
@@ -551,27 +528,7 @@ class Layer(KerasWeights, nn.Module):
             config["batch_input_shape"] = self._declared_input_shape
         if type(self).get_config is not Layer.get_config:
             return config
-        args, kwargs = self._init_call
-        signature = inspect.signature(type(self).__init__)
-        try:
-            bound = signature.bind(self, *args, **kwargs)
-        except TypeError as exc:  # pragma: no cover - the constructor accepted these already
-            raise ValueError(f"{describe(self)}: cannot reconstruct its arguments: {exc}") from exc
-        auto: dict[str, Any] = {}
-        for pname, param in list(signature.parameters.items())[1:]:
-            if param.kind is inspect.Parameter.VAR_KEYWORD:
-                # the declared input shape is reported once, as batch_input_shape
-                auto.update({k: v for k, v in bound.arguments.get(pname, {}).items() if k not in
-                             ("input_shape", "input_dim", "batch_input_shape", "batch_size")})
-            elif param.kind is inspect.Parameter.VAR_POSITIONAL:
-                if bound.arguments.get(pname):
-                    raise ValueError(f"{describe(self)} cannot be serialized: it was given "
-                                     f"positional *{pname} arguments; override get_config()")
-            else:
-                auto[pname] = bound.arguments.get(pname, param.default)
-        if "data_format" in auto and isinstance(getattr(self, "data_format", None), str):
-            auto["data_format"] = self.data_format  # the resolved global default, for portability
-        auto = {k: serialize_value(v, self, k) for k, v in auto.items()}
+        auto = constructor_config(self)
         auto.update(config)
         return auto
 
@@ -603,6 +560,7 @@ def _wrap_build(build: Callable) -> Callable:
 
 # the base build gets the same wrapper, so a layer without its own build is checked and marked too
 Layer.build = _wrap_build(Layer.__dict__["build"])  # type: ignore[method-assign]
+register_layer_base(Layer)  # layer values in configs serialize as nested layers
 
 
 def keras_weight_entries(module: nn.Module) -> list[tuple[str, torch.Tensor, Callable]]:
@@ -613,6 +571,21 @@ def keras_weight_entries(module: nn.Module) -> list[tuple[str, torch.Tensor, Cal
     torch stores them, then its children's. So fitorch layers nested anywhere (in a torch
     ``nn.Sequential``, a wrapped net, a model) always speak Keras's layout, and plain torch
     modules keep torch's.
+
+    Args:
+        module: Any ``nn.Module``.
+
+    Returns:
+        A list of ``(name, tensor, to_keras)``: ``to_keras(tensor)`` is the weight in Keras's
+        layout (a Dense kernel ``(in, out)``; the identity for torch modules).
+
+    Example:
+
+    >>> net = nn.Sequential(ft.layers.Dense(2), nn.Linear(2, 1))
+    >>> _ = net(torch.zeros(1, 3))
+    >>> [(name, tuple(to_keras(t).shape))
+    ...  for name, t, to_keras in ft.layers.base.keras_weight_entries(net)]
+    [('0.kernel', (3, 2)), ('0.bias', (2,)), ('1.weight', (1, 2)), ('1.bias', (1,))]
     """
     if isinstance(module, Layer):
         return module._keras_weight_entries()
@@ -638,8 +611,24 @@ def _children_weight_entries(module: nn.Module) -> list[tuple[str, torch.Tensor,
 
 
 def storage_converter(module: nn.Module, dotted_name: str) -> Callable:
-    """The Keras-to-storage converter of the weight ``dotted_name`` (a ``state_dict`` key) of
-    ``module``: the owning layer's layout, or the identity for torch modules."""
+    """The Keras-to-storage converter of one weight of ``module``.
+
+    Args:
+        module: Any ``nn.Module``.
+        dotted_name: The weight's ``state_dict`` key, e.g. ``"0.kernel"``.
+
+    Returns:
+        A function from the weight in Keras's layout to the layout it is stored in: the owning
+        layer's layout, or the identity for torch modules.
+
+    Example:
+
+    >>> dense = ft.layers.Dense(2)
+    >>> _ = dense(torch.zeros(1, 3))
+    >>> to_storage = ft.layers.base.storage_converter(dense, "kernel")
+    >>> tuple(to_storage(torch.zeros(3, 2)).shape)
+    (2, 3)
+    """
     owner: nn.Module = module
     *path, leaf = dotted_name.split(".")
     for part in path:
@@ -651,9 +640,32 @@ def storage_converter(module: nn.Module, dotted_name: str) -> Callable:
 
 def keras_to_storage(module: nn.Module, entries: list[tuple[str, torch.Tensor, Callable]],
                      weights: Sequence[Any]) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
-    """``(name, stored tensor, value in storage layout)`` for ``weights`` given in Keras's layout
-    and the order of ``entries``; raises ``ValueError`` naming the weight on a wrong count or
-    shape (before anything is written)."""
+    """Weights given in Keras's layout, converted to the layout ``module`` stores them in.
+
+    Nothing is written: the caller copies the values. A wrong count or shape raises
+    ``ValueError`` naming the weight, before any conversion is returned.
+
+    Args:
+        module: The module the weights belong to (named in errors).
+        entries: ``keras_weight_entries(module)``, or the part of it being set.
+        weights: Arrays or tensors in Keras's layout, in the order of ``entries``.
+
+    Returns:
+        A list of ``(name, stored tensor, value in storage layout)``.
+
+    Example:
+
+    >>> dense = ft.layers.Dense(2)
+    >>> _ = dense(torch.zeros(1, 3))
+    >>> entries = ft.layers.base.keras_weight_entries(dense)
+    >>> converted = ft.layers.base.keras_to_storage(dense, entries, [np.ones((3, 2)), np.zeros(2)])
+    >>> [(name, tuple(value.shape)) for name, _, value in converted]
+    [('kernel', (2, 3)), ('bias', (2,))]
+    >>> ft.layers.base.keras_to_storage(dense, entries, [np.ones((2, 3)), np.zeros(2)])
+    Traceback (most recent call last):
+    ...
+    ValueError: Dense '...': weight 'kernel' expects Keras shape (3, 2), got (2, 3)
+    """
     if len(weights) != len(entries):
         raise ValueError(f"{describe(module)}: set_weights expects {len(entries)} arrays "
                          f"({[n for n, _, _ in entries]}), got {len(weights)}")
@@ -670,7 +682,7 @@ def keras_to_storage(module: nn.Module, entries: list[tuple[str, torch.Tensor, C
 
 
 def _activity_hook(layer: Layer, args: tuple, output: Any) -> None:
-    regularizer, tensor = layer.activity_regularizer, _first_tensor(output)
+    regularizer, tensor = layer.activity_regularizer, first_tensor(output)
     assert regularizer is not None  # the hook is registered only for a regularizer
     if tensor is None:
         raise TypeError(f"{layer.name}: activity_regularizer needs a tensor output, got "
@@ -714,57 +726,28 @@ def _declared_shape(owner: str, input_shape: Any, batch_input_shape: Any, input_
     return None
 
 
-def serialize_value(value: Any, layer: nn.Module | None = None, key: str = "value") -> Any:
-    """A constructor argument -> a JSON-friendly value, or ``ValueError`` saying why not."""
-    from fitorch import activations
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, (np.integer, np.floating, np.bool_)):
-        return value.item()
-    if isinstance(value, (list, tuple)):
-        return type(value)(serialize_value(v, layer, key) for v in value)
-    if isinstance(value, dict):
-        return {str(k): serialize_value(v, layer, key) for k, v in value.items()}
-    if isinstance(value, torch.dtype):
-        return str(value).removeprefix("torch.")
-    if isinstance(value, Layer):
-        return serialize(value)
-    if hasattr(value, "get_config") and not isinstance(value, nn.Module):
-        return {"class_name": type(value).__name__, "config": value.get_config()}
-    name = activations.name_of(value)
-    if name is not None:
-        return name
-    owner = describe(layer) if layer is not None else "value"
-    raise ValueError(
-        f"{owner} cannot be serialized: argument {key}={value!r} is a "
-        f"{type(value).__name__}, which a config cannot hold (configs hold plain values, Keras "
-        "names and fitorch objects, not Python code); override get_config()/from_config() or "
-        "pass a registered name")
-
-
-def serialize(layer: nn.Module) -> dict[str, Any]:
-    """``{"class_name": ..., "config": ...}`` for a fitorch layer (Keras's ``layers.serialize``)."""
-    if not isinstance(layer, Layer):
-        raise ValueError(f"{describe(layer)} cannot be serialized: it is a plain torch module "
-                         "with no get_config(); wrap its construction in a fitorch Layer subclass")
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
-
-
-def deserialize(config: dict[str, Any], custom_objects: dict[str, type] | None = None) -> Layer:
-    """Rebuild a layer from ``serialize``'s output; ``custom_objects`` maps names to classes."""
-    if not (isinstance(config, dict) and "class_name" in config and "config" in config):
-        raise ValueError(f"deserialize: config={config!r} must be a dict with 'class_name' and "
-                         "'config'")
-    name = config["class_name"]
-    cls: type[Any] | None = (custom_objects or {}).get(name) or _LAYER_CLASSES.get(name)
-    if cls is None:
-        raise ValueError(f"deserialize: unknown layer class {name!r}; pass it in custom_objects")
-    return cls.from_config(dict(config["config"]))
-
-
 def symbolic_call(module: nn.Module, what: str) -> tuple[Any, Any]:
-    """``(input, output)`` of ``module``'s first recorded symbolic call whose tensors are still
-    alive (the models layer records each call as a callable in ``_symbolic_calls``)."""
+    """``(input, output)`` of ``module``'s first symbolic call whose tensors are still alive.
+
+    The models layer records each call on ``ft.Input`` tensors as a callable in
+    ``_symbolic_calls``; ``Layer.input`` / ``Layer.output`` read them here.
+
+    Args:
+        module: Any ``nn.Module``.
+        what: What the caller wants (``"input"`` or ``"output"``), named in the error.
+
+    Returns:
+        The symbolic input and output of that call.
+
+    Example:
+
+    >>> dense = ft.layers.Dense(2)
+    >>> x = ft.Input(shape=(3,))
+    >>> y = dense(x)
+    >>> inputs, outputs = ft.layers.base.symbolic_call(dense, "input")
+    >>> inputs is x, outputs is y
+    (True, True)
+    """
     calls = module.__dict__.get("_symbolic_calls", ())
     for resolve in calls:
         found = resolve()
@@ -777,8 +760,17 @@ def symbolic_call(module: nn.Module, what: str) -> tuple[Any, Any]:
 
 
 class Transient(list):
-    """A list kept on a module that belongs to its latest call (``add_loss`` terms, symbolic
-    tensors): a copy or a pickle of the module starts with an empty one."""
+    """A list kept on a module that belongs to its latest call (``add_loss`` terms, symbolic calls).
+
+    A copy or a pickle of the module starts with an empty one.
+
+    Example:
+
+    >>> import copy
+    >>> terms = ft.layers.base.Transient([1, 2])
+    >>> copy.deepcopy(terms), len(terms)
+    ([], 2)
+    """
 
     def __deepcopy__(self, memo: dict) -> Transient:
         return Transient()
@@ -793,9 +785,25 @@ LOSS_ADDERS = [0]
 
 
 def add_loss(module: nn.Module, loss: Any) -> None:
-    """Record ``loss`` (a tensor or a list/tuple of tensors) as a loss term of ``module``'s
-    current call; the module's next call starts a fresh list (a forward pre-hook, put only on
-    modules that call ``add_loss``, clears it)."""
+    """Record ``loss`` as a loss term of ``module``'s current call (Keras's ``add_loss``).
+
+    The module's next call starts a fresh list: a forward pre-hook, put only on modules that call
+    ``add_loss``, clears it. Anything but tensors raises ``ValueError`` before anything is kept.
+
+    Args:
+        module: Any ``nn.Module`` (``Layer.add_loss`` and ``Model.add_loss`` call this).
+        loss: A tensor, or a list or tuple of tensors.
+
+    Example:
+
+    >>> linear = nn.Linear(2, 1)
+    >>> ft.layers.base.add_loss(linear, torch.tensor(0.5))
+    >>> [t.item() for t in ft.layers.base.module_losses(linear)]
+    [0.5]
+    >>> _ = linear(torch.zeros(1, 2))  # the next call starts afresh
+    >>> ft.layers.base.module_losses(linear)
+    []
+    """
     values = list(loss) if isinstance(loss, (list, tuple)) else [loss]
     for value in values:
         if not isinstance(value, torch.Tensor):
@@ -815,8 +823,22 @@ def _clear_added_losses(module: nn.Module, args: tuple) -> None:
 
 
 def module_losses(module: nn.Module) -> list[torch.Tensor]:
-    """Every loss term of ``module`` and its submodules: ``add_loss`` terms of their latest
-    calls, weight and activity regularization penalties (Keras's ``model.losses``)."""
+    """Every loss term of ``module`` and its submodules (Keras's ``model.losses``).
+
+    Args:
+        module: Any ``nn.Module``.
+
+    Returns:
+        A list of tensors: the ``add_loss`` terms of the latest calls, then the weight and
+        activity regularization penalties (computed afresh by each call of this function).
+
+    Example:
+
+    >>> dense = ft.layers.Dense(2, kernel_initializer="ones", kernel_regularizer="l2")
+    >>> _ = dense(torch.zeros(1, 3))
+    >>> [round(t.item(), 4) for t in ft.layers.base.module_losses(nn.Sequential(dense))]
+    [0.06]
+    """
     losses: list[torch.Tensor] = []
     for sub in module.modules():
         losses += sub.__dict__.get("_added_losses", ())
@@ -826,10 +848,28 @@ def module_losses(module: nn.Module) -> list[torch.Tensor]:
 
 
 def regularization_losses(module: nn.Module) -> torch.Tensor | None:
-    """The sum of every loss term in ``module`` (``add_loss`` terms, weight and activity
-    penalties; each term summed to a scalar, as Keras does), or ``None`` when the model has no
-    regularizers and nothing in it ever called ``add_loss``, so a trainer can check once and
-    skip the call on every step. A model whose adders added nothing this call gives zero."""
+    """The sum of every loss term in ``module``, or ``None`` when it can have none.
+
+    The terms are the ``add_loss`` terms and the weight and activity penalties, each summed to a
+    scalar, as Keras does. ``None`` means the model has no regularizers and nothing in it ever
+    called ``add_loss``, so a trainer can check once and skip the call on every step; a model
+    whose adders added nothing this call gives zero.
+
+    Args:
+        module: Any ``nn.Module``.
+
+    Returns:
+        A 0-d tensor, or ``None``.
+
+    Example:
+
+    >>> print(ft.layers.regularization_losses(nn.Linear(2, 2)))
+    None
+    >>> dense = ft.layers.Dense(2, kernel_initializer="ones", kernel_regularizer="l2")
+    >>> _ = dense(torch.zeros(1, 3))
+    >>> round(ft.layers.regularization_losses(dense).item(), 4)
+    0.06
+    """
     if not any("_added_losses" in sub.__dict__ or (isinstance(sub, Layer) and (
             sub._weight_regularizers or sub._activity_losses)) for sub in module.modules()):
         return None
@@ -837,49 +877,3 @@ def regularization_losses(module: nn.Module) -> torch.Tensor | None:
     # a 0-d CPU zero adds to tensors on any device
     return sum((loss.sum() if loss.is_floating_point() else loss.to(floatx).sum()
                 for loss in module_losses(module)), torch.zeros(()))
-
-
-def weight_constraints(module: nn.Module) -> list[tuple[torch.Tensor, Callable, Callable,
-Callable]]:
-    """``(weight, constraint, to_keras, to_storage)`` for every constrained weight in ``module``
-    (empty when nothing is constrained, so a trainer can skip the projection entirely)."""
-    found = []
-    for sub in module.modules():
-        if isinstance(sub, Layer):
-            for name, constraint in sub._weight_constraints:
-                to_storage, to_keras = sub._keras_layout[name]
-                found.append((getattr(sub, name), constraint, to_keras, to_storage))
-    return found
-
-
-@torch.no_grad()
-def apply_constraints(pairs: Sequence[tuple[torch.Tensor, Callable, Callable, Callable]]) -> None:
-    """Project each weight in place with its constraint, in Keras's layout (so a constraint's
-    ``axis`` means what it does in Keras); ``pairs`` comes from ``weight_constraints``."""
-    for weight, constraint, to_keras, to_storage in pairs:
-        weight.copy_(to_storage(constraint(to_keras(weight))))
-
-
-# optimizer -> its constraint hook handle, so building again for the same optimizer (recompiling
-# with one torch optimizer object) replaces the hook instead of projecting twice per step
-_CONSTRAINT_HOOKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def constrain_after_steps(optimizer: torch.optim.Optimizer, module: nn.Module) -> bool:
-    """Make every ``optimizer.step()`` project ``module``'s constrained weights afterwards.
-
-    Keras applies constraints right after each optimizer update. A step post-hook on the
-    optimizer does exactly that for every path that steps it (``fit``, ``train_on_batch``, a
-    custom ``train_step``, a hand-written loop, a ``GradScaler`` step that was not skipped)
-    without touching the training step, and a model without constraints gets no hook at all.
-    Returns whether a hook was registered.
-    """
-    old = _CONSTRAINT_HOOKS.pop(optimizer, None)
-    if old is not None:
-        old.remove()
-    pairs = weight_constraints(module)
-    if not pairs:
-        return False
-    _CONSTRAINT_HOOKS[optimizer] = optimizer.register_step_post_hook(
-        lambda opt, args, kwargs: apply_constraints(pairs))
-    return True

@@ -17,7 +17,9 @@ import torch.nn.functional as F
 
 from fitorch import backend
 from fitorch import activations, constraints, initializers, regularizers
-from fitorch.layers.base import Layer, Shape, describe, standardize_shape
+from fitorch.layers.base import Layer
+from fitorch.layers.naming import describe
+from fitorch.layers.shapes import Shape, standardize_shape
 from fitorch.layers.conv_utils import (axis_padding, conv_output_length, deconv_output_length,
                                        deconv_plan, normalize_padding, normalize_tuple,
                                        permute_to_keras, permute_to_torch, torch_pad_arg)

@@ -9,7 +9,9 @@ import torch
 import torch.nn.functional as F
 
 from fitorch import activations, constraints, initializers, regularizers
-from fitorch.layers.base import Layer, Shape, describe, infer_output_shape, standardize_shape
+from fitorch.layers.base import Layer
+from fitorch.layers.naming import describe
+from fitorch.layers.shapes import Shape, infer_output_shape, standardize_shape
 
 
 def transpose_2d(t: torch.Tensor) -> torch.Tensor:

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from fitorch.layers.base import Layer, describe
+from fitorch.layers.base import Layer
+from fitorch.layers.naming import describe
 from fitorch.layers.preprocessing import adapt_batches
 
 __all__ = ["IntegerLookup", "StringLookup", "TextVectorization"]

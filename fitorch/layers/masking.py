@@ -25,7 +25,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from fitorch.layers.base import Layer, Shape, describe, standardize_shape
+from fitorch.layers.base import Layer
+from fitorch.layers.naming import describe
+from fitorch.layers.shapes import Shape, standardize_shape
 
 _TAKES_MASK: dict[type, bool] = {}
 

@@ -13,7 +13,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from fitorch.layers.base import IncompatibleInputError, Layer, Shape, is_shape, standardize_shape
+from fitorch.layers.base import IncompatibleInputError, Layer
+from fitorch.layers.shapes import Shape, is_shape, standardize_shape
 
 
 class _Merge(Layer):

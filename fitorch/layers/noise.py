@@ -7,7 +7,8 @@ from typing import Any
 
 import torch
 
-from fitorch.layers.base import Layer, Shape, standardize_shape
+from fitorch.layers.base import Layer
+from fitorch.layers.shapes import Shape, standardize_shape
 from fitorch.layers.core import check_rate
 
 

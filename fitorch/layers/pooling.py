@@ -12,7 +12,9 @@ import torch
 import torch.nn.functional as F
 
 from fitorch import backend
-from fitorch.layers.base import Layer, Shape, describe, standardize_shape
+from fitorch.layers.base import Layer
+from fitorch.layers.naming import describe
+from fitorch.layers.shapes import Shape, standardize_shape
 from fitorch.layers.conv_utils import (conv_output_length, normalize_padding, normalize_tuple,
                                        same_padding, torch_pad_arg)
 

@@ -13,7 +13,9 @@ import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 
 from fitorch import backend
-from fitorch.layers.base import Layer, Shape, describe, standardize_shape
+from fitorch.layers.base import Layer
+from fitorch.layers.naming import describe
+from fitorch.layers.shapes import Shape, standardize_shape
 from fitorch.ops import image as image_ops
 
 __all__ = ["Normalization", "RandomFlip", "Resizing", "adapt_batches"]

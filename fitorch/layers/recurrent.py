@@ -22,7 +22,9 @@ import torch
 import torch.nn.functional as F
 
 from fitorch import activations, constraints, initializers, regularizers
-from fitorch.layers.base import Layer, Shape, describe, standardize_shape
+from fitorch.layers.base import Layer
+from fitorch.layers.naming import describe
+from fitorch.layers.shapes import Shape, standardize_shape
 from fitorch.layers.core import check_positive_int, check_rate, transpose_2d
 from fitorch.layers.masking import check_mask
 

@@ -11,7 +11,8 @@ import torch
 import torch.nn.functional as F
 
 from fitorch import backend
-from fitorch.layers.base import IncompatibleInputError, Layer, Shape, standardize_shape
+from fitorch.layers.base import IncompatibleInputError, Layer
+from fitorch.layers.shapes import Shape, standardize_shape
 from fitorch.layers.conv_utils import normalize_tuple, torch_pad_arg
 from fitorch.layers.core import check_positive_int
 

@@ -7,8 +7,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from fitorch.layers.base import (Layer, Shape, deserialize, describe, infer_output_shape,
-                                 standardize_shape)
+from fitorch.layers.base import Layer
+from fitorch.layers.naming import describe
+from fitorch.layers.serialization import deserialize
+from fitorch.layers.shapes import Shape, infer_output_shape, standardize_shape
 from fitorch.layers.recurrent import _RNN
 
 _MERGE_MODES = ("concat", "sum", "mul", "ave", None)

@@ -15,7 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from fitorch.layers.base import Layer, deserialize, serialize
+from fitorch.layers.base import Layer
+from fitorch.layers.serialization import deserialize, serialize
 
 
 @dataclass(frozen=True)

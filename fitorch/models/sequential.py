@@ -428,7 +428,7 @@ class Sequential(GraphIO, Model, nn.Sequential):
 
 
 def _describe(module: nn.Module) -> str:
-    from fitorch.layers.base import describe
+    from fitorch.layers.naming import describe
     return describe(module)
 
 

@@ -354,7 +354,7 @@ def Input(shape: Any = None, dtype: Any = torch.float32, name: str | None = None
 # --------------------------------------------------------------------------- recording
 def _describe(target: Any) -> str:
     if isinstance(target, nn.Module):
-        from fitorch.layers.base import describe
+        from fitorch.layers.naming import describe
         return describe(target)
     if isinstance(target, str):
         return f"method Tensor.{target}"
@@ -505,7 +505,7 @@ def module_name(module: nn.Module) -> str:
     known = _module_names.get(module)
     if known is None:
         from fitorch import backend
-        from fitorch.layers.base import to_snake_case
+        from fitorch.layers.naming import to_snake_case
         known = _module_names[module] = backend.unique_name(to_snake_case(type(module).__name__))
     return known
 

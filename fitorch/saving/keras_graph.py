@@ -12,7 +12,7 @@ from typing import Any
 
 from torch import nn
 
-from fitorch.layers.base import to_snake_case
+from fitorch.layers.naming import to_snake_case
 from fitorch.saving.keras_config import layer_from_keras, layer_to_keras
 
 __all__ = ["model_from_keras", "model_to_keras", "Plan"]

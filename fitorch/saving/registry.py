@@ -73,6 +73,6 @@ def resolve_class(class_name: str, registered: str | None, objects: dict[str, An
     builtin = {"Sequential": Sequential, "Functional": Functional}
     if registered is None and class_name in builtin:
         return builtin[class_name]
-    from fitorch.layers.base import _LAYER_CLASSES
+    from fitorch.layers.serialization import _LAYER_CLASSES
 
     return _LAYER_CLASSES.get(class_name) if registered is None else None

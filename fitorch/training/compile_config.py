@@ -12,7 +12,7 @@ from typing import Any, cast
 import torch
 from torch import nn
 
-from fitorch.layers.base import constrain_after_steps
+from fitorch.layers.constraint_hooks import constrain_after_steps
 from fitorch.optimizers.keras_apply import clip_gradients
 from fitorch.training.compile_steps import KerasSteps
 from fitorch.training.compile_utils import CompileLoss, MetricSet
