@@ -454,7 +454,9 @@ class Layer(KerasWeights, nn.Module):
 
     def get_weights(self) -> list[np.ndarray]:
         """The weights as NumPy arrays in Keras's layout and order (as Keras's ``get_weights``)."""
-        return [f(t.detach()).cpu().numpy() for _, t, f in self._keras_weight_entries()]
+        # copies, as Keras returns: writing into an array must not change the layer
+        return [f(t.detach()).to("cpu", copy=True).numpy()
+                for _, t, f in self._keras_weight_entries()]
 
     def set_weights(self, weights: Sequence[Any]) -> None:
         """Load weights given in Keras's layout and order (e.g. from Keras's ``get_weights()``)."""

@@ -179,6 +179,17 @@ def test_get_weights_returns_copies_as_keras_does(keras, kind):
         assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), before)), lib
 
 
+def test_layer_get_weights_returns_copies_as_keras_does(keras):
+    """The same for one layer's get_weights (a Dense kernel, a BatchNormalization's buffers)."""
+    for lib in (keras, ft):
+        for layer in (lib.layers.Dense(2), lib.layers.BatchNormalization()):
+            layer(lib.ops.ones((4, 3)))
+            before = [w.copy() for w in layer.get_weights()]
+            for w in layer.get_weights():
+                w[...] = 7.0
+            assert all(np.array_equal(a, b) for a, b in zip(layer.get_weights(), before)), lib
+
+
 def test_wrapped_torch_module_keeps_torch_layout_and_order():
     net = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))
     model = ft.Model(net)
