@@ -30,6 +30,9 @@ def _is_layer(value: Any) -> bool:
     return isinstance(value, tuple(_LAYER_BASES))
 
 
+_SHAPE_ARGUMENTS = ("input_shape", "input_dim", "batch_input_shape", "batch_size")
+
+
 def constructor_config(layer: Any) -> dict[str, Any]:
     """The arguments ``layer`` was constructed with (Keras 3's auto-config), as plain values.
 
@@ -44,11 +47,16 @@ def constructor_config(layer: Any) -> dict[str, Any]:
     except TypeError as exc:  # pragma: no cover - the constructor accepted these already
         raise ValueError(f"{describe(layer)}: cannot reconstruct its arguments: {exc}") from exc
     auto: dict[str, Any] = {}
+    # A subclass without its own __init__ has Layer's, whose shape arguments are named ones;
+    # a subclass's own ``input_dim`` (Embedding's) is a real argument and stays.
+    base_init = any(type(layer).__init__ is base.__init__ for base in _LAYER_BASES)
     for pname, param in list(signature.parameters.items())[1:]:
         if param.kind is inspect.Parameter.VAR_KEYWORD:
             # the declared input shape is reported once, as batch_input_shape
             auto.update({k: v for k, v in bound.arguments.get(pname, {}).items() if k not in
-                         ("input_shape", "input_dim", "batch_input_shape", "batch_size")})
+                         _SHAPE_ARGUMENTS})
+        elif base_init and pname in _SHAPE_ARGUMENTS:
+            continue
         elif param.kind is inspect.Parameter.VAR_POSITIONAL:
             if bound.arguments.get(pname):
                 raise ValueError(f"{describe(layer)} cannot be serialized: it was given "

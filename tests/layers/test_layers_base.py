@@ -288,3 +288,18 @@ def test_weights_are_created_on_the_input_device():
     conv = layers.Conv1D(2, 3)
     conv.maybe_build((None, 8, 3), device="meta")
     assert conv.kernel.device.type == "meta"
+
+
+class _PlusOne(layers.Layer):  # no __init__ of its own: Layer's shape arguments are named ones
+    def call(self, x):
+        return x + 1
+
+
+def test_a_subclass_without_init_round_trips_its_declared_input_shape():
+    layer = _PlusOne(input_shape=(3,))
+    config = layer.get_config()
+    assert config["batch_input_shape"] == (None, 3) and "input_shape" not in config
+    again = _PlusOne.from_config(config)
+    assert again.get_config() == config
+    embedding = layers.Embedding(10, 4, input_shape=(5,))  # its own input_dim stays
+    assert layers.Embedding.from_config(embedding.get_config()).input_dim == 10
