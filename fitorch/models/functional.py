@@ -41,9 +41,27 @@ _restore_functional = restore_functional
 class Functional(GraphIO, Model):
     """A model built from symbolic tensors: ``ft.Model(inputs, outputs, name=None)``.
 
-    ``inputs``/``outputs`` may be one symbolic tensor, a list/tuple or a dict of them. The model is
-    an ordinary ``nn.Module`` whose ``forward`` takes the inputs as positional arguments (also as
-    one list, or one dict keyed by input name, as Keras calls it) and returns ``outputs``' structure.
+    The model is an ordinary ``nn.Module`` whose ``forward`` takes the inputs as positional
+    arguments (also as one list, or one dict keyed by input name, as Keras calls it) and returns
+    ``outputs``' structure. Its ``forward`` is generated Python code (``model.code`` shows it),
+    so it costs no more than a hand-written one.
+
+    Args:
+        inputs: one ``ft.Input`` tensor, or a list, tuple or dict of them.
+        outputs: one symbolic tensor computed from ``inputs``, or a list, tuple or dict of them.
+        name: the model's name (default ``"functional"`` plus a number).
+        trainable: ``False`` freezes every weight, as ``model.trainable = False`` does.
+
+    Example:
+
+    >>> inputs = ft.Input(shape=(4,))
+    >>> hidden = ft.layers.Dense(8, activation="relu")(inputs)
+    >>> outputs = [ft.layers.Dense(1)(hidden), ft.layers.Dense(3)(hidden)]
+    >>> model = ft.Model(inputs, outputs)
+    >>> [tuple(y.shape) for y in model(torch.ones(2, 4))]
+    [(2, 1), (2, 3)]
+    >>> type(model).__name__, isinstance(model, nn.Module)
+    ('Functional', True)
     """
 
     _layer_attributes: dict[str, str]  # Keras layer name -> attribute (see _attribute_for)
@@ -164,6 +182,19 @@ class Functional(GraphIO, Model):
 
         Raises ``ValueError`` naming the layer or function that a config cannot hold (plain
         ``nn.Module`` s without ``get_config``, lambdas).
+
+        Returns:
+            A dict of JSON-friendly values: ``name``, ``layers`` (each layer's class name and
+            config), ``nodes`` (the graph: inputs and calls, in order), ``inputs`` and
+            ``outputs``. It is fitorch's own layout; ``.keras`` files are written in Keras's.
+
+        Example:
+
+        >>> inputs = ft.Input(shape=(4,), name="x")
+        >>> model = ft.Model(inputs, ft.layers.Dense(2, name="head")(inputs), name="m")
+        >>> config = model.get_config()
+        >>> config["name"], [layer["name"] for layer in config["layers"]], len(config["nodes"])
+        ('m', ['head'], 2)
         """
         return graph_config(self.name, self._spec, self._layer_attributes, submodules(self))
 
@@ -176,6 +207,22 @@ class Functional(GraphIO, Model):
         (``custom_objects`` too, inside ``load_model(..., safe_mode=False)``), tensor methods and
         attributes are applied only to graph tensors, and every call runs on the symbolic
         inputs; anything else raises ``ValueError`` naming the node.
+
+        Args:
+            config: what ``get_config()`` returned (or a Keras functional model's config).
+            custom_objects: names of the user's own layer classes and functions, for configs
+                that use them.
+
+        Returns:
+            A new model of this class with the same graph and freshly initialized weights.
+
+        Example:
+
+        >>> inputs = ft.Input(shape=(4,))
+        >>> model = ft.Model(inputs, ft.layers.Dense(2)(inputs))
+        >>> copy = ft.models.Functional.from_config(model.get_config())
+        >>> tuple(copy(torch.ones(3, 4)).shape), copy is model
+        ((3, 2), False)
         """
         inputs, outputs = replay_config(config, custom_objects)
         return cls(inputs, outputs, name=config.get("name"))

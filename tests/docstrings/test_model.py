@@ -1,4 +1,5 @@
-"""``ft.Model``'s public methods, ``ft.Sequential``'s own ones and both classes follow the style.
+"""``ft.Model``'s public methods, ``ft.Sequential``'s and ``Functional``'s own ones and the three
+classes follow the style.
 
 The methods are enumerated from the classes (every public function or classmethod a fitorch
 class of ``Model``'s MRO defines, properties and attribute-like descriptors left out; torch's
@@ -41,8 +42,10 @@ def _returns(method: Any) -> bool:
 def objects() -> list[tuple[str, Any, str, bool]]:
     """(id, object, kind, returns) for the classes and their methods."""
     out: list[tuple[str, Any, str, bool]] = [("Model", ft.Model, "class", False),
-                                             ("Sequential", ft.Sequential, "class", False)]
-    for cls, own_only in ((ft.Model, False), (ft.Sequential, True)):
+                                             ("Sequential", ft.Sequential, "class", False),
+                                             ("Functional", ft.models.Functional, "class", False)]
+    for cls, own_only in ((ft.Model, False), (ft.Sequential, True),
+                          (ft.models.Functional, True)):
         for name, method in _methods(cls, own_only):
             out.append((f"{cls.__name__}.{name}", method, "function", _returns(method)))
     return out
