@@ -3,8 +3,8 @@
 ``python3 .ci/lowest.py constraints`` prints a pip constraints file that pins every
 ``name>=X`` requirement of [project] dependencies and optional-dependencies to ``name==X``, so
 the job installs exactly the floors the project states; ``python3 .ci/lowest.py python`` prints
-the floor of requires-python (e.g. ``3.11``). pytest and keras (the tests' runner and numeric
-oracle, not dependencies of fitorch) stay unpinned.
+the floor of requires-python (e.g. ``3.11``). pytest, pytest-xdist and keras (the
+tests' runners and numeric oracle, not dependencies of fitorch) stay unpinned.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import tomllib
 from pathlib import Path
 
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
-TEST_TOOLS = {"pytest", "keras"}
+TEST_TOOLS = {"pytest", "pytest-xdist", "keras"}
 FLOOR = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(?:\[[^\]]*\])?\s*>=\s*([0-9][^,;\s]*)\s*$")
 
 
