@@ -49,7 +49,7 @@ def _trainer(model: Model) -> Any:
     return providers.provided("Trainer")(model)
 
 
-def _functional_subclass(cls: type) -> type:
+def functional_subclass(cls: type) -> type:
     """``cls`` itself if it is already a graph model, else a subclass of ``cls`` and Functional
     that shows itself as ``cls``, made once and kept on ``cls`` itself: a global cache would
     keep a user's class (and, through its methods, its module's globals) alive for good."""
@@ -58,8 +58,11 @@ def _functional_subclass(cls: type) -> type:
         return cls
     made = cls.__dict__.get("_fitorch_functional_subclass")
     if made is None:
+        # it shows itself as cls, so no pickle can name it: pickles name cls and are restored
+        # through this function (see fitorch.models.functional_pickle)
         made = type(cls.__name__, (cls, functional), {
-            "__module__": cls.__module__, "__qualname__": cls.__qualname__})
+            "__module__": cls.__module__, "__qualname__": cls.__qualname__,
+            "_fitorch_functional_of": cls})
         type.__setattr__(cls, "_fitorch_functional_subclass", made)
     return made
 
@@ -125,7 +128,7 @@ class Model(KerasWeights, nn.Module):
             if "inputs" in kwargs or (args and _is_symbolic(args[0])):
                 # Keras's ``CustomModel(inputs, outputs)``: a graph model with the subclass's
                 # methods (a Functional subclass of ``cls``, made once per class)
-                return super().__new__(_functional_subclass(cls))
+                return super().__new__(functional_subclass(cls))
             return super().__new__(cls)
         if "inputs" in kwargs or (args and _is_symbolic(args[0])):
             return super().__new__(model_class("Functional"))
