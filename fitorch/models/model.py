@@ -76,10 +76,25 @@ def _wrapper_class(module_cls: type[nn.Module]) -> type[Any]:
         # __init__ again afterwards with the wrapped module as argument: nothing to do.
         pass
 
+    def __reduce_ex__(self: Any, protocol: Any) -> Any:
+        # this class shows itself as module_cls, so no pickle can name it: pickles name
+        # module_cls and wrap the module again when loaded
+        return (_rewrap, (module_cls, self.__getstate__()))
+
     bases = (module_cls,) if issubclass(module_cls, Model) else (module_cls, Model)
-    return type(module_cls.__name__, bases, {
+    namespace = {
         "__init__": __init__, "forward": with_training_default(module_cls.forward), "__module__": module_cls.__module__,
-        "__qualname__": module_cls.__qualname__, "_fitorch_wrapped": True})
+        "__qualname__": module_cls.__qualname__, "_fitorch_wrapped": True}
+    if module_cls.__reduce_ex__ is object.__reduce_ex__:  # a module's own pickling stands
+        namespace["__reduce_ex__"] = __reduce_ex__
+    return type(module_cls.__name__, bases, namespace)
+
+
+def _rewrap(module_cls: type[nn.Module], state: dict) -> Any:
+    """A pickled ``Model(net)`` loaded: ``net`` made again from its class and state, wrapped."""
+    net = module_cls.__new__(module_cls)
+    net.__setstate__(state)
+    return Model(net)
 
 
 @register_model_class

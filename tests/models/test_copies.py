@@ -5,7 +5,9 @@ import copy
 import io
 import pickle
 
+import pytest
 import torch
+from torch import nn
 
 import fitorch as ft
 from fitorch import layers
@@ -140,3 +142,25 @@ def test_keras_tensor_not_equal_is_symbolic_and_equal_stays_identity():
         torch.testing.assert_close(loaded(data), data != 0)
     assert (x == x) is True and (x == y) is False
     assert x in [y, x] and len({x, y, x}) == 2 and {x: 1}[x] == 1
+
+
+class _Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(3, 2)
+
+    def forward(self, x):
+        return torch.tanh(self.linear(x))
+
+
+@pytest.mark.parametrize("make", [lambda: nn.Linear(3, 2), _Net], ids=["Linear", "module"])
+def test_a_wrapped_module_pickles_as_its_own_class(make):
+    model = ft.Model(make())
+    model.compile(optimizer="sgd", loss="mse")
+    x = torch.randn(4, 3)
+    for loaded in _copies(model):
+        assert type(loaded) is type(model) and isinstance(loaded, ft.Model)
+        assert all(p is not q for p, q in zip(loaded.parameters(), model.parameters()))
+        _assert_same_outputs(loaded(x), model(x))
+    loaded.compile(optimizer="sgd", loss="mse")  # compile is transient: not in the copy
+    assert len(loaded.fit(x, torch.randn(4, 2), epochs=2, verbose=0).history["loss"]) == 2
