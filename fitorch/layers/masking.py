@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.overrides import is_tensor_like
 
 from fitorch.layers.base import Layer
 from fitorch.layers.naming import describe
@@ -145,7 +146,9 @@ def mask_at(masks: Any, path: tuple) -> Any:
 def check_mask(owner: nn.Module, mask: Any, inputs: torch.Tensor) -> torch.Tensor:
     """``mask`` as a boolean ``(batch, timesteps)`` tensor, or ``ValueError`` naming the layer
     and the shapes."""
-    if not isinstance(mask, torch.Tensor):
+    # tensor-like, not just Tensor: a symbolic mask (a KerasTensor given as mask= while a graph
+    # is built, or rebuilt for a copy) stands in for its tensor through __torch_function__
+    if not is_tensor_like(mask):
         raise ValueError(f"{describe(owner)}: mask must be a tensor of shape (batch, timesteps), "
                          f"got {type(mask).__name__}")
     if tuple(mask.shape) != tuple(inputs.shape[:2]):

@@ -37,7 +37,12 @@ class _Pooling(Layer):
         super().__init__(**kwargs)
         self._expected_ndim = self.rank + 2
         self._channels_last = self.data_format == "channels_last"
-        self._op = _MAX[self.rank] if self._is_max else _AVG[self.rank]
+
+    @property
+    def _op(self) -> Any:
+        # looked up, not stored: F.max_pool*d are local functions of torch's boolean_dispatch,
+        # which pickle cannot name, so an attribute holding one made the model unpicklable
+        return _MAX[self.rank] if self._is_max else _AVG[self.rank]
 
     def _spatial(self, input_shape: Shape) -> tuple:
         return tuple(input_shape[1:-1]) if self._channels_last else tuple(input_shape[2:])

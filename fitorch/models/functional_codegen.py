@@ -251,7 +251,7 @@ def generate_source(model: nn.Module, spec: dict) -> tuple[str, dict]:
 _INFIX = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/",
           operator.floordiv: "//", operator.mod: "%", operator.pow: "**", operator.matmul: "@",
           operator.and_: "&", operator.or_: "|", operator.xor: "^", operator.lt: "<",
-          operator.le: "<=", operator.gt: ">", operator.ge: ">="}
+          operator.le: "<=", operator.gt: ">", operator.ge: ">=", operator.ne: "!="}
 
 
 def _tensor(value: Any) -> torch.Tensor | KerasTensor:

@@ -15,6 +15,7 @@ from torch import nn
 
 from fitorch.models.configs import Ref
 from fitorch.models.functional_codegen import generated_base, install_forward
+from fitorch.models.model import functional_subclass
 from fitorch.models.symbolic import Input
 from fitorch.torch_utils import map_structure
 
@@ -22,16 +23,21 @@ __all__ = ["rebuild_graph", "reduce_functional", "restore_functional"]
 
 
 def reduce_functional(model: nn.Module) -> tuple:
-    """``model.__reduce_ex__``: restore from the class the model's own class was made from."""
-    return (restore_functional, (generated_base(type(model)), model.__dict__))
+    """``model.__reduce_ex__``: restore from the class the model's own class was made from
+    (for ``UserModel(inputs, outputs)``, the user's own ``UserModel``, which pickle can name)."""
+    base = generated_base(type(model))
+    named = base.__dict__.get("_fitorch_functional_of", base)
+    return (restore_functional, (named, model.__dict__))
 
 
 # Pickles made before this module existed name it fitorch.models.functional._restore_functional,
 # which is this function.
 def restore_functional(base: type[nn.Module], state: dict) -> nn.Module:
     """A functional model of class ``base`` with ``state`` as its ``__dict__``, its forward
-    generated again (what unpickling and ``copy.deepcopy`` call)."""
-    model = nn.Module.__new__(base)
+    generated again (what unpickling and ``copy.deepcopy`` call); a ``base`` that is not a graph
+    model class (a user's ``Model`` subclass) gets its graph-model subclass, as
+    ``UserModel(inputs, outputs)`` does."""
+    model: nn.Module = nn.Module.__new__(functional_subclass(base))
     model.__dict__.update(state)
     install_forward(model, state["_spec"], state["name"])
     return model

@@ -49,7 +49,7 @@ def _trainer(model: Model) -> Any:
     return providers.provided("Trainer")(model)
 
 
-def _functional_subclass(cls: type) -> type:
+def functional_subclass(cls: type) -> type:
     """``cls`` itself if it is already a graph model, else a subclass of ``cls`` and Functional
     that shows itself as ``cls``, made once and kept on ``cls`` itself: a global cache would
     keep a user's class (and, through its methods, its module's globals) alive for good."""
@@ -58,8 +58,11 @@ def _functional_subclass(cls: type) -> type:
         return cls
     made = cls.__dict__.get("_fitorch_functional_subclass")
     if made is None:
+        # it shows itself as cls, so no pickle can name it: pickles name cls and are restored
+        # through this function (see fitorch.models.functional_pickle)
         made = type(cls.__name__, (cls, functional), {
-            "__module__": cls.__module__, "__qualname__": cls.__qualname__})
+            "__module__": cls.__module__, "__qualname__": cls.__qualname__,
+            "_fitorch_functional_of": cls})
         type.__setattr__(cls, "_fitorch_functional_subclass", made)
     return made
 
@@ -73,10 +76,25 @@ def _wrapper_class(module_cls: type[nn.Module]) -> type[Any]:
         # __init__ again afterwards with the wrapped module as argument: nothing to do.
         pass
 
+    def __reduce_ex__(self: Any, protocol: Any) -> Any:
+        # this class shows itself as module_cls, so no pickle can name it: pickles name
+        # module_cls and wrap the module again when loaded
+        return (_rewrap, (module_cls, self.__getstate__()))
+
     bases = (module_cls,) if issubclass(module_cls, Model) else (module_cls, Model)
-    return type(module_cls.__name__, bases, {
+    namespace = {
         "__init__": __init__, "forward": with_training_default(module_cls.forward), "__module__": module_cls.__module__,
-        "__qualname__": module_cls.__qualname__, "_fitorch_wrapped": True})
+        "__qualname__": module_cls.__qualname__, "_fitorch_wrapped": True}
+    if module_cls.__reduce_ex__ is object.__reduce_ex__:  # a module's own pickling stands
+        namespace["__reduce_ex__"] = __reduce_ex__
+    return type(module_cls.__name__, bases, namespace)
+
+
+def _rewrap(module_cls: type[nn.Module], state: dict) -> Any:
+    """A pickled ``Model(net)`` loaded: ``net`` made again from its class and state, wrapped."""
+    net = module_cls.__new__(module_cls)
+    net.__setstate__(state)
+    return Model(net)
 
 
 @register_model_class
@@ -125,7 +143,7 @@ class Model(KerasWeights, nn.Module):
             if "inputs" in kwargs or (args and _is_symbolic(args[0])):
                 # Keras's ``CustomModel(inputs, outputs)``: a graph model with the subclass's
                 # methods (a Functional subclass of ``cls``, made once per class)
-                return super().__new__(_functional_subclass(cls))
+                return super().__new__(functional_subclass(cls))
             return super().__new__(cls)
         if "inputs" in kwargs or (args and _is_symbolic(args[0])):
             return super().__new__(model_class("Functional"))

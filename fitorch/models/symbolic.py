@@ -247,8 +247,11 @@ for _name, _op in (("add", operator.add), ("sub", operator.sub), ("mul", operato
                    ("and", operator.and_), ("or", operator.or_), ("xor", operator.xor)):
     setattr(KerasTensor, f"__{_name}__", _binary(_op))
     setattr(KerasTensor, f"__r{_name}__", _binary(_op, reflected=True))
+# As in Keras 3, != is recorded but == is not: == stays identity (with __hash__ above), which
+# dicts, sets, `in` and list.index rely on; torch.eq(x, y) records an element-wise ==.
+# (Python reflects x != y itself, as y != x, when only y is symbolic.)
 for _name, _op in (("lt", operator.lt), ("le", operator.le), ("gt", operator.gt),
-                   ("ge", operator.ge)):
+                   ("ge", operator.ge), ("ne", operator.ne)):
     setattr(KerasTensor, f"__{_name}__", _binary(_op))
 for _uname, _uop in (("neg", operator.neg), ("pos", operator.pos), ("abs", operator.abs),
                      ("invert", operator.invert)):
