@@ -49,7 +49,7 @@ def constructor_config(layer: Any) -> dict[str, Any]:
     auto: dict[str, Any] = {}
     # A subclass without its own __init__ has Layer's, whose shape arguments are named ones;
     # a subclass's own ``input_dim`` (Embedding's) is a real argument and stays.
-    base_init = any(type(layer).__init__ is base.__init__ for base in _LAYER_BASES)
+    base_init = any(type(layer).__init__ is vars(base)["__init__"] for base in _LAYER_BASES)
     for pname, param in list(signature.parameters.items())[1:]:
         if param.kind is inspect.Parameter.VAR_KEYWORD:
             # the declared input shape is reported once, as batch_input_shape
