@@ -27,11 +27,10 @@ def check_fit_arguments(model: Any, config: CompileConfig, *, own_train: bool, o
                              "logs are its own: check the loss there")
     if own_test and validates:
         keras_steps.check_own_steps(model, config, "fit", train=False)
-    check_int("epochs", epochs, minimum=1)
+    # epochs=0 (or initial_epoch >= epochs) runs no epoch, as in Keras: on_train_begin and
+    # on_train_end only, and an empty History
+    check_int("epochs", epochs, minimum=0)
     check_int("initial_epoch", initial_epoch, minimum=0)
-    if initial_epoch >= epochs:
-        raise ValueError(f"fit: initial_epoch={initial_epoch} must be smaller than "
-                         f"epochs={epochs}")
     check_int("steps_per_epoch", steps_per_epoch, minimum=1, optional=True)
     check_int("validation_steps", validation_steps, minimum=1, optional=True)
     check_int("validation_freq", validation_freq, minimum=1)

@@ -74,7 +74,7 @@ def test_fp16_on_cpu_is_refused():
     (dict(x=DataLoader(TensorDataset(torch.randn(8, 3), torch.randn(8, 1))),
           validation_split=0.2), "validation_split"),
     (dict(x=torch.randn(10, 3), y=torch.randn(10, 1), batch_size=0), "batch_size=0"),
-    (dict(x=torch.randn(10, 3), y=torch.randn(10, 1), epochs=0), "epochs=0"),
+    (dict(x=torch.randn(10, 3), y=torch.randn(10, 1), epochs=-1), "epochs=-1"),
     (dict(x=torch.randn(10, 3), y=torch.randn(10, 1), verbose=5), "verbose.*5"),
     (dict(x=torch.randn(10, 3), y=torch.randn(10, 1), callbacks=[print]), "callbacks"),
     (dict(x=torch.randn(10, 3), y=torch.randn(10, 1), sample_weight=torch.ones(3)),
