@@ -429,7 +429,8 @@ class Model(KerasWeights, nn.Module):
             y: the targets, like ``x``; ``None`` when ``x`` yields them (or for models trained by
                 their added losses alone).
             batch_size: samples per batch for in-memory data and datasets (default 32).
-            epochs: the epoch to stop at (counted with ``initial_epoch``).
+            epochs: the epoch to stop at (counted with ``initial_epoch``); with 0, or
+                ``initial_epoch >= epochs``, no epoch runs and the ``History`` is empty.
             verbose: ``"auto"`` (a live bar in a terminal or notebook, else one line per epoch),
                 0 (silent), 1 (live bar) or 2 (one line per epoch).
             callbacks: a list of ``ft.callbacks.Callback`` objects.
