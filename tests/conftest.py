@@ -4,8 +4,9 @@ Keras 3 (the dev extra) is the tests' numeric and behavioural oracle, on its tor
 ``KERAS_BACKEND`` must be set before anything imports keras, so it is set here, first.
 
 Under pytest-xdist (``-n auto`` in pyproject.toml) each worker gets its share of the cores as
-torch threads, and so do the processes a test starts (``OMP_NUM_THREADS``): two workers of
-two threads each on two cores run the CNN tests three times slower than one thread each.
+torch threads, and so do the processes a test starts (``OMP_NUM_THREADS``): on the loaded
+2-core machine the torchkeras MNIST test took 38.5 s with torch's default two threads and 11.6 s
+with one.
 """
 
 import os
